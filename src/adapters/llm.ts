@@ -1,0 +1,238 @@
+import OpenAI, { APIError } from 'openai';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { ChatAlias, EmbeddingAlias } from '../domain/model-aliases';
+
+/**
+ * The one LLM client of the system. It talks only to the LiteLLM proxy and only by alias: callers
+ * name a task alias, never a provider model. Every call is bounded by a timeout, retried by the
+ * OpenAI client (which honours Retry-After on 429/503), and recorded in `model_calls`.
+ */
+export interface LlmCallContext {
+  workspaceId?: string;
+  workflowId?: string;
+  activity?: string;
+}
+
+export interface LlmUsage {
+  alias: string;
+  servedBy: string | null;
+  latencyMs: number;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+}
+
+export interface LlmClientOptions {
+  baseUrl: string;
+  masterKey: string;
+  /** @default 120000 */
+  timeoutMs?: number;
+  /** @default 2 — retries inside one call, honouring Retry-After; activities add their own retries on top */
+  maxRetries?: number;
+  /** Where per-call analytics go; omitted in pure unit tests. */
+  db?: Pool;
+}
+
+export class LlmOutputError extends Error {
+  constructor(
+    message: string,
+    readonly raw: string,
+  ) {
+    super(message);
+    this.name = 'LlmOutputError';
+  }
+}
+
+export class LlmClient {
+  private readonly openai: OpenAI;
+  constructor(private readonly opts: LlmClientOptions) {
+    this.openai = new OpenAI({
+      baseURL: `${opts.baseUrl.replace(/\/$/, '')}/v1`,
+      apiKey: opts.masterKey,
+      timeout: opts.timeoutMs ?? 120_000,
+      maxRetries: opts.maxRetries ?? 2,
+    });
+  }
+
+  /**
+   * A chat completion whose output must match `schema`: the JSON schema is sent as a constrained
+   * `response_format`, and the reply is validated with zod. One repair attempt is made with the
+   * validation error shown to the model; after that the call fails with LlmOutputError.
+   */
+  async chatJson<T>(
+    alias: ChatAlias | string,
+    messages: OpenAI.ChatCompletionMessageParam[],
+    schema: z.ZodType<T>,
+    ctx: LlmCallContext = {},
+    options: { maxTokens?: number; temperature?: number; schemaName?: string } = {},
+  ): Promise<{ value: T; usage: LlmUsage; repaired: boolean }> {
+    const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7' }) as Record<string, unknown>;
+    delete jsonSchema.$schema;
+    let attempt = 0;
+    let convo = messages;
+    for (;;) {
+      const { text, usage } = await this.complete(alias, convo, ctx, {
+        ...options,
+        responseFormat: {
+          type: 'json_schema',
+          json_schema: { name: options.schemaName ?? 'output', schema: jsonSchema, strict: true },
+        },
+      });
+      let problem: string;
+      try {
+        const parsed = schema.safeParse(JSON.parse(text));
+        if (parsed.success) return { value: parsed.data, usage, repaired: attempt > 0 };
+        problem = z.prettifyError(parsed.error);
+      } catch (err) {
+        problem = `not valid JSON: ${(err as Error).message}`;
+      }
+      if (attempt >= 1) throw new LlmOutputError(`${alias} returned output that fails its schema: ${problem}`, text);
+      attempt++;
+      convo = [
+        ...messages,
+        { role: 'assistant', content: text },
+        { role: 'user', content: `That output is invalid (${problem}). Reply again with only JSON that matches the schema.` },
+      ];
+    }
+  }
+
+  /** A plain chat completion; returns the text. */
+  async chat(
+    alias: ChatAlias | string,
+    messages: OpenAI.ChatCompletionMessageParam[],
+    ctx: LlmCallContext = {},
+    options: { maxTokens?: number; temperature?: number } = {},
+  ): Promise<{ text: string; usage: LlmUsage }> {
+    return this.complete(alias, messages, ctx, options);
+  }
+
+  private async complete(
+    alias: string,
+    messages: OpenAI.ChatCompletionMessageParam[],
+    ctx: LlmCallContext,
+    options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
+  ): Promise<{ text: string; usage: LlmUsage }> {
+    const started = Date.now();
+    try {
+      const { data, response } = await this.openai.chat.completions
+        .create({
+          model: alias,
+          messages,
+          ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.responseFormat ? { response_format: options.responseFormat } : {}),
+        })
+        .withResponse();
+      const usage: LlmUsage = {
+        alias,
+        servedBy: servedBy(response.headers, data.model),
+        latencyMs: Date.now() - started,
+        tokensIn: data.usage?.prompt_tokens ?? 0,
+        tokensOut: data.usage?.completion_tokens ?? 0,
+        costUsd: Number(response.headers.get('x-litellm-response-cost') ?? 0) || 0,
+      };
+      await this.record(usage, ctx, true, null);
+      return { text: data.choices[0]?.message?.content ?? '', usage };
+    } catch (err) {
+      await this.record(
+        { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 },
+        ctx,
+        false,
+        errorClass(err),
+      );
+      throw err;
+    }
+  }
+
+  /** Embeddings for `texts`, in order, through an embedding alias. */
+  async embed(
+    alias: EmbeddingAlias | string,
+    texts: string[],
+    ctx: LlmCallContext = {},
+  ): Promise<{ vectors: number[][]; model: string; usage: LlmUsage }> {
+    const started = Date.now();
+    try {
+      const { data, response } = await this.openai.embeddings
+        .create({ model: alias, input: texts, encoding_format: 'float' })
+        .withResponse();
+      const vectors = [...data.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      const usage: LlmUsage = {
+        alias,
+        servedBy: servedBy(response.headers, data.model),
+        latencyMs: Date.now() - started,
+        tokensIn: data.usage?.prompt_tokens ?? 0,
+        tokensOut: 0,
+        costUsd: Number(response.headers.get('x-litellm-response-cost') ?? 0) || 0,
+      };
+      await this.record(usage, ctx, true, null);
+      return { vectors, model: usage.servedBy ?? alias, usage };
+    } catch (err) {
+      await this.record(
+        { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 },
+        ctx,
+        false,
+        errorClass(err),
+      );
+      throw err;
+    }
+  }
+
+  /** LiteLLM's readiness endpoint (no model call). */
+  async ping(): Promise<string> {
+    const res = await fetch(`${this.opts.baseUrl.replace(/\/$/, '')}/health/readiness`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw new Error(`LiteLLM readiness answered ${res.status}`);
+    const body = (await res.json()) as { litellm_version?: string; status?: string };
+    return `LiteLLM ${body.litellm_version ?? '?'} (${body.status ?? '?'})`;
+  }
+
+  private async record(usage: LlmUsage, ctx: LlmCallContext, ok: boolean, error: string | null): Promise<void> {
+    if (!this.opts.db) return;
+    const [task, profile] = splitAlias(usage.alias);
+    try {
+      await this.opts.db.query(
+        `INSERT INTO model_calls (workspace_id, alias, served_by, task, profile, latency_ms, tokens_in, tokens_out,
+                                  cost_usd, ok, error_class, workflow_id, activity)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+        [
+          ctx.workspaceId ?? null,
+          usage.alias,
+          usage.servedBy,
+          task,
+          profile,
+          usage.latencyMs,
+          usage.tokensIn,
+          usage.tokensOut,
+          usage.costUsd,
+          ok,
+          error,
+          ctx.workflowId ?? null,
+          ctx.activity ?? null,
+        ],
+      );
+    } catch {
+      // Analytics must never fail the call they describe.
+    }
+  }
+}
+
+/** The deployment that actually served the call, from LiteLLM's response headers. */
+function servedBy(headers: Headers, fallback: string): string {
+  return headers.get('x-litellm-model-group') && headers.get('x-litellm-model-api-base')
+    ? `${fallback}@${headers.get('x-litellm-model-api-base')}`
+    : fallback;
+}
+
+function splitAlias(alias: string): [string | null, string | null] {
+  const m = /^(classification|extraction|synthesis|validation_primary|validation_secondary)_(premium|balanced|cost_effective|fast|local)$/.exec(alias);
+  return m ? [m[1]!, m[2]!] : [alias.startsWith('text_embedding') ? 'embedding' : null, null];
+}
+
+export function errorClass(err: unknown): string {
+  if (err instanceof APIError) return `http_${err.status ?? 'network'}`;
+  if (err instanceof LlmOutputError) return 'invalid_output';
+  if (err instanceof Error) return err.name;
+  return 'unknown';
+}

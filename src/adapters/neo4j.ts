@@ -1,0 +1,41 @@
+import neo4j, { type Driver } from 'neo4j-driver';
+
+export type Graph = Driver;
+
+export function createNeo4j(url: string, user: string, password: string): Driver {
+  return neo4j.driver(url, neo4j.auth.basic(user, password), {
+    connectionTimeout: 5000,
+    connectionAcquisitionTimeout: 10_000,
+    maxTransactionRetryTime: 15_000,
+    maxConnectionPoolSize: 20,
+    disableLosslessIntegers: true,
+  });
+}
+
+/**
+ * The graph schema of the seed: uniqueness on ids, and a full-text index over chunk content for
+ * keyword retrieval. The "standard-no-stop-words" analyzer handles German and English alike
+ * (language-specific stemming would favour one of them for mixed corpora).
+ */
+const SCHEMA = [
+  'CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE',
+  'CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE',
+  'CREATE CONSTRAINT chunk_id IF NOT EXISTS FOR (c:Chunk) REQUIRE c.id IS UNIQUE',
+  'CREATE CONSTRAINT system_check_id IF NOT EXISTS FOR (s:SystemCheck) REQUIRE s.id IS UNIQUE',
+  'CREATE INDEX entity_ws_name IF NOT EXISTS FOR (e:Entity) ON (e.workspace_id, e.normalized_name)',
+  'CREATE INDEX chunk_ws IF NOT EXISTS FOR (c:Chunk) ON (c.workspace_id)',
+  'CREATE INDEX document_ws IF NOT EXISTS FOR (d:Document) ON (d.workspace_id)',
+  `CREATE FULLTEXT INDEX chunk_content IF NOT EXISTS FOR (c:Chunk) ON EACH [c.content]
+     OPTIONS { indexConfig: { \`fulltext.analyzer\`: 'standard-no-stop-words' } }`,
+];
+
+export async function ensureGraphSchema(driver: Driver): Promise<void> {
+  for (const statement of SCHEMA) {
+    await driver.executeQuery(statement);
+  }
+}
+
+export async function pingNeo4j(driver: Driver): Promise<string> {
+  const info = await driver.getServerInfo();
+  return `Neo4j ${info.agent ?? '?'} (protocol ${info.protocolVersion ?? '?'})`;
+}

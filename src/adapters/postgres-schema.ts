@@ -1,0 +1,110 @@
+/**
+ * The PostgreSQL schema, as ordered migrations. PostgreSQL is the system of record: workspaces,
+ * users, documents and their bytes, chunk bookkeeping, audit log, query history and model metrics.
+ * Every row carries its workspace id from day one.
+ */
+export const MIGRATIONS: { id: string; sql: string }[] = [
+  {
+    id: '0001_core',
+    sql: `
+      CREATE TABLE workspaces (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO workspaces (id, name) VALUES ('default', 'Default workspace');
+
+      CREATE TABLE users (
+        id uuid PRIMARY KEY,
+        email text NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        role text NOT NULL CHECK (role IN ('admin', 'power_user', 'user')),
+        disabled boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE workspace_members (
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        user_id uuid NOT NULL REFERENCES users(id),
+        role text NOT NULL CHECK (role IN ('admin', 'power_user', 'user')),
+        PRIMARY KEY (workspace_id, user_id)
+      );
+
+      CREATE TABLE documents (
+        id text PRIMARY KEY,
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        checksum text NOT NULL,
+        filename text NOT NULL,
+        client_mime text,
+        format text,
+        mime text,
+        size_bytes bigint NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled')),
+        stage text NOT NULL DEFAULT 'stored',
+        title text,
+        language text,
+        doc_type text,
+        category text,
+        classification_confidence real,
+        metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+        counts jsonb NOT NULL DEFAULT '{}'::jsonb,
+        error jsonb,
+        profile text NOT NULL DEFAULT 'fast',
+        owner_id uuid,
+        visibility text NOT NULL DEFAULT 'organisation' CHECK (visibility IN ('private', 'organisation')),
+        parent_id text REFERENCES documents(id) ON DELETE CASCADE,
+        workflow_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (workspace_id, checksum)
+      );
+      CREATE INDEX documents_ws_status ON documents (workspace_id, status, created_at DESC);
+
+      CREATE TABLE document_blobs (
+        document_id text PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        workspace_id text NOT NULL,
+        bytes bytea NOT NULL
+      );
+
+      CREATE TABLE chunks (
+        id text PRIMARY KEY,
+        document_id text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        workspace_id text NOT NULL,
+        position int NOT NULL,
+        page int,
+        section text,
+        language text,
+        tokens int NOT NULL,
+        content text NOT NULL,
+        UNIQUE (document_id, position)
+      );
+      CREATE INDEX chunks_ws ON chunks (workspace_id);
+
+      CREATE TABLE system_checks (
+        id text PRIMARY KEY,
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        workflow_id text NOT NULL,
+        result jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE model_calls (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        workspace_id text,
+        alias text NOT NULL,
+        served_by text,
+        task text,
+        profile text,
+        latency_ms int NOT NULL,
+        tokens_in int,
+        tokens_out int,
+        cost_usd double precision,
+        ok boolean NOT NULL,
+        error_class text,
+        workflow_id text,
+        activity text
+      );
+      CREATE INDEX model_calls_alias_at ON model_calls (alias, at DESC);
+    `,
+  },
+];

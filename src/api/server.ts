@@ -1,0 +1,22 @@
+import { loadConfigOrExit } from '../config';
+import { closeDeps, createDeps } from '../deps';
+import { prepareStores } from '../worker-setup';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const env = loadConfigOrExit();
+  const deps = await createDeps(env);
+  await prepareStores(deps);
+  const app = createApp(deps);
+  const server = app.listen(env.PORT, env.HOST, () => {
+    console.log(`neuronode API: http://${env.HOST}:${env.PORT}/api (health: /api/health)`);
+  });
+  const stop = () => server.close(() => void closeDeps(deps).then(() => process.exit(0)));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error('neuronode API failed to start:', err);
+  process.exit(1);
+});

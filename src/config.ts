@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { PROFILES } from './domain/model-aliases';
+
+/**
+ * Provider keys belong in LiteLLM's environment only (the seed's rule). The app refuses to start
+ * when it finds one in its own environment, so a key can never leak through our logs or workers.
+ */
+export const FORBIDDEN_PROVIDER_KEYS = [
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'GOOGLE_API_KEY',
+  'GEMINI_API_KEY',
+  'AZURE_API_KEY',
+  'AZURE_OPENAI_API_KEY',
+  'COHERE_API_KEY',
+  'MISTRAL_API_KEY',
+  'GROQ_API_KEY',
+  'TOGETHER_API_KEY',
+  'VOYAGE_API_KEY',
+  'HUGGINGFACE_API_KEY',
+  'AWS_SECRET_ACCESS_KEY',
+] as const;
+
+/** Secrets that are obviously placeholders are as bad as missing ones. */
+const WEAK_SECRETS = /^(secret|changeme|change-me|password|jwt[-_]?secret|test|dev|default|your[-_ ]?secret.*)$/i;
+
+const csv = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** @default 8001 (the seed's API port) */
+  PORT: z.coerce.number().int().min(1).max(65535).default(8001),
+  /** @default 127.0.0.1 */
+  HOST: z.string().default('127.0.0.1'),
+
+  JWT_SECRET_KEY: z
+    .string({ error: 'JWT_SECRET_KEY is required' })
+    .min(32, 'JWT_SECRET_KEY must be at least 32 characters (use a random value)')
+    .refine((s) => !WEAK_SECRETS.test(s), 'JWT_SECRET_KEY is a well-known placeholder; use a random value')
+    .refine((s) => new Set(s).size >= 10, 'JWT_SECRET_KEY has too little variety to be random'),
+  /** @default 60 (the seed's access-token lifetime) */
+  ACCESS_TOKEN_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(60),
+  /** @default 7 (the seed's refresh-token lifetime) */
+  REFRESH_TOKEN_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+
+  LITELLM_URL: z.url().default('http://127.0.0.1:4000'),
+  LITELLM_MASTER_KEY: z
+    .string({ error: 'LITELLM_MASTER_KEY is required' })
+    .regex(/^sk-[A-Za-z0-9_-]{16,}$/, 'LITELLM_MASTER_KEY must look like sk-… with at least 16 characters after sk-'),
+  /** @default 120000 ms per model call */
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
+  /** @default local: every alias served by the self-hosted model server */
+  DEFAULT_PROFILE: z.enum(PROFILES).default('local'),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// URL'),
+  NEO4J_URL: z.string().regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'NEO4J_URL must be a bolt:// or neo4j:// URL'),
+  NEO4J_USER: z.string().min(1).default('neo4j'),
+  NEO4J_PASSWORD: z.string().min(8, 'NEO4J_PASSWORD must be at least 8 characters'),
+  CHROMA_URL: z.url().default('http://127.0.0.1:8000'),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  /** Task-queue prefix; versioned so a deploy with incompatible activities can run side by side. */
+  TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('neuronode-v1'),
+
+  /** @default 50 MB per uploaded file */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(50 * 1024 * 1024),
+  /** Browser origins allowed by CORS (comma-separated); empty allows none. */
+  CORS_ORIGINS: csv,
+  /** @default 5000 ms timeout for each dependency health probe */
+  HEALTH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and checks the environment; throws ConfigError naming every problem at once. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Env {
+  const problems: string[] = [];
+  for (const key of FORBIDDEN_PROVIDER_KEYS) {
+    if (env[key]) {
+      problems.push(`${key} is set in the application's environment; provider keys belong only in LiteLLM's environment`);
+    }
+  }
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join('.') || '(environment)';
+      problems.push(`${key}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/**
+ * Loads the configuration once for a process entry point; prints a readable message and exits with
+ * status 78 (EX_CONFIG) on bad configuration. Library code receives the parsed Env, never process.env.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Env {
+  try {
+    return parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`neuronode: refusing to start — ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+export function taskQueues(env: Pick<Env, 'TASK_QUEUE_PREFIX'>) {
+  return {
+    /** Workflows and store-bound activities. */
+    main: `${env.TASK_QUEUE_PREFIX}-main`,
+    /** LLM calls: their own queue so their concurrency is bounded separately from store writes. */
+    llm: `${env.TASK_QUEUE_PREFIX}-llm`,
+  };
+}

@@ -1,0 +1,19 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Every workflow id and derived record id is built here, so what each id deduplicates is stated once.
+ */
+
+/** A system check is never deduplicated: each request runs a fresh one. */
+export function makeSystemCheckWorkflowId(checkId: string): string {
+  return `system-check-${checkId}`;
+}
+
+export function newId(): string {
+  return randomUUID();
+}
+
+/** A stable short hash of its parts (for ids that must be the same on every retry). */
+export function stableId(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u241f')).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,25 @@
+import { loadConfigOrExit } from './config';
+import { closeDeps, createDeps } from './deps';
+import { createWorker, prepareStores } from './worker-setup';
+
+async function main(): Promise<void> {
+  const env = loadConfigOrExit();
+  const deps = await createDeps(env, { temporal: false });
+  await prepareStores(deps);
+  const { worker, connection } = await createWorker(deps, { identity: `worker-${process.pid}` });
+  const stop = () => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  console.log(`neuronode worker: polling ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE})`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await closeDeps(deps);
+  }
+}
+
+main().catch((err) => {
+  console.error('neuronode worker failed:', err);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// The worker bundles this file: workflow code only, no I/O, no Node built-ins.
+export { systemCheck, type SystemCheckInput } from './system-check';

