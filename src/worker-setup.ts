@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { migrate, ensureGraphSchema } from './adapters';
 import { createActivities } from './activities';
 import { taskQueues } from './config';
@@ -31,6 +31,7 @@ export async function prepareStores(deps: Deps): Promise<void> {
  * get their own queue in a later step; for now one bounded worker serves both.
  */
 export async function createWorker(deps: Deps, opts: { identity?: string } = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime(deps.env.LOG_LEVEL);
   const connection = await NativeConnection.connect({ address: deps.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -44,4 +45,16 @@ export async function createWorker(deps: Deps, opts: { identity?: string } = {})
     identity: opts.identity,
   });
   return { worker, connection };
+}
+
+let runtimeInstalled = false;
+/** The SDK runtime logs at our level (once per process; the SDK refuses a second install). */
+function installRuntime(level: 'debug' | 'info' | 'warn' | 'error'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR') });
+  } catch {
+    // Already installed by an earlier worker in this process.
+  }
 }

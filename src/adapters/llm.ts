@@ -46,6 +46,8 @@ export class LlmOutputError extends Error {
 
 export class LlmClient {
   private readonly openai: OpenAI;
+  /** LiteLLM deployment id → the provider model behind it, from the proxy's /model/info. */
+  private deployments?: Promise<Map<string, string>>;
   constructor(private readonly opts: LlmClientOptions) {
     this.openai = new OpenAI({
       baseURL: `${opts.baseUrl.replace(/\/$/, '')}/v1`,
@@ -126,7 +128,7 @@ export class LlmClient {
         .withResponse();
       const usage: LlmUsage = {
         alias,
-        servedBy: servedBy(response.headers, data.model),
+        servedBy: await this.servedBy(response.headers),
         latencyMs: Date.now() - started,
         tokensIn: data.usage?.prompt_tokens ?? 0,
         tokensOut: data.usage?.completion_tokens ?? 0,
@@ -159,7 +161,7 @@ export class LlmClient {
       const vectors = [...data.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       const usage: LlmUsage = {
         alias,
-        servedBy: servedBy(response.headers, data.model),
+        servedBy: await this.servedBy(response.headers),
         latencyMs: Date.now() - started,
         tokensIn: data.usage?.prompt_tokens ?? 0,
         tokensOut: 0,
@@ -175,6 +177,31 @@ export class LlmClient {
         errorClass(err),
       );
       throw err;
+    }
+  }
+
+  /**
+   * The provider model that actually served a call: LiteLLM names the deployment in the
+   * x-litellm-model-id header; /model/info maps deployment ids to models (looked up once, again on a miss).
+   */
+  private async servedBy(headers: Headers): Promise<string | null> {
+    const id = headers.get('x-litellm-model-id');
+    if (!id) return null;
+    let map = await (this.deployments ??= this.loadDeployments());
+    if (!map.has(id)) map = await (this.deployments = this.loadDeployments());
+    return map.get(id) ?? id;
+  }
+
+  private async loadDeployments(): Promise<Map<string, string>> {
+    try {
+      const res = await fetch(`${this.opts.baseUrl.replace(/\/$/, '')}/model/info`, {
+        headers: { Authorization: `Bearer ${this.opts.masterKey}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      const body = (await res.json()) as { data?: { model_info?: { id?: string }; litellm_params?: { model?: string } }[] };
+      return new Map((body.data ?? []).flatMap((d) => (d.model_info?.id && d.litellm_params?.model ? [[d.model_info.id, d.litellm_params.model]] : [])));
+    } catch {
+      return new Map();
     }
   }
 
@@ -218,12 +245,6 @@ export class LlmClient {
   }
 }
 
-/** The deployment that actually served the call, from LiteLLM's response headers. */
-function servedBy(headers: Headers, fallback: string): string {
-  return headers.get('x-litellm-model-group') && headers.get('x-litellm-model-api-base')
-    ? `${fallback}@${headers.get('x-litellm-model-api-base')}`
-    : fallback;
-}
 
 function splitAlias(alias: string): [string | null, string | null] {
   const m = /^(classification|extraction|synthesis|validation_primary|validation_secondary)_(premium|balanced|cost_effective|fast|local)$/.exec(alias);

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { FORBIDDEN_PROVIDER_KEYS } from '../../src/config';
+
+const ROOT = join(__dirname, '..', '..');
+type Service = {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: unknown };
+  volumes?: string[];
+};
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const svc = compose.services;
+
+describe('docker-compose.yml (production stack)', () => {
+  it('has every service the code needs', () => {
+    expect(Object.keys(svc).sort()).toEqual(
+      ['api', 'chroma', 'litellm', 'model-server', 'neo4j', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+    );
+    expect(svc.neo4j!.image).toMatch(/^neo4j:5\.26\./);
+    expect(svc.postgres!.image).toMatch(/^postgres:15/);
+    expect(svc.redis!.image).toMatch(/^redis:7/);
+    expect(svc.litellm!.image).toMatch(/litellm:v1\.83\.14/);
+    expect(svc.chroma!.image).toMatch(/^chromadb\/chroma:1\./);
+  });
+
+  it('pins every image to an exact version', () => {
+    for (const [name, s] of Object.entries(svc)) {
+      if (s.image) expect([name, s.image]).toEqual([name, expect.stringMatching(/:[0-9v][^:]*$/)]);
+      else expect([name, s.build]).toEqual([name, expect.anything()]);
+    }
+  });
+
+  it('gives every long-running service a health check and waits on health', () => {
+    for (const [name, s] of Object.entries(svc)) {
+      if (name === 'temporal-setup' || name === 'worker') continue;
+      expect([name, s.healthcheck?.test]).toEqual([name, expect.anything()]);
+    }
+    for (const app of ['api', 'worker']) {
+      const deps = svc[app]!.depends_on!;
+      for (const d of ['postgres', 'redis', 'neo4j', 'chroma', 'litellm']) expect(deps[d]?.condition).toBe('service_healthy');
+      expect(deps['temporal-setup']?.condition).toBe('service_completed_successfully');
+    }
+  });
+
+  it('wires the app to every store with the variables the config requires', () => {
+    for (const app of ['api', 'worker']) {
+      const env = svc[app]!.environment!;
+      expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
+      expect(env.REDIS_URL).toMatch(/@redis:6379$/);
+      expect(env.NEO4J_URL).toBe('bolt://neo4j:7687');
+      expect(env.CHROMA_URL).toBe('http://chroma:8000');
+      expect(env.LITELLM_URL).toBe('http://litellm:4000');
+      expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      for (const key of FORBIDDEN_PROVIDER_KEYS) expect(env).not.toHaveProperty(key);
+    }
+  });
+
+  it('keeps provider keys in LiteLLM alone, and every secret out of the file', () => {
+    const llm = svc.litellm!.environment!;
+    for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GOOGLE_API_KEY']) expect(llm[key]).toMatch(/^\$\{[A-Z_]+:-\}$/);
+    expect(llm.DATABASE_URL).toMatch(/@postgres:5432\/litellm$/);
+    for (const [name, s] of Object.entries(svc)) {
+      for (const [k, v] of Object.entries(s.environment ?? {})) {
+        if (/PASSWORD|SECRET|KEY|PWD/.test(k) && !/^LOCAL_MODEL_API_BASE$/.test(k)) {
+          expect([name, k, String(v)]).toEqual([name, k, expect.stringMatching(/\$\{[A-Z_]+/)]);
+        }
+      }
+    }
+  });
+
+  it('mounts the shared Temporal set-up and the production LiteLLM config', () => {
+    expect(svc.temporal!.volumes).toContain('./temporal/dynamicconfig:/etc/temporal/config/dynamicconfig:ro');
+    expect(svc['temporal-setup']!.volumes).toContain('./temporal:/setup:ro');
+    expect(svc.litellm!.volumes).toContain('./litellm/config.production.yaml:/app/config.yaml:ro');
+    expect(Object.keys(compose.volumes).sort()).toEqual(['chroma-data', 'neo4j-data', 'postgres-data', 'redis-data']);
+  });
+});
