@@ -23,11 +23,11 @@ npx tsc --noEmit -p .
 echo "[test] lint" >&2
 npx eslint .
 echo "[test] jest" >&2
-results="$(mktemp)"
+results="$(mktemp --suffix=.json)"
 rc=0
 npx jest --ci --json --outputFile="$results" "$@" || rc=$?
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' "$results" || true
 rm -f "$results"
