@@ -294,6 +294,18 @@ port_of() {
   esac
 }
 
+# Resident memory of a service in MiB: its whole process group (setsid makes the group id the pid).
+rss_mib() {
+  local pid kb=0
+  if [ "$1" = postgres ]; then
+    kb="$(ps -u postgres -o rss= 2>/dev/null | awk '{s+=$1} END {print s+0}')"
+  elif [ -f "$RUN/$1.pid" ]; then
+    pid="$(cat "$RUN/$1.pid")"
+    kb="$(ps -eo pgid=,rss= | awk -v g="$pid" '$1==g {s+=$2} END {print s+0}')"
+  fi
+  echo $((kb / 1024))
+}
+
 print_env() {
   cat <<EOF
 export NEURONODE_DATA='$DATA'
@@ -340,7 +352,7 @@ case "$cmd" in
     load_secrets; rc=0
     for s in "${SERVICES[@]}"; do
       p="$(port_of "$s")"
-      if "status_$s"; then printf '%-9s running  port %s\n' "$s" "$p"; else printf '%-9s stopped  port %s\n' "$s" "$p"; rc=1; fi
+      if "status_$s"; then printf '%-9s running  port %-5s rss %s MiB\n' "$s" "$p" "$(rss_mib "$s")"; else printf '%-9s stopped  port %s\n' "$s" "$p"; rc=1; fi
     done
     exit $rc ;;
   env)
