@@ -138,7 +138,7 @@ install_neo4j() {
   stamp="$(cat "$ROOT/stack/neo4j-launcher/pom.xml" "$ROOT"/stack/neo4j-launcher/src/main/java/ai/neuronode/neo4j/*.java | sha256sum | cut -d' ' -f1)"
   if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -f "$out/neo4j-launcher.jar" ]; then return 0; fi
   log "building the embedded Neo4j launcher (Maven)"
-  mvn -q -B -f "$ROOT/stack/neo4j-launcher/pom.xml" -Dbuild.dir="$out" package >"$CACHE/neo4j-build.log" 2>&1 \
+  mvn -q -B -f "$ROOT/stack/neo4j-launcher/pom.xml" -Dmaven.repo.local="$CACHE/m2" -Dbuild.dir="$out" package >"$CACHE/neo4j-build.log" 2>&1 \
     || { tail -n 40 "$CACHE/neo4j-build.log" >&2; die "Neo4j launcher build failed"; }
   echo "$stamp" >"$out/.stamp"
 }
