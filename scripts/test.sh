@@ -25,7 +25,7 @@ npx eslint .
 echo "[test] jest" >&2
 results="$(mktemp --suffix=.json)"
 rc=0
-npx jest --ci --json --outputFile="$results" "$@" || rc=$?
+NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --ci --json --outputFile="$results" "$@" || rc=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`);

@@ -72,6 +72,12 @@ const envSchema = z.object({
   /** Task-queue prefix; versioned so a deploy with incompatible activities can run side by side. */
   TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('neuronode-v1'),
 
+  /** @default nlp — the ingestion profile when an upload names none ('nlp' calls no LLM; others name alias profiles) */
+  DEFAULT_INGEST_PROFILE: z.enum(['nlp', ...PROFILES]).default('nlp'),
+  /** @default 220 tokens per chunk (the benchmark compares at ≤ 256) */
+  CHUNK_TOKENS: z.coerce.number().int().min(32).max(2048).default(220),
+  /** @default 30 tokens of overlap between neighbouring chunks */
+  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).max(512).default(30),
   /** @default 50 MB per uploaded file */
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(50 * 1024 * 1024),
   /** Browser origins allowed by CORS (comma-separated); empty allows none. */

@@ -27,24 +27,53 @@ export async function prepareStores(deps: Deps): Promise<void> {
 }
 
 /**
- * The worker of this process: workflows and every activity on the main queue. LLM-bound activities
- * get their own queue in a later step; for now one bounded worker serves both.
+ * The workers of this process: workflows and store-bound activities on the main queue, and the
+ * LLM-bound activities on their own queue with a small concurrency (the model server has two slots;
+ * more in flight would only queue there and hit timeouts).
  */
-export async function createWorker(deps: Deps, opts: { identity?: string } = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+export interface Workers {
+  main: Worker;
+  llm: Worker;
+  run(): Promise<void>;
+  shutdown(): void;
+  connection: NativeConnection;
+}
+
+export async function createWorkers(deps: Deps, opts: { identity?: string; llmConcurrency?: number } = {}): Promise<Workers> {
   installRuntime(deps.env.LOG_LEVEL);
   const connection = await NativeConnection.connect({ address: deps.env.TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
+  const activities = createActivities(deps);
+  const queues = taskQueues(deps.env);
+  const main = await Worker.create({
     connection,
     namespace: deps.env.TEMPORAL_NAMESPACE,
-    taskQueue: taskQueues(deps.env).main,
+    taskQueue: queues.main,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(deps),
+    activities,
     // Two cores: a handful of concurrent activities keeps the stores busy without starving the models.
     maxConcurrentActivityTaskExecutions: 8,
     maxConcurrentWorkflowTaskExecutions: 20,
     identity: opts.identity,
   });
-  return { worker, connection };
+  const llm = await Worker.create({
+    connection,
+    namespace: deps.env.TEMPORAL_NAMESPACE,
+    taskQueue: queues.llm,
+    activities,
+    maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2,
+    identity: opts.identity,
+  });
+  return {
+    main,
+    llm,
+    connection,
+    async run() {
+      await Promise.all([main.run(), llm.run()]);
+    },
+    shutdown() {
+      for (const w of [main, llm]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
 }
 
 let runtimeInstalled = false;

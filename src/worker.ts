@@ -1,20 +1,20 @@
 import { loadConfigOrExit } from './config';
 import { closeDeps, createDeps } from './deps';
-import { createWorker, prepareStores } from './worker-setup';
+import { createWorkers, prepareStores } from './worker-setup';
 
 async function main(): Promise<void> {
   const env = loadConfigOrExit();
   const deps = await createDeps(env, { temporal: false });
   await prepareStores(deps);
-  const { worker, connection } = await createWorker(deps, { identity: `worker-${process.pid}` });
-  const stop = () => worker.shutdown();
+  const workers = await createWorkers(deps, { identity: `worker-${process.pid}` });
+  const stop = () => workers.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   console.log(`neuronode worker: polling ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE})`);
   try {
-    await worker.run();
+    await workers.run();
   } finally {
-    await connection.close();
+    await workers.connection.close();
     await closeDeps(deps);
   }
 }

@@ -107,4 +107,60 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       CREATE INDEX model_calls_alias_at ON model_calls (alias, at DESC);
     `,
   },
+  {
+    id: '0002_ingestion',
+    sql: `
+      ALTER TABLE documents ADD COLUMN links jsonb NOT NULL DEFAULT '[]'::jsonb;
+      ALTER TABLE documents ADD COLUMN encoding text;
+      CREATE INDEX documents_ws_title ON documents USING gin (to_tsvector('simple', coalesce(title, '') || ' ' || filename));
+
+      -- What the extraction stage found, kept so later stages (and a reprocess) need not parse again.
+      CREATE TABLE document_extracts (
+        document_id text PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        workspace_id text NOT NULL,
+        sections jsonb NOT NULL
+      );
+
+      -- Raw model output per batch of chunks: a retried batch replaces its own row, nothing else.
+      CREATE TABLE extraction_batches (
+        document_id text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        batch int NOT NULL,
+        workspace_id text NOT NULL,
+        profile text NOT NULL,
+        result jsonb NOT NULL,
+        model text,
+        tokens_in int NOT NULL DEFAULT 0,
+        tokens_out int NOT NULL DEFAULT 0,
+        cost_usd double precision NOT NULL DEFAULT 0,
+        PRIMARY KEY (document_id, batch)
+      );
+
+      -- The document's resolved entities and relations (ids are workspace-wide graph ids).
+      CREATE TABLE document_entities (
+        document_id text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        entity_id text NOT NULL,
+        workspace_id text NOT NULL,
+        name text NOT NULL,
+        type text NOT NULL,
+        aliases text[] NOT NULL,
+        description text,
+        confidence real NOT NULL,
+        chunk_positions int[] NOT NULL,
+        PRIMARY KEY (document_id, entity_id)
+      );
+      CREATE INDEX document_entities_entity ON document_entities (workspace_id, entity_id);
+      CREATE TABLE document_relations (
+        document_id text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        workspace_id text NOT NULL,
+        source_id text NOT NULL,
+        target_id text NOT NULL,
+        type text NOT NULL,
+        description text,
+        confidence real NOT NULL,
+        chunk_position int NOT NULL,
+        PRIMARY KEY (document_id, source_id, target_id, type, chunk_position)
+      );
+    `,
+  },
 ];
+

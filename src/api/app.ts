@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { taskQueues } from '../config';
 import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
 import { probeDependencies, type Deps } from '../deps';
+import { documentsRouter } from './documents';
 import { ApiError, errorBody, ERROR_STATUS } from './errors';
+import { parse } from './validate';
 
 const VERSION = '0.1.0';
 
@@ -70,17 +72,11 @@ export function createApp(deps: Deps) {
     res.json({ workflow_id: workflowId, run_id: handle.firstExecutionRunId, ...(result as object) });
   });
 
+  app.use('/api/documents', documentsRouter(deps));
+
   app.use('/api', (_req, _res, next) => next(new ApiError('not_found', 'no such route')));
   app.use(errorHandler);
   return app;
-}
-
-export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw new ApiError('validation_failed', 'request does not match the expected shape', r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  }
-  return r.data;
 }
 
 // Express recognises error handlers by their four parameters.

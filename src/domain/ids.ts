@@ -17,3 +17,13 @@ export function newId(): string {
 export function stableId(...parts: (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u241f')).digest('hex').slice(0, 32);
 }
+
+/** One ingestion workflow per document (the document id itself derives from workspace + checksum). */
+export function makeIngestWorkflowId(documentId: string): string {
+  return `ingest-${documentId}`;
+}
+
+/** One deletion per document; a second delete request joins the running one. */
+export function makeDeleteWorkflowId(documentId: string): string {
+  return `delete-${documentId}`;
+}

@@ -1,2 +1,4 @@
 // The worker bundles this file: workflow code only, no I/O, no Node built-ins.
 export { systemCheck, type SystemCheckInput } from './system-check';
+export { ingestDocument, progressQuery, cancelSignal, type IngestInput, type IngestProgress } from './ingest-document';
+export { deleteDocument } from './delete-document';

@@ -1,16 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
 import { closeDeps, createDeps, type Deps } from '../../src/deps';
-import { createWorker, prepareStores } from '../../src/worker-setup';
+import { createWorkers, prepareStores, type Workers } from '../../src/worker-setup';
 import { stackEnv } from './stack';
 
 /** The API and a worker in this process, against the real stack. */
 export interface System {
   deps: Deps;
   url: string;
-  worker: Worker;
+  workers: Workers;
   stop(): Promise<void>;
 }
 
@@ -21,17 +20,17 @@ export async function startSystem(): Promise<System> {
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
-  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await createWorker(deps, { identity: 'jest' });
-  const running = worker.run();
+  const workers = await createWorkers(deps, { identity: 'jest' });
+  const running = workers.run();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     deps,
     url,
-    worker,
+    workers,
     async stop() {
-      worker.shutdown();
+      workers.shutdown();
       await running;
-      await connection.close();
+      await workers.connection.close();
       await new Promise((r) => server.close(r));
       await closeDeps(deps);
     },

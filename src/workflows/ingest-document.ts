@@ -1,0 +1,170 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ActivityFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  startChild,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { IngestProfile } from '../activities/ingest';
+
+/** Store-bound stages: quick, retried with backoff through outages of any store. */
+const stores = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes: ['UnsupportedFormat', 'CorruptDocument', 'ArchiveBomb', 'EmptyDocument', 'DocumentMissing'] },
+});
+
+export interface IngestInput {
+  documentId: string;
+  workspaceId: string;
+  profile: IngestProfile;
+  /** @default 220 */
+  chunkTokens?: number;
+  /** @default 30 */
+  overlapTokens?: number;
+  /** @default 0.92 — cosine similarity above which two same-type entities merge */
+  entitySimilarity?: number;
+  /** Task queue of the LLM-bound activities (bounded concurrency). */
+  llmTaskQueue: string;
+  /** A re-run: first remove what the previous run wrote (its chunk count may differ). */
+  reprocess?: boolean;
+}
+
+export interface IngestProgress {
+  stage: string;
+  percent: number;
+  chunks_total: number;
+  chunks_done: number;
+  entities: number;
+  relations: number;
+  tokens: number;
+  cost_usd: number;
+  errors: string[];
+}
+
+export const progressQuery = defineQuery<IngestProgress>('progress');
+export const cancelSignal = defineSignal('cancel');
+
+const STAGE_PERCENT: Record<string, number> = {
+  queued: 0, detect: 5, extract: 10, metadata: 20, chunk: 25, classify: 30, entities: 35, resolve: 75, embed: 80, graph: 90, done: 100, failed: 100, cancelled: 100,
+};
+
+/**
+ * Ingests one stored document: detect → extract → metadata → chunk → classify → entities and
+ * relations (parallel, bounded batches) → resolve → embed + Chroma → Neo4j → done. Every stage is
+ * an idempotent activity; the history holds ids and counts only.
+ */
+export async function ingestDocument(input: IngestInput): Promise<IngestProgress & { status: string }> {
+  const { documentId, workspaceId, profile } = input;
+  const models = proxyActivities<Activities>({
+    taskQueue: input.llmTaskQueue,
+    // A batch of three chunks on a CPU model takes up to a minute; the gateway may also be slow.
+    startToCloseTimeout: '10m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: ['ClassificationInvalid', 'ExtractionInvalid', 'DocumentMissing'] },
+  });
+  const progress: IngestProgress = { stage: 'queued', percent: 0, chunks_total: 0, chunks_done: 0, entities: 0, relations: 0, tokens: 0, cost_usd: 0, errors: [] };
+  const stage = (name: string) => {
+    progress.stage = name;
+    progress.percent = STAGE_PERCENT[name] ?? progress.percent;
+    upsertSearchAttributes({ Stage: [name] });
+  };
+  setHandler(progressQuery, () => progress);
+  const scope = new CancellationScope();
+  setHandler(cancelSignal, () => scope.cancel());
+  upsertSearchAttributes({ DocumentId: [documentId], WorkspaceId: [workspaceId], IngestStatus: ['processing'] });
+
+  try {
+    await scope.run(async () => {
+      if (input.reprocess) await stores.cleanupDocumentData(documentId, workspaceId);
+      stage('detect');
+      const detected = await stores.detectDocumentFormat(documentId);
+      stage('extract');
+      const extracted = await stores.extractDocumentContent(documentId, detected);
+      // E-mail attachments are documents of their own, each with its own ingestion.
+      for (const a of extracted.attachments) {
+        await startChild(ingestDocument, {
+          workflowId: `ingest-${a.documentId}`,
+          args: [{ ...input, documentId: a.documentId, reprocess: false }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        }).catch((err: unknown) => {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        });
+      }
+      stage('metadata');
+      await stores.extractDocumentMetadata(documentId);
+      stage('chunk');
+      const chunked = await stores.chunkDocument(documentId, { maxTokens: input.chunkTokens ?? 220, overlapTokens: input.overlapTokens ?? 30 });
+      progress.chunks_total = chunked.chunks;
+      stage('classify');
+      const cls = await models.classifyDocument(documentId, profile);
+      progress.tokens += cls.tokens;
+      progress.cost_usd += cls.costUsd;
+
+      stage('entities');
+      const batchSize = profile === 'nlp' ? 25 : 3;
+      const batches = Math.ceil(chunked.chunks / batchSize);
+      // A bounded window of batches in flight: the LLM queue's own concurrency limit does the rest.
+      const window = profile === 'nlp' ? 4 : 2;
+      let next = 0;
+      const worker = async () => {
+        while (next < batches) {
+          const b = next++;
+          const r = await models.extractEntitiesBatch(documentId, profile, b, batchSize);
+          progress.chunks_done = Math.min(chunked.chunks, progress.chunks_done + batchSize);
+          progress.tokens += r.tokens;
+          progress.cost_usd += r.costUsd;
+          progress.percent = 35 + Math.round((40 * progress.chunks_done) / Math.max(1, chunked.chunks));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(window, batches) }, worker));
+
+      stage('resolve');
+      const resolved = await stores.resolveDocumentEntities(documentId, batches, input.entitySimilarity ?? 0.92);
+      progress.entities = resolved.entities;
+      progress.relations = resolved.relations;
+      stage('embed');
+      const indexed = await stores.embedAndIndexDocument(documentId);
+      stage('graph');
+      const written = await stores.writeDocumentGraph(documentId);
+      await stores.completeDocument(documentId, {
+        chunks: chunked.chunks,
+        tokens_indexed: chunked.tokens,
+        entities: resolved.entities,
+        relations: resolved.relations,
+        chunk_vectors: indexed.chunkVectors,
+        entity_vectors: indexed.entityVectors,
+        mentions: written.mentions,
+        references: written.references,
+        attachments: extracted.attachments.length,
+        llm_tokens: progress.tokens,
+      });
+      stage('done');
+    });
+    upsertSearchAttributes({ IngestStatus: ['completed'] });
+    return { ...progress, status: 'completed' };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err instanceof ApplicationFailure ? err : undefined;
+    const failure = { type: cancelled ? 'Cancelled' : (cause?.type ?? 'Error'), message: cancelled ? 'cancelled on request' : (cause?.message ?? (err as Error).message), stage: progress.stage };
+    progress.errors.push(`${failure.type}: ${failure.message}`);
+    // Clean-up must run even though the scope was cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      await stores.cleanupDocumentData(documentId, workspaceId);
+      await stores.failDocument(documentId, failure, cancelled ? 'cancelled' : 'failed');
+    });
+    upsertSearchAttributes({ IngestStatus: [cancelled ? 'cancelled' : 'failed'] });
+    stage(cancelled ? 'cancelled' : 'failed');
+    if (cancelled) return { ...progress, status: 'cancelled' };
+    throw ApplicationFailure.nonRetryable(`ingestion of ${documentId} failed at ${failure.stage}: ${failure.message}`, failure.type);
+  }
+}
