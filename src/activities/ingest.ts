@@ -45,35 +45,42 @@ const badInput = (err: unknown): never => {
   throw err;
 };
 
+/**
+ * Confidence as a whole percentage: llama.cpp's schema grammar bounds integers but not decimals, and
+ * small models otherwise write 95 where 0.95 is meant.
+ */
+const CONFIDENCE = z.number().int().min(0).max(100);
+
 const ClassificationSchema = z.object({
   document_type: z.enum(['report', 'article', 'email', 'manual', 'contract', 'presentation', 'spreadsheet', 'policy', 'minutes', 'other']),
   category: z.string().min(1).max(60),
-  confidence: z.number().min(0).max(1),
+  confidence: CONFIDENCE,
 });
 
 const ExtractionSchema = z.object({
   entities: z
     .array(
       z.object({
-        name: z.string().min(1).max(120),
+        name: z.string().min(1).max(60),
         type: z.enum(ENTITY_TYPES),
-        description: z.string().max(300),
-        confidence: z.number().min(0).max(1),
+        description: z.string().max(100),
+        confidence: CONFIDENCE,
       }),
     )
-    .max(40),
+    // Bounded lists and strings keep the constrained output inside its token budget.
+    .max(12),
   relationships: z
     .array(
       z.object({
-        source: z.string().min(1).max(120),
-        target: z.string().min(1).max(120),
-        type: z.string().min(1).max(40),
-        description: z.string().max(300),
-        chunk: z.number().int().min(0),
-        confidence: z.number().min(0).max(1),
+        source: z.string().min(1).max(60),
+        target: z.string().min(1).max(60),
+        type: z.string().min(1).max(30),
+        description: z.string().max(100),
+        chunk: z.number().int().min(0).max(EXTRACTION_BATCH_CHUNKS - 1),
+        confidence: CONFIDENCE,
       }),
     )
-    .max(40),
+    .max(12),
 });
 
 /**
@@ -234,13 +241,13 @@ export function createIngestActivities(deps: Deps) {
             chatAlias('classification', profile),
             [
               { role: 'system', content: `You classify documents. ${DATA_NOTICE} Answer with JSON only.` },
-              { role: 'user', content: `Title: ${doc.title ?? doc.filename}\nFormat: ${doc.format}\n<<<DOCUMENT\n${sample}\nDOCUMENT>>>\nGive document_type, a short category (e.g. finance, energy, technology, politics, health, legal, sports) and your confidence from 0 to 1.` },
+              { role: 'user', content: `Title: ${doc.title ?? doc.filename}\nFormat: ${doc.format}\n<<<DOCUMENT\n${sample}\nDOCUMENT>>>\nGive document_type, a short category (e.g. finance, energy, technology, politics, health, legal, sports) and your confidence as a percentage (0-100).` },
             ],
             ClassificationSchema,
             { workspaceId: doc.workspace_id, workflowId: Context.current().info.workflowExecution?.workflowId, activity: 'classifyDocument' },
             { maxTokens: 120, schemaName: 'classification' },
           );
-          result = { docType: value.document_type, category: value.category.toLowerCase(), confidence: value.confidence, tokens: usage.tokensIn + usage.tokensOut, costUsd: usage.costUsd };
+          result = { docType: value.document_type, category: value.category.toLowerCase(), confidence: value.confidence / 100, tokens: usage.tokensIn + usage.tokensOut, costUsd: usage.costUsd };
         } catch (err) {
           if ((err as Error).name === 'LlmOutputError') {
             throw ApplicationFailure.nonRetryable(`classification failed after one repair attempt: ${(err as Error).message}`, 'ClassificationInvalid');
@@ -271,12 +278,12 @@ export function createIngestActivities(deps: Deps) {
             { role: 'system', content: `You extract a knowledge graph. ${DATA_NOTICE} Answer with JSON only.` },
             {
               role: 'user',
-              content: `<<<DOCUMENT\n${listing}\nDOCUMENT>>>\nList the named entities (types: ${ENTITY_TYPES.join(', ')}) with a one-line description and a confidence, and the relationships between them (type in UPPER_SNAKE_CASE, e.g. WORKS_FOR, LOCATED_IN, ACQUIRED, REGULATES) with the index of the chunk that states it.`,
+              content: `<<<DOCUMENT\n${listing}\nDOCUMENT>>>\nList the named entities (types: ${ENTITY_TYPES.join(', ')}) with a one-line description and a confidence percentage (0-100), and the relationships between them (type in UPPER_SNAKE_CASE, e.g. WORKS_FOR, LOCATED_IN, ACQUIRED, REGULATES) with the index of the chunk that states it.`,
             },
           ],
           ExtractionSchema,
           { workspaceId: doc.workspace_id, workflowId: Context.current().info.workflowExecution?.workflowId, activity: 'extractEntitiesBatch' },
-          { maxTokens: 1000, schemaName: 'knowledge_graph' },
+          { maxTokens: 1800, schemaName: 'knowledge_graph' },
         ).catch((err: Error) => {
           if (err.name === 'LlmOutputError') throw ApplicationFailure.nonRetryable(`entity extraction returned invalid output twice: ${err.message}`, 'ExtractionInvalid');
           throw err;
@@ -287,7 +294,7 @@ export function createIngestActivities(deps: Deps) {
           // An entity the model names but no chunk contains is a hallucination: dropped.
           const where = inText(e.name, chunks.map((_, i) => i));
           if (where.length === 0) continue;
-          entities.push({ name: e.name, type: canonicalType(e.type), description: e.description, confidence: e.confidence, chunks: where.map((i) => chunks[i]!.position) });
+          entities.push({ name: e.name, type: canonicalType(e.type), description: e.description, confidence: e.confidence / 100, chunks: where.map((i) => chunks[i]!.position) });
         }
         const typeOf = new Map(entities.map((e) => [e.name.toLowerCase(), e.type]));
         for (const r of value.relationships) {
@@ -295,7 +302,7 @@ export function createIngestActivities(deps: Deps) {
           const tt = typeOf.get(r.target.toLowerCase());
           const ch = chunks[r.chunk] ?? chunks[0];
           if (!st || !tt || !ch || r.source.toLowerCase() === r.target.toLowerCase()) continue;
-          relations.push({ source: r.source, sourceType: st, target: r.target, targetType: tt, type: r.type.toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 40), description: r.description, confidence: r.confidence, chunk: ch.position });
+          relations.push({ source: r.source, sourceType: st, target: r.target, targetType: tt, type: r.type.toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 40), description: r.description, confidence: r.confidence / 100, chunk: ch.position });
         }
       }
       await db.query(

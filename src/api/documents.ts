@@ -78,6 +78,9 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.post('/upload', (req, res, next) => {
+    if (!req.is('multipart/form-data')) {
+      return next(new ApiError('unsupported_media_type', 'send the files as multipart/form-data, one "files" part per file'));
+    }
     upload.array('files', 50)(req, res, (err: unknown) => {
       if (err instanceof MulterError) {
         if (err.code === 'LIMIT_FILE_SIZE') {
@@ -123,7 +126,7 @@ export function documentsRouter(deps: Deps): Router {
     const params: unknown[] = [workspaceOf(req)];
     const add = (sql: string, v: unknown) => {
       params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
+      where.push(sql.replaceAll('?', `$${params.length}`));
     };
     if (q.type) add('doc_type = ?', q.type);
     if (q.format) add('format = ?', q.format);
@@ -131,7 +134,7 @@ export function documentsRouter(deps: Deps): Router {
     if (q.category) add('category = ?', q.category);
     if (q.from) add('created_at >= ?', q.from);
     if (q.to) add('created_at <= ?', q.to);
-    if (q.q) add(`(title ILIKE ? OR filename ILIKE $${params.length})`, `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    if (q.q) add('(title ILIKE ? OR filename ILIKE ?)', `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
     const total = await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE ${where.join(' AND ')}`, params);
     const rows = await deps.db.query(
       `SELECT ${PUBLIC_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,

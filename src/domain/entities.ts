@@ -45,9 +45,15 @@ export function canonicalType(raw: string): EntityType {
 
 const LEADING_ARTICLES = /^(the|a|an|der|die|das|den|dem|des|ein|eine|einer|eines)\s+/i;
 
-/** The key entities merge on: Unicode-normalised, case-folded, articles, possessives and punctuation removed. */
-export function normaliseName(name: string): string {
-  return name
+/** Legal forms that do not change which organisation is meant ("Siemens AG" is "Siemens"). */
+const LEGAL_FORM = /\s+(ag|gmbh|se|kg|kgaa|e\.?\s?v|inc|corp|corporation|co|company|ltd|limited|llc|plc|sa|nv|bv|holding|group)\.?$/i;
+
+/**
+ * The key entities merge on: Unicode-normalised, case-folded, articles, possessives and punctuation
+ * removed; for organisations also the legal form.
+ */
+export function normaliseName(name: string, type?: EntityType): string {
+  const base = name
     .normalize('NFKC')
     .replace(/[’`]/g, "'")
     .replace(/'s\b/gi, '')
@@ -56,6 +62,10 @@ export function normaliseName(name: string): string {
     .replace(LEADING_ARTICLES, '')
     .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '')
     .toLowerCase();
+  if (type !== 'ORGANIZATION') return base;
+  let out = base;
+  for (let i = 0; i < 2 && LEGAL_FORM.test(out); i++) out = out.replace(LEGAL_FORM, '').trim();
+  return out.length >= 2 ? out : base;
 }
 
 /** A name worth keeping as an entity: some letters, not a lone stop word, not absurdly long. */
@@ -88,7 +98,7 @@ export function resolveWithinDocument(raw: ExtractedEntity[]): ResolvedEntity[] 
   const byKey = new Map<string, { forms: Map<string, number>; e: ResolvedEntity }>();
   for (const r of raw) {
     if (!isPlausibleName(r.name)) continue;
-    const key = `${r.type}:${normaliseName(r.name)}`;
+    const key = entityKey(r.type, r.name);
     let slot = byKey.get(key);
     if (!slot) {
       slot = { forms: new Map(), e: { key, name: r.name.trim(), type: r.type, aliases: [], confidence: r.confidence, chunks: [], description: r.description } };
@@ -106,5 +116,5 @@ export function resolveWithinDocument(raw: ExtractedEntity[]): ResolvedEntity[] 
 }
 
 export function entityKey(type: EntityType, name: string): string {
-  return `${type}:${normaliseName(name)}`;
+  return `${type}:${normaliseName(name, type)}`;
 }

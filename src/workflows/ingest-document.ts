@@ -111,6 +111,7 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
       progress.cost_usd += cls.costUsd;
 
       stage('entities');
+      // LLM batches match the extraction schema's chunk index bound (3 chunks per call).
       const batchSize = profile === 'nlp' ? 25 : 3;
       const batches = Math.ceil(chunked.chunks / batchSize);
       // A bounded window of batches in flight: the LLM queue's own concurrency limit does the rest.

@@ -13,8 +13,8 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(): Promise<System> {
-  const env = stackEnv();
+export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}): Promise<System> {
+  const env = { ...stackEnv(), ...overrides };
   const deps = await createDeps(env);
   await prepareStores(deps);
   const server: Server = await new Promise((resolve) => {
