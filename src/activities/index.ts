@@ -1,15 +1,44 @@
+import { Context } from '@temporalio/activity';
 import type { Deps } from '../deps';
 import { createDeleteActivities } from './delete';
 import { createIngestActivities } from './ingest';
 import { createSystemActivities } from './system';
 
+/**
+ * Every activity heartbeats while it runs, so a worker that dies (kill -9, OOM, a lost machine) is
+ * noticed within the heartbeat timeout instead of the much longer start-to-close timeout, and its
+ * activity is retried on another worker.
+ */
+export const HEARTBEAT_EVERY_MS = 3000;
+
+function withHeartbeats<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const out = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(activities)) {
+    out[name] = async (...args: never[]) => {
+      let ctx: Context | undefined;
+      try {
+        ctx = Context.current();
+      } catch {
+        ctx = undefined; // called outside an activity (unit tests): no heartbeats
+      }
+      const timer = ctx ? setInterval(() => ctx!.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
+      try {
+        return await fn(...args);
+      } finally {
+        clearInterval(timer);
+      }
+    };
+  }
+  return out as T;
+}
+
 /** All activities, built from injected dependencies; workflows import this type only. */
 export function createActivities(deps: Deps) {
-  return {
+  return withHeartbeats({
     ...createSystemActivities(deps),
     ...createIngestActivities(deps),
     ...createDeleteActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

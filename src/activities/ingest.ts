@@ -335,18 +335,28 @@ export function createIngestActivities(deps: Deps) {
         const col = await vectorCollection(chroma, COLLECTIONS.entities, embModel, vectors[0]!.length);
         const exactIds = resolved.map((e) => stableId(doc.workspace_id, e.key));
         const existing = new Set((await col.get({ ids: exactIds, include: [] })).ids);
-        for (const [i, e] of resolved.entries()) {
-          let id = exactIds[i]!;
-          if (!existing.has(id)) {
-            const near = await col.query({ queryEmbeddings: [vectors[i]!], nResults: 1, where: { $and: [{ workspace_id: doc.workspace_id }, { entity_type: e.type }] }, include: ['distances', 'metadatas'] });
-            const d = near.distances?.[0]?.[0];
-            const nearId = near.ids[0]?.[0];
-            if (nearId && d !== undefined && d !== null && 1 - d >= similarityThreshold) {
-              id = nearId;
-              merged++;
-            }
+        resolved.forEach((e, i) => ids.set(e.key, exactIds[i]!));
+        // New entities look for a near-duplicate of the same type: one query per type, all at once.
+        const fresh = resolved.map((e, i) => ({ e, i })).filter(({ i }) => !existing.has(exactIds[i]!));
+        for (const type of new Set(fresh.map((f) => f.e.type))) {
+          const group = fresh.filter((f) => f.e.type === type);
+          for (let k = 0; k < group.length; k += 100) {
+            const part = group.slice(k, k + 100);
+            const near = await col.query({
+              queryEmbeddings: part.map((f) => vectors[f.i]!),
+              nResults: 1,
+              where: { $and: [{ workspace_id: doc.workspace_id }, { entity_type: type }] },
+              include: ['distances'],
+            });
+            part.forEach((f, j) => {
+              const d = near.distances?.[j]?.[0];
+              const nearId = near.ids[j]?.[0];
+              if (nearId && d !== undefined && d !== null && 1 - d >= similarityThreshold) {
+                ids.set(f.e.key, nearId);
+                merged++;
+              }
+            });
           }
-          ids.set(e.key, id);
         }
       }
       const relKey = (r: ExtractedRelation) => {
@@ -419,7 +429,6 @@ export function createIngestActivities(deps: Deps) {
             ...(c.page ? { page: c.page } : {}),
           })),
         });
-        Context.current().heartbeat(i);
       }
       const ents = (await db.query(`SELECT entity_id, name, type, aliases, description, confidence FROM document_entities WHERE document_id = $1`, [documentId])).rows;
       const model = ((await db.query(`SELECT metadata->>'extraction_model' AS m FROM documents WHERE id = $1`, [documentId])).rows[0]?.m as string) ?? 'unknown';

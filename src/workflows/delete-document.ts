@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 
 const stores = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
+  heartbeatTimeout: '20s',
   // Deletion must finish: it retries through store outages for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });

@@ -18,8 +18,9 @@ import type { IngestProfile } from '../activities/ingest';
 
 /** Store-bound stages: quick, retried with backoff through outages of any store. */
 const stores = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '2m',
+  startToCloseTimeout: '10m',
+  // Activities heartbeat every 3 s: a dead worker's activity is retried elsewhere within 20 s.
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes: ['UnsupportedFormat', 'CorruptDocument', 'ArchiveBomb', 'EmptyDocument', 'DocumentMissing'] },
 });
 
@@ -69,6 +70,7 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
     taskQueue: input.llmTaskQueue,
     // A batch of three chunks on a CPU model takes up to a minute; the gateway may also be slow.
     startToCloseTimeout: '10m',
+    heartbeatTimeout: '20s',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: ['ClassificationInvalid', 'ExtractionInvalid', 'DocumentMissing'] },
   });
   const progress: IngestProgress = { stage: 'queued', percent: 0, chunks_total: 0, chunks_done: 0, entities: 0, relations: 0, tokens: 0, cost_usd: 0, errors: [] };

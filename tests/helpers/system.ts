@@ -9,28 +9,28 @@ import { stackEnv } from './stack';
 export interface System {
   deps: Deps;
   url: string;
-  workers: Workers;
+  workers?: Workers;
   stop(): Promise<void>;
 }
 
-export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}): Promise<System> {
+export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}, opts: { worker?: boolean } = {}): Promise<System> {
   const env = { ...stackEnv(), ...overrides };
   const deps = await createDeps(env);
   await prepareStores(deps);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
-  const workers = await createWorkers(deps, { identity: 'jest' });
-  const running = workers.run();
+  const workers = opts.worker === false ? undefined : await createWorkers(deps, { identity: 'jest' });
+  const running = workers?.run();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     deps,
     url,
     workers,
     async stop() {
-      workers.shutdown();
+      workers?.shutdown();
       await running;
-      await workers.connection.close();
+      await workers?.connection.close();
       await new Promise((r) => server.close(r));
       await closeDeps(deps);
     },

@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { COLLECTIONS } from '../../src/adapters';
+import { ingest, upload, waitForDocument } from '../helpers/documents';
+import { multihopCorpus } from '../helpers/fixtures';
+import { ROOT, stack } from '../helpers/stack';
+import { api, startSystem, type System } from '../helpers/system';
+
+/** A worker in a process of its own, so it can be killed with SIGKILL mid-run. */
+function startWorkerProcess(): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'worker.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 120_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('neuronode worker: polling')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
+  });
+}
+
+/** A document of many chunks (about sixty): six real news articles. */
+function bigDocument(seed: number): Buffer {
+  const arts = multihopCorpus().slice(seed, seed + 6);
+  return Buffer.from(arts.map((a) => `${a.title}\n\n${a.body}`).join('\n\n'));
+}
+
+async function waitForStage(base: string, id: string, stages: string[], timeoutMs = 120_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await api(base, `/api/documents/${id}`);
+    if (stages.includes(d.json.stage)) return d.json;
+    if (d.json.status !== 'processing' && d.json.status !== 'queued') throw new Error(`document ended (${d.json.status}) before reaching ${stages}`);
+    if (Date.now() > until) throw new Error(`document never reached ${stages} (at ${d.json.stage})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('durability: a killed worker and store outages lose and duplicate nothing', () => {
+  /** Counts of everything the document left in each store. */
+  async function counts(sys: System, id: string) {
+    const pg = (
+      await sys.deps.db.query(
+        `SELECT (SELECT count(*) FROM chunks WHERE document_id = $1)::int AS chunks,
+                (SELECT count(*) FROM document_entities WHERE document_id = $1)::int AS entities,
+                (SELECT count(*) FROM document_relations WHERE document_id = $1)::int AS relations`,
+        [id],
+      )
+    ).rows[0];
+    const col = await sys.deps.chroma.getCollection({ name: COLLECTIONS.chunks });
+    const vectors = (await col.get({ where: { document_id: id }, include: [] })).ids.length;
+    const g = await sys.deps.graph.executeQuery(
+      `MATCH (d:Document {id: $id})-[:CONTAINS]->(c:Chunk)
+       OPTIONAL MATCH (c)-[m:MENTIONS]->(e:Entity)
+       RETURN count(DISTINCT c) AS chunks, count(DISTINCT e) AS entities, count(m) AS mentions`,
+      { id },
+    );
+    const r = g.records[0]!;
+    return { ...pg, vectors, graphChunks: r.get('chunks'), graphEntities: r.get('entities'), mentions: r.get('mentions') };
+  }
+
+  describe('kill -9 of the worker during a multi-chunk ingestion', () => {
+    let sys: System;
+    let worker: ChildProcess | undefined;
+    beforeAll(async () => {
+      sys = await startSystem({}, { worker: false });
+    });
+    afterAll(async () => {
+      worker?.kill('SIGKILL');
+      await sys?.stop();
+    });
+
+    it('completes after a restart, with the same counts in every store as a clean run', async () => {
+      worker = await startWorkerProcess();
+      const bytes = bigDocument(100);
+      let up = await upload(sys.url, [{ name: 'crash.txt', bytes }]);
+      let id: string = up.json.documents[0].document_id;
+      if (up.json.documents[0].duplicate) {
+        await waitForDocument(sys.url, id);
+        await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' });
+        up = await upload(sys.url, [{ name: 'crash.txt', bytes }]);
+        id = up.json.documents[0].document_id;
+      }
+      const at = await waitForStage(sys.url, id, ['entities', 'resolve', 'embed', 'graph']);
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker!.once('exit', r));
+      const stuck = await api(sys.url, `/api/documents/${id}`);
+      expect(stuck.json.status).toBe('processing');
+
+      worker = await startWorkerProcess();
+      const done = await waitForDocument(sys.url, id, 300_000);
+      expect(done.status).toBe('completed');
+      const afterCrash = await counts(sys, id);
+      expect(afterCrash.chunks).toBeGreaterThan(30);
+      expect(afterCrash.vectors).toBe(afterCrash.chunks);
+      expect(afterCrash.graphChunks).toBe(afterCrash.chunks);
+      expect(afterCrash.graphEntities).toBe(afterCrash.entities);
+
+      // A clean run of the same document (reprocess, no crash) leaves exactly the same counts.
+      const re = await api(sys.url, `/api/documents/${id}/reprocess`, { method: 'POST', json: {} });
+      expect(re.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await waitForDocument(sys.url, id, 300_000)).status).toBe('completed');
+      expect(await counts(sys, id)).toEqual(afterCrash);
+      expect(at.stage).toEqual(expect.any(String));
+    });
+  });
+
+  describe('store outages during ingestion', () => {
+    let sys: System;
+    beforeAll(async () => {
+      sys = await startSystem();
+    });
+    afterAll(async () => {
+      await sys?.stop();
+    });
+
+    it.each([
+      // Entity resolution already needs Chroma (near-duplicate search), then the embedding stage.
+      ['chroma', ['resolve', 'embed'], 'entities'],
+      ['neo4j', ['graph'], 'embed'],
+    ])('%s stopped mid-ingestion: the workflow retries, completes once it is back, and nothing is duplicated', async (service, failingStages, stopAt) => {
+      const bytes = bigDocument(service === 'chroma' ? 200 : 300);
+      let up = await upload(sys.url, [{ name: `${service}-outage.txt`, bytes }]);
+      let id: string = up.json.documents[0].document_id;
+      if (up.json.documents[0].duplicate) {
+        await waitForDocument(sys.url, id);
+        await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' });
+        up = await upload(sys.url, [{ name: `${service}-outage.txt`, bytes }]);
+        id = up.json.documents[0].document_id;
+      }
+      await waitForStage(sys.url, id, [stopAt, ...failingStages]);
+      expect(stack('stop', service).code).toBe(0);
+      try {
+        // The workflow reaches the stage that needs the stopped store and keeps retrying there.
+        await waitForStage(sys.url, id, failingStages);
+        const handle = sys.deps.temporal!.workflow.getHandle(`ingest-${id}`);
+        let attempts = 0;
+        for (let i = 0; i < 120 && attempts < 2; i++) {
+          const desc = await handle.describe();
+          attempts = Math.max(0, ...(desc.raw.pendingActivities ?? []).map((a) => a.attempt ?? 0));
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(attempts).toBeGreaterThanOrEqual(2);
+        expect((await api(sys.url, `/api/documents/${id}`)).json.status).toBe('processing');
+      } finally {
+        expect(stack('start', service).code).toBe(0);
+      }
+      const done = await waitForDocument(sys.url, id, 300_000);
+      expect(done.status).toBe('completed');
+      const c = await counts(sys, id);
+      expect(c.vectors).toBe(c.chunks);
+      expect(c.graphChunks).toBe(c.chunks);
+      expect(c.graphEntities).toBe(c.entities);
+    });
+  });
+
+  it('a document ingested before the outages is still whole (nothing else was touched)', async () => {
+    const sys = await startSystem();
+    try {
+      const doc = await ingest(sys.url, 'after-outages.txt', Buffer.from('Deutsche Bahn ordered new trains from Siemens Mobility in Berlin after the outage tests.'));
+      expect(doc.status).toBe('completed');
+    } finally {
+      await sys.stop();
+    }
+  });
+});
