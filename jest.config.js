@@ -8,6 +8,6 @@ module.exports = {
   maxWorkers: 1,
   // The stack-lifecycle test stops the services, so it runs last.
   testSequencer: '<rootDir>/tests/sequencer.js',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   verbose: true,
 };

@@ -1,6 +1,6 @@
 import { COLLECTIONS } from '../adapters';
 import type { Deps } from '../deps';
-import { EVENTS_CHANNEL } from './ingest';
+import { EVENTS_KEPT, EVENTS_STREAM } from './ingest';
 
 /**
  * Removing a document's contribution from every store. Each step is idempotent, so the workflow
@@ -91,7 +91,7 @@ export function createDeleteActivities(deps: Deps) {
     async deleteDocumentRecord(documentId: string, workspaceId: string): Promise<boolean> {
       const r = await db.query(`DELETE FROM documents WHERE id = $1`, [documentId]);
       await redis.incr(`neuronode:corpus-version:${workspaceId}`);
-      await redis.publish(EVENTS_CHANNEL, JSON.stringify({ document_id: documentId, workspace_id: workspaceId, stage: 'deleted', status: 'completed', at: new Date().toISOString() }));
+      await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ document_id: documentId, workspace_id: workspaceId, stage: 'deleted', status: 'completed', at: new Date().toISOString() }));
       return (r.rowCount ?? 0) > 0;
     },
 

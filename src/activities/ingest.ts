@@ -25,7 +25,11 @@ import type { Deps } from '../deps';
 export const FAST_PROFILE = 'nlp';
 export type IngestProfile = Profile | typeof FAST_PROFILE;
 
-export const EVENTS_CHANNEL = 'neuronode:events:documents';
+/** The Redis stream of document events (bounded; the WebSocket layer tails it). */
+export const EVENTS_STREAM = 'neuronode:events:documents';
+/** Events kept for clients that reconnect: roughly the last hours of a busy system. */
+export const EVENTS_KEPT = 20_000;
+export const EVENTS_CHANNEL = EVENTS_STREAM;
 
 /** Chunks per LLM extraction call: bounds the prompt to roughly 3 × 220 tokens plus instructions. */
 export const EXTRACTION_BATCH_CHUNKS = 3;
@@ -94,7 +98,7 @@ export function createIngestActivities(deps: Deps) {
   const { db, redis, graph, chroma, llm } = deps;
 
   const publish = async (e: StageEvent) => {
-    await redis.publish(EVENTS_CHANNEL, JSON.stringify({ ...e, at: new Date().toISOString() })).catch(() => 0);
+    await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, at: new Date().toISOString() }));
   };
 
   const setStage = async (documentId: string, workspaceId: string, stage: string, status = 'processing') => {

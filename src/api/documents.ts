@@ -5,9 +5,11 @@ import multer, { MulterError } from 'multer';
 import { z } from 'zod';
 import { FAST_PROFILE, documentIdFor } from '../activities';
 import { taskQueues } from '../config';
-import { PROFILES, makeDeleteWorkflowId, makeIngestWorkflowId } from '../domain';
+import { PROFILES, makeBatchWorkflowId, makeDeleteWorkflowId, makeIngestWorkflowId, newId } from '../domain';
 import { FORMATS } from '../domain/formats';
 import type { Deps } from '../deps';
+import { BadDocumentError } from '../extraction/types';
+import { openZip } from '../extraction/zip';
 import { ApiError } from './errors';
 import { parse } from './validate';
 
@@ -64,11 +66,58 @@ const listQuery = z
   .strict();
 
 const uploadFields = z.object({ profile: z.enum(INGEST_PROFILES).optional() }).strict();
+const batchFields = z.object({ profile: z.enum(INGEST_PROFILES).optional(), window: z.coerce.number().int().min(1).max(32).optional() }).strict();
 const reprocessBody = z.object({ profile: z.enum(INGEST_PROFILES).optional() }).strict();
 const idParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
 
 const PUBLIC_COLUMNS = `id, workspace_id, filename, format, mime, client_mime, size_bytes, checksum, status, stage, title, language,
   doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, created_at, updated_at`;
+
+/** Stores one file's bytes and record (idempotent by workspace + checksum); starts nothing. */
+export async function storeFile(deps: Deps, ws: string, originalName: string, clientMime: string, bytes: Buffer, profile: string) {
+  const checksum = createHash('sha256').update(bytes).digest('hex');
+  const id = documentIdFor(ws, checksum);
+  // multer hands over the raw header bytes as latin1; names are UTF-8 on the wire.
+  const filename = Buffer.from(originalName, 'latin1').toString('utf8').slice(0, 255);
+  const inserted = await deps.db.query(
+    `WITH d AS (
+       INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile)
+       VALUES ($1,$2,$3,$4,$5,$6,'queued',$7) ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id)
+     INSERT INTO document_blobs (document_id, workspace_id, bytes) SELECT id, $2, $8 FROM d RETURNING document_id`,
+    [id, ws, checksum, filename, clientMime, bytes.length, profile, bytes],
+  );
+  const duplicate = inserted.rowCount === 0;
+  const existing = (await deps.db.query(`SELECT status, workflow_id FROM documents WHERE id = $1`, [id])).rows[0];
+  return {
+    document_id: id,
+    workflow_id: (existing?.workflow_id as string | null) ?? null,
+    filename,
+    size_bytes: bytes.length,
+    checksum,
+    duplicate,
+    status: duplicate ? (existing?.status as string) : 'queued',
+  };
+}
+
+/** Files of an uploaded ZIP (bomb-checked before anything inflates); folders and hidden files skipped. */
+async function unpackZip(bytes: Buffer, maxFileBytes: number): Promise<{ name: string; bytes: Buffer }[]> {
+  let zip;
+  try {
+    zip = await openZip(bytes);
+  } catch (err) {
+    if (err instanceof BadDocumentError) throw new ApiError('bad_request', err.message, { type: err.type });
+    throw err;
+  }
+  const out: { name: string; bytes: Buffer }[] = [];
+  for (const entry of Object.values(zip.files)) {
+    const base = entry.name.split('/').pop() ?? '';
+    if (entry.dir || !base || base.startsWith('.') || entry.name.startsWith('__MACOSX/')) continue;
+    const data = await entry.async('nodebuffer');
+    if (data.length > maxFileBytes) throw new ApiError('payload_too_large', `${entry.name} in the archive is larger than the limit of ${maxFileBytes} bytes; nothing was stored`);
+    out.push({ name: base, bytes: data });
+  }
+  return out;
+}
 
 export function documentsRouter(deps: Deps): Router {
   const router = Router();
@@ -100,24 +149,66 @@ export function documentsRouter(deps: Deps): Router {
     const profile = fields.profile ?? deps.env.DEFAULT_INGEST_PROFILE;
     const out = [];
     for (const f of files) {
-      const checksum = createHash('sha256').update(f.buffer).digest('hex');
-      const id = documentIdFor(ws, checksum);
-      const filename = Buffer.from(f.originalname, 'latin1').toString('utf8').slice(0, 255);
-      const inserted = await deps.db.query(
-        `WITH d AS (
-           INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile)
-           VALUES ($1,$2,$3,$4,$5,$6,'queued',$7) ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id)
-         INSERT INTO document_blobs (document_id, workspace_id, bytes) SELECT id, $2, $8 FROM d RETURNING document_id`,
-        [id, ws, checksum, filename, f.mimetype, f.size, profile, f.buffer],
-      );
-      const duplicate = inserted.rowCount === 0;
-      const existing = (await deps.db.query(`SELECT status, workflow_id FROM documents WHERE id = $1`, [id])).rows[0];
-      let workflowId = existing?.workflow_id as string | null;
+      const stored = await storeFile(deps, ws, f.originalname, f.mimetype, f.buffer, profile);
+      let workflowId = stored.workflow_id;
       // A new document, or one whose workflow never started (a crash between insert and start).
-      if (!duplicate || !workflowId) workflowId = await startIngestion(deps, id, ws, profile);
-      out.push({ document_id: id, workflow_id: workflowId, filename, size_bytes: f.size, checksum, duplicate, status: duplicate ? existing?.status : 'queued' });
+      if (!stored.duplicate || !workflowId) workflowId = await startIngestion(deps, stored.document_id, ws, profile);
+      out.push({ ...stored, workflow_id: workflowId });
     }
     res.status(202).json({ documents: out });
+  });
+
+  router.post('/batch', (req, res, next) => {
+    if (!req.is('multipart/form-data')) {
+      return next(new ApiError('unsupported_media_type', 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
+    }
+    upload.array('files', 50)(req, res, (err: unknown) => {
+      if (err instanceof MulterError) {
+        return next(err.code === 'LIMIT_FILE_SIZE'
+          ? new ApiError('payload_too_large', `a file is larger than the limit of ${deps.env.MAX_UPLOAD_BYTES} bytes; nothing was stored`)
+          : new ApiError('bad_request', `upload refused: ${err.message}`));
+      }
+      next(err);
+    });
+  });
+  router.post('/batch', async (req, res) => {
+    const fields = parse(batchFields, req.body ?? {});
+    const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+    if (files.length === 0) throw new ApiError('bad_request', 'no files: send multipart/form-data with one or more "files" parts');
+    const ws = workspaceOf(req);
+    const profile = fields.profile ?? deps.env.DEFAULT_INGEST_PROFILE;
+    // ZIP archives (that are not Office documents) are unpacked; every file is validated before any is stored.
+    const items: { name: string; mime: string; bytes: Buffer }[] = [];
+    for (const f of files) {
+      const isZip = f.buffer[0] === 0x50 && f.buffer[1] === 0x4b && /\.zip$/i.test(f.originalname);
+      if (isZip) for (const e of await unpackZip(f.buffer, deps.env.MAX_UPLOAD_BYTES)) items.push({ name: e.name, mime: 'application/octet-stream', bytes: e.bytes });
+      else items.push({ name: f.originalname, mime: f.mimetype, bytes: f.buffer });
+    }
+    if (items.length > 10_000) throw new ApiError('payload_too_large', `a batch holds at most 10000 files, not ${items.length}`);
+    const stored = [];
+    for (const it of items) stored.push(await storeFile(deps, ws, it.name, it.mime, it.bytes, profile));
+    // New documents, and any stored earlier whose ingestion never started.
+    const fresh = [...new Set(stored.filter((d) => !d.duplicate || (!d.workflow_id && d.status === 'queued')).map((d) => d.document_id))];
+    const batchId = newId();
+    const workflowId = makeBatchWorkflowId(batchId);
+    await deps.temporal!.workflow.start('ingestBatch', {
+      taskQueue: taskQueues(deps.env).main,
+      workflowId,
+      args: [{ batchId, workspaceId: ws, profile, llmTaskQueue: taskQueues(deps.env).llm, documentIds: fresh, window: fields.window, chunkTokens: deps.env.CHUNK_TOKENS, overlapTokens: deps.env.CHUNK_OVERLAP_TOKENS }],
+    });
+    await deps.db.query(`UPDATE documents SET workflow_id = 'ingest-' || id WHERE id = ANY($1)`, [fresh]);
+    res.status(202).json({ batch_id: batchId, workflow_id: workflowId, total: fresh.length, duplicates: stored.length - fresh.length, documents: stored });
+  });
+
+  router.get('/batch/:batchId', async (req, res) => {
+    const { batchId } = parse(z.object({ batchId: z.uuid() }), req.params);
+    const handle = deps.temporal!.workflow.getHandle(makeBatchWorkflowId(batchId));
+    const desc = await handle.describe().catch((e: unknown) => {
+      if (e instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no batch ${batchId}`);
+      throw e;
+    });
+    const progress = desc.status.name === 'RUNNING' ? await handle.query('batchProgress') : await handle.result().catch(() => null);
+    res.json({ batch_id: batchId, status: desc.status.name.toLowerCase(), progress });
   });
 
   router.get('/', async (req, res) => {

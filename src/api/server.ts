@@ -2,6 +2,7 @@ import { loadConfigOrExit } from '../config';
 import { closeDeps, createDeps } from '../deps';
 import { prepareStores } from '../worker-setup';
 import { createApp } from './app';
+import { attachWebSockets } from './ws';
 
 async function main(): Promise<void> {
   const env = loadConfigOrExit();
@@ -11,7 +12,9 @@ async function main(): Promise<void> {
   const server = app.listen(env.PORT, env.HOST, () => {
     console.log(`neuronode API: http://${env.HOST}:${env.PORT}/api (health: /api/health)`);
   });
-  const stop = () => server.close(() => void closeDeps(deps).then(() => process.exit(0)));
+  // Until authentication lands every connection belongs to the embedded default workspace.
+  const hub = attachWebSockets(server, deps, () => 'default');
+  const stop = () => void hub.close().then(() => server.close(() => void closeDeps(deps).then(() => process.exit(0))));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -27,3 +27,8 @@ export function makeIngestWorkflowId(documentId: string): string {
 export function makeDeleteWorkflowId(documentId: string): string {
   return `delete-${documentId}`;
 }
+
+/** A batch is its own unit of work: each request starts a new one. */
+export function makeBatchWorkflowId(batchId: string): string {
+  return `ingest-batch-${batchId}`;
+}

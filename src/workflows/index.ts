@@ -2,3 +2,4 @@
 export { systemCheck, type SystemCheckInput } from './system-check';
 export { ingestDocument, progressQuery, cancelSignal, type IngestInput, type IngestProgress } from './ingest-document';
 export { deleteDocument } from './delete-document';
+export { ingestBatch, batchProgressQuery, type BatchInput, type BatchProgress } from './ingest-batch';

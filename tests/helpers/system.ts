@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../src/api/app';
+import { attachWebSockets } from '../../src/api/ws';
 import { closeDeps, createDeps, type Deps } from '../../src/deps';
 import { createWorkers, prepareStores, type Workers } from '../../src/worker-setup';
 import { stackEnv } from './stack';
@@ -20,6 +21,7 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
+  const hub = attachWebSockets(server, deps, () => 'default');
   const workers = opts.worker === false ? undefined : await createWorkers(deps, { identity: 'jest' });
   const running = workers?.run();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -31,6 +33,7 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
       workers?.shutdown();
       await running;
       await workers?.connection.close();
+      await hub.close();
       await new Promise((r) => server.close(r));
       await closeDeps(deps);
     },

@@ -58,7 +58,7 @@ describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile'
   });
 
   it('deleting one of two documents that share entities keeps the shared ones with the right evidence, and leaves nothing of the deleted one', async () => {
-    const a = await ingest(sys.url, 'shared-a.txt', Buffer.from('Siemens AG signed a contract with Deutsche Bahn in Berlin. Angela Merkel praised Siemens AG and Deutsche Bahn.'));
+    const a = await ingest(sys.url, 'shared-a.txt', Buffer.from('Siemens AG signed a contract with Quellwerk Logistik in Berlin. Angela Merkel praised Siemens AG and Quellwerk Logistik.'));
     const b = await ingest(sys.url, 'shared-b.txt', Buffer.from('Siemens AG opened a factory in Munich. Olaf Scholz visited Siemens AG in Munich.'));
     const ents = async (id: string) => (await sys.deps.db.query(`SELECT entity_id, name FROM document_entities WHERE document_id = $1`, [id])).rows as { entity_id: string; name: string }[];
     const entsA = await ents(a.id);
@@ -66,7 +66,11 @@ describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile'
     const shared = entsA.filter((e) => entsB.some((x) => x.entity_id === e.entity_id));
     // "Siemens AG" and "Siemens" are one organisation (legal forms do not split entities).
     expect(shared.map((e) => e.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^Siemens/)]));
-    const onlyA = entsA.filter((e) => !shared.includes(e)).map((e) => e.entity_id);
+    // Entities no other document of the workspace mentions (earlier tests leave documents behind).
+    const elsewhere = new Set(
+      (await sys.deps.db.query(`SELECT DISTINCT entity_id FROM document_entities WHERE document_id <> $1 AND workspace_id = 'default'`, [a.id])).rows.map((r) => r.entity_id),
+    );
+    const onlyA = entsA.filter((e) => !elsewhere.has(e.entity_id)).map((e) => e.entity_id);
     expect(onlyA.length).toBeGreaterThan(0);
 
     const del = await api(sys.url, `/api/documents/${a.id}?wait=true`, { method: 'DELETE' });
