@@ -17,7 +17,7 @@ export function createDeleteActivities(deps: Deps) {
     }
   };
 
-  return {
+  const activities = {
     async markDeleting(documentId: string): Promise<{ workspaceId: string } | null> {
       const r = await db.query(`UPDATE documents SET status = 'deleting', updated_at = now() WHERE id = $1 RETURNING workspace_id`, [documentId]);
       return r.rows[0] ? { workspaceId: r.rows[0].workspace_id } : null;
@@ -102,17 +102,14 @@ export function createDeleteActivities(deps: Deps) {
 
     /** Whatever a failed or cancelled run wrote outside PostgreSQL's own record. */
     async cleanupDocumentData(documentId: string, workspaceId: string): Promise<void> {
-      const col = await collection(COLLECTIONS.chunks);
-      if (col) {
-        const got = await col.get({ where: { document_id: documentId }, include: [] });
-        if (got.ids.length) await col.delete({ ids: got.ids });
-      }
-      await createDeleteActivities(deps).deleteDocumentGraph(documentId, workspaceId);
-      await createDeleteActivities(deps).deleteOrphanEntityVectors(documentId);
+      await activities.deleteDocumentVectors(documentId);
+      await activities.deleteDocumentGraph(documentId, workspaceId);
+      await activities.deleteOrphanEntityVectors(documentId);
       await db.query(`DELETE FROM chunks WHERE document_id = $1`, [documentId]);
       await db.query(`DELETE FROM document_entities WHERE document_id = $1`, [documentId]);
       await db.query(`DELETE FROM document_relations WHERE document_id = $1`, [documentId]);
       await db.query(`UPDATE documents SET counts = '{}'::jsonb WHERE id = $1`, [documentId]);
     },
   };
+  return activities;
 }

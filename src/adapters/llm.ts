@@ -115,8 +115,7 @@ export class LlmClient {
     ctx: LlmCallContext,
     options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
   ): Promise<{ text: string; usage: LlmUsage }> {
-    const started = Date.now();
-    try {
+    return this.measured(alias, ctx, async () => {
       const { data, response } = await this.openai.chat.completions
         .create({
           model: alias,
@@ -126,25 +125,13 @@ export class LlmClient {
           ...(options.responseFormat ? { response_format: options.responseFormat } : {}),
         })
         .withResponse();
-      const usage: LlmUsage = {
-        alias,
-        servedBy: await this.servedBy(response.headers),
-        latencyMs: Date.now() - started,
+      return {
+        value: { text: data.choices[0]?.message?.content ?? '' },
+        headers: response.headers,
         tokensIn: data.usage?.prompt_tokens ?? 0,
         tokensOut: data.usage?.completion_tokens ?? 0,
-        costUsd: Number(response.headers.get('x-litellm-response-cost') ?? 0) || 0,
       };
-      await this.record(usage, ctx, true, null);
-      return { text: data.choices[0]?.message?.content ?? '', usage };
-    } catch (err) {
-      await this.record(
-        { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 },
-        ctx,
-        false,
-        errorClass(err),
-      );
-      throw err;
-    }
+    });
   }
 
   /** Embeddings for `texts`, in order, through an embedding alias. */
@@ -153,29 +140,38 @@ export class LlmClient {
     texts: string[],
     ctx: LlmCallContext = {},
   ): Promise<{ vectors: number[][]; model: string; usage: LlmUsage }> {
-    const started = Date.now();
-    try {
+    const out = await this.measured(alias, ctx, async () => {
       const { data, response } = await this.openai.embeddings
         .create({ model: alias, input: texts, encoding_format: 'float' })
         .withResponse();
       const vectors = [...data.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      return { value: { vectors }, headers: response.headers, tokensIn: data.usage?.prompt_tokens ?? 0, tokensOut: 0 };
+    });
+    return { vectors: out.vectors, model: out.usage.servedBy ?? alias, usage: out.usage };
+  }
+
+  /** Runs one gateway call, measuring it and recording it (success or failure) in the analytics. */
+  private async measured<T>(
+    alias: string,
+    ctx: LlmCallContext,
+    call: () => Promise<{ value: T; headers: Headers; tokensIn: number; tokensOut: number }>,
+  ): Promise<T & { usage: LlmUsage }> {
+    const started = Date.now();
+    try {
+      const r = await call();
       const usage: LlmUsage = {
         alias,
-        servedBy: await this.servedBy(response.headers),
+        servedBy: await this.servedBy(r.headers),
         latencyMs: Date.now() - started,
-        tokensIn: data.usage?.prompt_tokens ?? 0,
-        tokensOut: 0,
-        costUsd: Number(response.headers.get('x-litellm-response-cost') ?? 0) || 0,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        costUsd: Number(r.headers.get('x-litellm-response-cost') ?? 0) || 0,
       };
       await this.record(usage, ctx, true, null);
-      return { vectors, model: usage.servedBy ?? alias, usage };
+      return { ...r.value, usage };
     } catch (err) {
-      await this.record(
-        { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 },
-        ctx,
-        false,
-        errorClass(err),
-      );
+      const usage = { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 };
+      await this.record(usage, ctx, false, errorClass(err));
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import multer, { MulterError } from 'multer';
 import { z } from 'zod';
 import { FAST_PROFILE, documentIdFor } from '../activities';
@@ -119,6 +119,23 @@ async function unpackZip(bytes: Buffer, maxFileBytes: number): Promise<{ name: s
   return out;
 }
 
+/** Multipart reception with the one error mapping: not multipart → 415, over the size limit → 413. */
+function receiveFiles(upload: multer.Multer, maxBytes: number, hint: string): RequestHandler {
+  return (req, res, next) => {
+    if (!req.is('multipart/form-data')) return next(new ApiError('unsupported_media_type', hint));
+    upload.array('files', 50)(req, res, (err: unknown) => {
+      if (err instanceof MulterError) {
+        return next(
+          err.code === 'LIMIT_FILE_SIZE'
+            ? new ApiError('payload_too_large', `a file is larger than the limit of ${maxBytes} bytes; nothing was stored`, { field: err.field })
+            : new ApiError('bad_request', `upload refused: ${err.message}`, { code: err.code, field: err.field }),
+        );
+      }
+      next(err);
+    });
+  };
+}
+
 export function documentsRouter(deps: Deps): Router {
   const router = Router();
   const upload = multer({
@@ -126,21 +143,7 @@ export function documentsRouter(deps: Deps): Router {
     limits: { fileSize: deps.env.MAX_UPLOAD_BYTES, files: 50, fields: 10, parts: 60 },
   });
 
-  router.post('/upload', (req, res, next) => {
-    if (!req.is('multipart/form-data')) {
-      return next(new ApiError('unsupported_media_type', 'send the files as multipart/form-data, one "files" part per file'));
-    }
-    upload.array('files', 50)(req, res, (err: unknown) => {
-      if (err instanceof MulterError) {
-        if (err.code === 'LIMIT_FILE_SIZE') {
-          return next(new ApiError('payload_too_large', `a file is larger than the limit of ${deps.env.MAX_UPLOAD_BYTES} bytes; nothing was stored`, { field: err.field }));
-        }
-        return next(new ApiError('bad_request', `upload refused: ${err.message}`, { code: err.code, field: err.field }));
-      }
-      if (err) return next(err);
-      next();
-    });
-  });
+  router.post('/upload', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files as multipart/form-data, one "files" part per file'));
   router.post('/upload', async (req, res) => {
     const fields = parse(uploadFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
@@ -158,19 +161,7 @@ export function documentsRouter(deps: Deps): Router {
     res.status(202).json({ documents: out });
   });
 
-  router.post('/batch', (req, res, next) => {
-    if (!req.is('multipart/form-data')) {
-      return next(new ApiError('unsupported_media_type', 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
-    }
-    upload.array('files', 50)(req, res, (err: unknown) => {
-      if (err instanceof MulterError) {
-        return next(err.code === 'LIMIT_FILE_SIZE'
-          ? new ApiError('payload_too_large', `a file is larger than the limit of ${deps.env.MAX_UPLOAD_BYTES} bytes; nothing was stored`)
-          : new ApiError('bad_request', `upload refused: ${err.message}`));
-      }
-      next(err);
-    });
-  });
+  router.post('/batch', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
   router.post('/batch', async (req, res) => {
     const fields = parse(batchFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];

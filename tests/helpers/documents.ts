@@ -27,10 +27,10 @@ export async function waitForDocument(base: string, id: string, timeoutMs = 240_
 }
 
 /**
- * Uploads and waits for the pipeline to finish. The stores outlive a test run, so a document left
- * by an earlier run (same bytes, same id) is deleted first: every test ingests afresh.
+ * Uploads one file as a new document and returns its id without waiting. The stores outlive a test
+ * run, so a document left by an earlier run (same bytes, same id) is deleted first.
  */
-export async function ingest(base: string, name: string, bytes: Buffer, profile = 'nlp') {
+export async function freshUpload(base: string, name: string, bytes: Buffer, profile = 'nlp'): Promise<string> {
   let up = await upload(base, [{ name, bytes }], profile);
   if (up.status !== 202) throw new Error(`upload of ${name} answered ${up.status}: ${up.text}`);
   let doc = up.json.documents[0] as Uploaded;
@@ -42,5 +42,10 @@ export async function ingest(base: string, name: string, bytes: Buffer, profile 
     doc = up.json.documents[0] as Uploaded;
     if (doc.duplicate) throw new Error(`${name} is still a duplicate after its deletion`);
   }
-  return waitForDocument(base, doc.document_id);
+  return doc.document_id;
+}
+
+/** Uploads as a new document and waits for the pipeline to finish. */
+export async function ingest(base: string, name: string, bytes: Buffer, profile = 'nlp') {
+  return waitForDocument(base, await freshUpload(base, name, bytes, profile));
 }

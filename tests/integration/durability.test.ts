@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { COLLECTIONS } from '../../src/adapters';
-import { ingest, upload, waitForDocument } from '../helpers/documents';
+import { freshUpload, ingest, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { ROOT, stack } from '../helpers/stack';
 import { api, startSystem, type System } from '../helpers/system';
@@ -82,15 +82,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
 
     it('completes after a restart, with the same counts in every store as a clean run', async () => {
       worker = await startWorkerProcess();
-      const bytes = bigDocument(100);
-      let up = await upload(sys.url, [{ name: 'crash.txt', bytes }]);
-      let id: string = up.json.documents[0].document_id;
-      if (up.json.documents[0].duplicate) {
-        await waitForDocument(sys.url, id);
-        await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' });
-        up = await upload(sys.url, [{ name: 'crash.txt', bytes }]);
-        id = up.json.documents[0].document_id;
-      }
+      const id = await freshUpload(sys.url, 'crash.txt', bigDocument(100));
       const at = await waitForStage(sys.url, id, ['entities', 'resolve', 'embed', 'graph']);
       worker.kill('SIGKILL');
       await new Promise((r) => worker!.once('exit', r));
@@ -130,15 +122,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
       ['chroma', ['resolve', 'embed'], 'entities'],
       ['neo4j', ['graph'], 'embed'],
     ])('%s stopped mid-ingestion: the workflow retries, completes once it is back, and nothing is duplicated', async (service, failingStages, stopAt) => {
-      const bytes = bigDocument(service === 'chroma' ? 200 : 300);
-      let up = await upload(sys.url, [{ name: `${service}-outage.txt`, bytes }]);
-      let id: string = up.json.documents[0].document_id;
-      if (up.json.documents[0].duplicate) {
-        await waitForDocument(sys.url, id);
-        await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' });
-        up = await upload(sys.url, [{ name: `${service}-outage.txt`, bytes }]);
-        id = up.json.documents[0].document_id;
-      }
+      const id = await freshUpload(sys.url, `${service}-outage.txt`, bigDocument(service === 'chroma' ? 200 : 300));
       await waitForStage(sys.url, id, [stopAt, ...failingStages]);
       expect(stack('stop', service).code).toBe(0);
       try {

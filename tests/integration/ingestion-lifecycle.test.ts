@@ -1,6 +1,6 @@
 import JSZip from 'jszip';
 import { COLLECTIONS } from '../../src/adapters';
-import { ingest, upload, waitForDocument } from '../helpers/documents';
+import { freshUpload, ingest, upload } from '../helpers/documents';
 import { multihopCorpus, npmFixture } from '../helpers/fixtures';
 import { api, startSystem, type System } from '../helpers/system';
 
@@ -173,11 +173,7 @@ describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile'
 
   it('deleting a document while it is being ingested cancels the run, which cleans up, then deletes it', async () => {
     const article = multihopCorpus().find((x) => x.body.length > 6000)!;
-    const up = await upload(sys.url, [{ name: 'cancel-me.txt', bytes: Buffer.from(`${article.title}\n\n${article.body}`) }], 'local');
-    const id = up.json.documents[0].document_id;
-    if (up.json.documents[0].duplicate) {
-      await waitForDocument(sys.url, id);
-    }
+    const id = await freshUpload(sys.url, 'cancel-me.txt', Buffer.from(`${article.title}\n\n${article.body}`), 'local');
     // Wait until the model stage has begun, so there is work to cancel.
     for (let i = 0; i < 200; i++) {
       const d = await api(sys.url, `/api/documents/${id}`);

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { upload, waitForDocument } from '../helpers/documents';
+import { freshUpload, upload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { api, startSystem, type System } from '../helpers/system';
 
@@ -35,17 +35,12 @@ describe('WS /ws/documents/processing', () => {
   it('streams a document’s stages in order, after a snapshot, and a reconnect with the last event id misses nothing', async () => {
     const a = multihopCorpus()[42]!;
     const bytes = Buffer.from(`${a.title}\n\n${a.body}\n\nwebsocket test`);
-    // Start from a clean slate (an earlier run may have left this document).
-    const pre = await upload(sys.url, [{ name: 'ws.txt', bytes }]);
-    if (pre.json.documents[0].duplicate) {
-      await waitForDocument(sys.url, pre.json.documents[0].document_id);
-      await api(sys.url, `/api/documents/${pre.json.documents[0].document_id}?wait=true`, { method: 'DELETE' });
-    } else {
-      await waitForDocument(sys.url, pre.json.documents[0].document_id);
-      await api(sys.url, `/api/documents/${pre.json.documents[0].document_id}?wait=true`, { method: 'DELETE' });
-    }
+    // Start from a clean slate (an earlier run may have left this document), then delete it again
+    // so the upload below starts a new run while the sockets listen.
+    const id = await freshUpload(sys.url, 'ws.txt', bytes);
+    await waitForDocument(sys.url, id);
+    await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' });
     const wsUrl = sys.url.replace('http', 'ws');
-    const id = pre.json.documents[0].document_id as string;
 
     const all = await connect(`${wsUrl}/ws/documents/processing`);
     const up = await upload(sys.url, [{ name: 'ws.txt', bytes }]);
