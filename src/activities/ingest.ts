@@ -219,7 +219,9 @@ export function createIngestActivities(deps: Deps) {
           const part = chunks.slice(i, i + 200);
           const values: unknown[] = [];
           const rows = part.map((ch, j) => {
-            values.push(chunkId(documentId, ch.position), documentId, doc.workspace_id, ch.position, ch.page ?? null, ch.section ?? null, detectLanguage(ch.text) === 'und' ? doc.language : detectLanguage(ch.text), ch.tokens, ch.text);
+            // Per-chunk language; a chunk too short to tell inherits the document's.
+            const lang = detectLanguage(ch.text);
+            values.push(chunkId(documentId, ch.position), documentId, doc.workspace_id, ch.position, ch.page ?? null, ch.section ?? null, lang === 'und' ? doc.language : lang, ch.tokens, ch.text);
             const b = j * 9;
             return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9})`;
           });

@@ -129,7 +129,6 @@ async function extractPptx(bytes: Buffer): Promise<Extracted> {
   const slideNames = Object.keys(zip.files)
     .filter((n) => /^ppt\/slides\/slide\d+\.xml$/.test(n))
     .sort((a, b) => Number(/(\d+)\.xml$/.exec(a)![1]) - Number(/(\d+)\.xml$/.exec(b)![1]));
-  const parser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, isArray: () => false });
   const sections: Section[] = [];
   const links: string[] = [];
   for (const [i, name] of slideNames.entries()) {
@@ -139,7 +138,6 @@ async function extractPptx(bytes: Buffer): Promise<Extracted> {
       [...p[1]!.matchAll(/<a:t>([\s\S]*?)<\/a:t>/g)].map((t) => decodeXml(t[1]!)).join(''),
     );
     const text = paragraphs.filter((p) => p.trim()).join('\n');
-    void parser; // structure beyond runs and paragraphs is not needed for retrieval
     if (text) sections.push({ text, kind: 'slide', page: i + 1, heading: paragraphs.find((p) => p.trim()) });
     const rels = await zip.file(name.replace('slides/', 'slides/_rels/') + '.rels')?.async('string');
     for (const m of rels?.matchAll(/Target="(https?:[^"]+)"/g) ?? []) links.push(decodeXml(m[1]!));
