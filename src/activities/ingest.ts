@@ -106,24 +106,35 @@ export function createIngestActivities(deps: Deps) {
     await publish({ document_id: documentId, workspace_id: workspaceId, stage, status: 'started' });
   };
 
-  const loadDoc = async (documentId: string) => {
-    const r = await db.query(`SELECT d.*, b.bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id WHERE d.id = $1`, [documentId]);
+  type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null };
+
+  /** The document's record; the bytes (up to the upload limit) are read only by the stages that parse them. */
+  const loadDoc = async (documentId: string): Promise<DocRow> => {
+    const r = await db.query(`SELECT * FROM documents WHERE id = $1`, [documentId]);
     if (!r.rows[0]) throw ApplicationFailure.nonRetryable(`document ${documentId} does not exist`, 'DocumentMissing');
-    return r.rows[0] as { id: string; workspace_id: string; filename: string; bytes: Buffer; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null };
+    return r.rows[0] as DocRow;
   };
 
-  const loadChunks = async (documentId: string) =>
+  const loadDocWithBytes = async (documentId: string): Promise<DocRow & { bytes: Buffer }> => {
+    const r = await db.query(`SELECT d.*, b.bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id WHERE d.id = $1`, [documentId]);
+    if (!r.rows[0]) throw ApplicationFailure.nonRetryable(`document ${documentId} does not exist`, 'DocumentMissing');
+    return r.rows[0] as DocRow & { bytes: Buffer };
+  };
+
+  /** The document's chunks in order; `range` limits them to positions [from, to). */
+  const loadChunks = async (documentId: string, range: { from: number; to: number } = { from: 0, to: 2 ** 31 - 1 }) =>
     (
       await db.query<{ id: string; position: number; content: string; language: string; page: number | null; section: string | null; tokens: number }>(
-        `SELECT id, position, content, language, page, section, tokens FROM chunks WHERE document_id = $1 ORDER BY position`,
-        [documentId],
+        `SELECT id, position, content, language, page, section, tokens FROM chunks
+         WHERE document_id = $1 AND position >= $2 AND position < $3 ORDER BY position`,
+        [documentId, range.from, range.to],
       )
     ).rows;
 
   return {
     /** Stage 2: the format from the bytes. */
     async detectDocumentFormat(documentId: string): Promise<Detected> {
-      const doc = await loadDoc(documentId);
+      const doc = await loadDocWithBytes(documentId);
       await setStage(documentId, doc.workspace_id, 'detect');
       let detected: Detected;
       try {
@@ -138,7 +149,7 @@ export function createIngestActivities(deps: Deps) {
 
     /** Stage 3: text with structure; attachments of e-mails become child documents. */
     async extractDocumentContent(documentId: string, detected: Detected): Promise<{ sections: number; pages: number | null; links: number; attachments: { filename: string; checksum: string; documentId: string }[] }> {
-      const doc = await loadDoc(documentId);
+      const doc = await loadDocWithBytes(documentId);
       await setStage(documentId, doc.workspace_id, 'extract');
       let extracted;
       try {
@@ -269,8 +280,8 @@ export function createIngestActivities(deps: Deps) {
     async extractEntitiesBatch(documentId: string, profile: IngestProfile, batch: number, batchSize: number): Promise<{ entities: number; relations: number; tokens: number; costUsd: number }> {
       const doc = await loadDoc(documentId);
       if (batch === 0) await setStage(documentId, doc.workspace_id, 'entities');
-      const all = await loadChunks(documentId);
-      const chunks = all.slice(batch * batchSize, (batch + 1) * batchSize);
+      // Chunk positions run 0..n-1, so a batch is a position range.
+      const chunks = await loadChunks(documentId, { from: batch * batchSize, to: (batch + 1) * batchSize });
       let entities: ExtractedEntity[] = [];
       let relations: ExtractedRelation[] = [];
       let usage = { model: 'nlp:compromise', tokensIn: 0, tokensOut: 0, costUsd: 0 };
