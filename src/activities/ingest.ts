@@ -106,7 +106,7 @@ export function createIngestActivities(deps: Deps) {
     await publish({ document_id: documentId, workspace_id: workspaceId, stage, status: 'started' });
   };
 
-  type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null };
+  type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null; metadata: Record<string, unknown> | null };
 
   /** The document's record; the bytes (up to the upload limit) are read only by the stages that parse them. */
   const loadDoc = async (documentId: string): Promise<DocRow> => {
@@ -208,6 +208,8 @@ export function createIngestActivities(deps: Deps) {
         slides: meta.slides ?? null,
         sheets: meta.sheets ?? null,
         words: fullText.split(/\s+/).filter(Boolean).length,
+        source: meta.source ?? null,
+        url: meta.url ?? null,
       };
       await db.query(`UPDATE documents SET title = $2, language = $3, metadata = metadata || $4::jsonb WHERE id = $1`, [documentId, title.slice(0, 500), language, JSON.stringify(metadata)]);
       return { title: title.slice(0, 500), language };
@@ -427,7 +429,7 @@ export function createIngestActivities(deps: Deps) {
       const chunks = await loadChunks(documentId);
       const ctx = { workspaceId: doc.workspace_id, activity: 'embedAndIndexDocument' };
       let dimension = 0;
-      const prefix = `${doc.title ?? doc.filename}\n`;
+      const prefix = `${chunkContext(doc)}\n`;
       for (let i = 0; i < chunks.length; i += 64) {
         const part = chunks.slice(i, i + 64);
         const { vectors, model } = await llm.embed(EMBEDDING_FOR.chunks, part.map((c) => prefix + c.content), ctx);
@@ -479,18 +481,20 @@ export function createIngestActivities(deps: Deps) {
           await tx.run(
             `MERGE (d:Document {id: $id})
              SET d.workspace_id = $ws, d.title = $title, d.filename = $filename, d.document_type = $type, d.category = $category,
-                 d.upload_date = datetime($uploaded), d.size_bytes = $size, d.checksum = $checksum, d.language = $language`,
-            { id: documentId, ws, title: doc.title ?? doc.filename, filename: meta.filename, type: doc.doc_type ?? 'other', category: doc.category ?? 'other', uploaded: doc.created_at.toISOString(), size: Number(meta.size_bytes), checksum: meta.checksum, language: meta.language ?? 'und' },
+                 d.upload_date = datetime($uploaded), d.size_bytes = $size, d.checksum = $checksum, d.language = $language,
+                 d.source = $source, d.published = $published`,
+            { id: documentId, ws, title: doc.title ?? doc.filename, filename: meta.filename, type: doc.doc_type ?? 'other', category: doc.category ?? 'other', uploaded: doc.created_at.toISOString(), size: Number(meta.size_bytes), checksum: meta.checksum, language: meta.language ?? 'und',
+              source: typeof meta.metadata?.source === 'string' ? meta.metadata.source : null, published: typeof meta.metadata?.created === 'string' ? meta.metadata.created : null },
           );
           for (let i = 0; i < chunks.length; i += 500) {
             await tx.run(
               `MATCH (d:Document {id: $id})
                UNWIND $chunks AS c
                MERGE (ch:Chunk {id: c.id})
-               SET ch.workspace_id = $ws, ch.document_id = $id, ch.content = c.content, ch.position = c.position, ch.page = c.page,
+               SET ch.workspace_id = $ws, ch.document_id = $id, ch.content = c.content, ch.context = $context, ch.position = c.position, ch.page = c.page,
                    ch.section = c.section, ch.tokens = c.tokens, ch.language = c.language, ch.embedding_vector_id = c.id
                MERGE (d)-[:CONTAINS]->(ch)`,
-              { id: documentId, ws, chunks: chunks.slice(i, i + 500).map((c) => ({ id: c.id, content: c.content, position: c.position, page: c.page, section: c.section, tokens: c.tokens, language: c.language })) },
+              { id: documentId, ws, context: chunkContext(doc), chunks: chunks.slice(i, i + 500).map((c) => ({ id: c.id, content: c.content, position: c.position, page: c.page, section: c.section, tokens: c.tokens, language: c.language })) },
             );
           }
           await tx.run(
@@ -561,6 +565,19 @@ export function createIngestActivities(deps: Deps) {
       if (ws) await publish({ document_id: documentId, workspace_id: ws, stage: error.stage, status: 'failed', detail: error });
     },
   };
+}
+
+/**
+ * What every chunk of a document carries into retrieval besides its own text: the title, and the
+ * source and date when the document names them. Embedded with the chunk and indexed for keyword
+ * search, so "the TechCrunch article of 3 May" finds chunks that do not repeat those words.
+ */
+export function chunkContext(doc: { title: string | null; filename: string; metadata?: Record<string, unknown> | null }): string {
+  const m = doc.metadata ?? {};
+  const source = typeof m.source === 'string' ? m.source : null;
+  const date = typeof m.created === 'string' && !Number.isNaN(Date.parse(m.created)) ? new Date(m.created).toISOString().slice(0, 10) : null;
+  const line = [source, date].filter(Boolean).join(', ');
+  return `${doc.title ?? doc.filename}${line ? `\n${line}` : ''}`;
 }
 
 export function documentIdFor(workspaceId: string, checksum: string): string {

@@ -13,10 +13,13 @@ export function createNeo4j(url: string, user: string, password: string): Driver
 }
 
 /**
- * The graph schema of the seed: uniqueness on ids, and a full-text index over chunk content for
- * keyword retrieval. The "standard-no-stop-words" analyzer handles German and English alike
- * (language-specific stemming would favour one of them for mixed corpora).
+ * The graph schema of the seed: uniqueness on ids, and a full-text index over chunk content and
+ * context (title, source, date) for keyword retrieval (Lucene BM25). The "standard-no-stop-words"
+ * analyzer handles German and English alike (language-specific stemming would favour one of them
+ * for mixed corpora); the query side removes stop words of both languages. The workspace id is in
+ * the index too, so a search is narrowed to one workspace inside Lucene, not after it.
  */
+export const CHUNK_SEARCH_INDEX = 'chunk_search';
 const SCHEMA = [
   'CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE',
   'CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE',
@@ -25,7 +28,10 @@ const SCHEMA = [
   'CREATE INDEX entity_ws_name IF NOT EXISTS FOR (e:Entity) ON (e.workspace_id, e.normalized_name)',
   'CREATE INDEX chunk_ws IF NOT EXISTS FOR (c:Chunk) ON (c.workspace_id)',
   'CREATE INDEX document_ws IF NOT EXISTS FOR (d:Document) ON (d.workspace_id)',
-  `CREATE FULLTEXT INDEX chunk_content IF NOT EXISTS FOR (c:Chunk) ON EACH [c.content]
+  'DROP INDEX chunk_content IF EXISTS',
+  `CREATE FULLTEXT INDEX ${CHUNK_SEARCH_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.content, c.context, c.workspace_id]
+     OPTIONS { indexConfig: { \`fulltext.analyzer\`: 'standard-no-stop-words' } }`,
+  `CREATE FULLTEXT INDEX entity_names IF NOT EXISTS FOR (e:Entity) ON EACH [e.name, e.aliases, e.workspace_id]
      OPTIONS { indexConfig: { \`fulltext.analyzer\`: 'standard-no-stop-words' } }`,
 ];
 

@@ -6,8 +6,9 @@ import { simpleParser } from 'mailparser';
 import mammoth from 'mammoth';
 import MarkdownIt from 'markdown-it';
 import { PDFParse } from 'pdf-parse';
+import { parse as parseYaml } from 'yaml';
 import { decodeText, type Detected } from '../domain/formats';
-import { BadDocumentError, type Extracted, type Section } from './types';
+import { BadDocumentError, type Extracted, type ExtractedMetadata, type Section } from './types';
 import { openZip } from './zip';
 
 /** Extracts text with its structure (pages, headings, tables, slides, sheets, links) from the bytes. */
@@ -224,7 +225,35 @@ function extractHtml(html: string): Extracted {
   return { sections, metadata: { title, authors: authors ? [authors] : undefined }, links: [...links], attachments: [] };
 }
 
-function extractMarkdown(text: string): Extracted {
+/**
+ * YAML front matter (`---` … `---` at the very start) carries a document's own metadata: title,
+ * author(s), date, source (publisher), url. Malformed front matter is kept as text, never fatal.
+ */
+export function splitFrontMatter(text: string): { meta: Partial<ExtractedMetadata>; body: string } {
+  const m = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
+  if (!m) return { meta: {}, body: text };
+  let raw: unknown;
+  try {
+    raw = parseYaml(m[1]!, { maxAliasCount: 10 });
+  } catch {
+    return { meta: {}, body: text };
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { meta: {}, body: text };
+  const o = raw as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 500) : v instanceof Date ? v.toISOString() : undefined);
+  const authors = Array.isArray(o.authors) ? o.authors.map(str).filter((a): a is string => !!a) : str(o.author) ? [str(o.author)!] : undefined;
+  const meta: Partial<ExtractedMetadata> = {
+    title: str(o.title),
+    authors,
+    created: str(o.published_at) ?? str(o.date) ?? str(o.created),
+    source: str(o.source) ?? str(o.publisher),
+    url: str(o.url),
+  };
+  return { meta: Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)), body: text.slice(m[0].length) };
+}
+
+function extractMarkdown(input: string): Extracted {
+  const { meta, body: text } = splitFrontMatter(input);
   const md = new MarkdownIt({ html: false, linkify: true });
   const tokens = md.parse(text, {});
   const sections: Section[] = [];
@@ -246,7 +275,7 @@ function extractMarkdown(text: string): Extracted {
     }
   }
   links.delete('');
-  return { sections, metadata: { title }, links: [...links], attachments: [] };
+  return { sections, metadata: { title, ...meta }, links: [...links], attachments: [] };
 }
 
 function extractCsv(text: string): Extracted {

@@ -25,6 +25,9 @@ export interface ExtractedMetadata {
   slides?: number;
   sheets?: number;
   subject?: string;
+  /** The publisher or origin (front matter, site name, sender's domain). */
+  source?: string;
+  url?: string;
 }
 
 export interface Extracted {
