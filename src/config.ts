@@ -74,6 +74,8 @@ const envSchema = z.object({
 
   /** @default nlp — the ingestion profile when an upload names none ('nlp' calls no LLM; others name alias profiles) */
   DEFAULT_INGEST_PROFILE: z.enum(['nlp', ...PROFILES]).default('nlp'),
+  /** The model profile of questions that name none; the embedded default serves every alias locally. */
+  DEFAULT_QUERY_PROFILE: z.enum(PROFILES).default('local'),
   /** @default 220 tokens per chunk (the benchmark compares at ≤ 256) */
   CHUNK_TOKENS: z.coerce.number().int().min(32).max(2048).default(220),
   /** @default 30 tokens of overlap between neighbouring chunks */

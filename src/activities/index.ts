@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Deps } from '../deps';
 import { createDeleteActivities } from './delete';
 import { createIngestActivities } from './ingest';
+import { createQueryActivities } from './query';
 import { createSystemActivities } from './system';
 
 /**
@@ -21,7 +22,8 @@ function withHeartbeats<T extends Record<string, (...args: never[]) => Promise<u
       } catch {
         ctx = undefined; // called outside an activity (unit tests): no heartbeats
       }
-      const timer = ctx ? setInterval(() => ctx!.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
+      // Local activities have no heartbeats (the workflow task itself times them).
+      const timer = ctx && !ctx.info.isLocal ? setInterval(() => ctx!.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
       try {
         return await fn(...args);
       } finally {
@@ -38,6 +40,7 @@ export function createActivities(deps: Deps) {
     ...createSystemActivities(deps),
     ...createIngestActivities(deps),
     ...createDeleteActivities(deps),
+    ...createQueryActivities(deps),
   });
 }
 

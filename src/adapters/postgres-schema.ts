@@ -162,5 +162,52 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '0003_queries',
+    sql: `
+      -- Query history: every answered question, its request and full response.
+      CREATE TABLE queries (
+        id text PRIMARY KEY,
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        user_id uuid,
+        question text NOT NULL,
+        request jsonb NOT NULL,
+        response jsonb,
+        status text NOT NULL CHECK (status IN ('completed', 'failed')),
+        answer text,
+        grounded boolean,
+        workflow_id text,
+        batch_id text,
+        batch_index int,
+        cached boolean NOT NULL DEFAULT false,
+        duration_ms int,
+        error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        -- A batch item has exactly one result, however often its workflow is retried or replayed.
+        UNIQUE (batch_id, batch_index)
+      );
+      CREATE INDEX queries_ws_created ON queries (workspace_id, created_at DESC);
+      CREATE INDEX queries_user_created ON queries (workspace_id, user_id, created_at DESC);
+
+      CREATE TABLE query_batches (
+        id text PRIMARY KEY,
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        user_id uuid,
+        workflow_id text NOT NULL,
+        total int NOT NULL,
+        options jsonb NOT NULL,
+        status text NOT NULL CHECK (status IN ('running', 'completed', 'cancelled', 'failed')),
+        progress jsonb NOT NULL DEFAULT '{}'::jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      );
+      CREATE TABLE query_batch_items (
+        batch_id text NOT NULL REFERENCES query_batches(id) ON DELETE CASCADE,
+        index int NOT NULL,
+        question text NOT NULL,
+        PRIMARY KEY (batch_id, index)
+      );
+    `,
+  },
 ];
 

@@ -2,10 +2,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type Redis from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_STREAM } from '../activities/ingest';
+import { QUERY_EVENTS_STREAM } from '../activities/query';
 import type { Deps } from '../deps';
 
 /**
- * WS /ws/documents/processing — document stage events as they happen.
+ * WS /ws/documents/processing — document stage events as they happen; WS /ws/queries/batch —
+ * progress of batch queries (`?batch_id=…`).
  *
  * Activities append events to a Redis stream; one reader per API process tails it and fans the
  * events out. Every event carries the stream id as `id`, so a client that reconnects with
@@ -19,11 +21,23 @@ export interface WsHub {
 interface Client {
   ws: WebSocket;
   workspaceId: string;
-  documentId?: string;
+  channel: Channel;
+  /** The document or batch the client follows (all of the workspace when absent). */
+  subject?: string;
   alive: boolean;
 }
 
-const PATH = '/ws/documents/processing';
+interface Channel {
+  stream: string;
+  /** The event field a client's subject filter applies to. */
+  key: 'document_id' | 'batch_id';
+  type: string;
+}
+
+const CHANNELS: Record<string, Channel> = {
+  '/ws/documents/processing': { stream: EVENTS_STREAM, key: 'document_id', type: 'stage' },
+  '/ws/queries/batch': { stream: QUERY_EVENTS_STREAM, key: 'batch_id', type: 'batch' },
+};
 
 export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: IncomingMessage) => string | null): WsHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -33,7 +47,8 @@ export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: 
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== PATH) {
+    const channel = CHANNELS[url.pathname];
+    if (!channel) {
       socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
@@ -44,20 +59,21 @@ export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: 
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, workspaceId));
+    wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, workspaceId, channel));
   });
 
   const send = (c: Client, msg: unknown) => {
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(msg));
   };
 
-  const matches = (c: Client, e: { workspace_id?: string; document_id?: string }) =>
-    e.workspace_id === c.workspaceId && (!c.documentId || e.document_id === c.documentId);
+  const matches = (c: Client, stream: string, e: Record<string, unknown>) =>
+    stream === c.channel.stream && e.workspace_id === c.workspaceId && (!c.subject || e[c.channel.key] === c.subject);
 
-  async function onConnect(ws: WebSocket, url: URL, workspaceId: string) {
-    const documentId = url.searchParams.get('document_id') ?? undefined;
+  async function onConnect(ws: WebSocket, url: URL, workspaceId: string, channel: Channel) {
+    const subject = url.searchParams.get(channel.key) ?? undefined;
+    const documentId = channel.key === 'document_id' ? subject : undefined;
     const lastEventId = url.searchParams.get('last_event_id');
-    const client: Client = { ws, workspaceId, documentId, alive: true };
+    const client: Client = { ws, workspaceId, channel, subject, alive: true };
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => clients.delete(client));
     ws.on('error', () => clients.delete(client));
@@ -70,28 +86,34 @@ export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: 
       }
       send(client, { type: 'snapshot', document_id: documentId, found: !!doc, status: doc?.status ?? null, stage: doc?.stage ?? null, counts: doc?.counts ?? null, error: doc?.error ?? null, progress });
     }
+    if (channel.key === 'batch_id' && subject) {
+      const b = (await deps.db.query(`SELECT status, total, progress FROM query_batches WHERE id::text = $1 AND workspace_id = $2`, [subject, workspaceId])).rows[0];
+      send(client, { type: 'snapshot', batch_id: subject, found: !!b, status: b?.status ?? null, total: b?.total ?? null, progress: b?.progress ?? null });
+    }
     if (lastEventId && /^\d+-\d+$/.test(lastEventId)) {
-      const missed = (await deps.redis.xrange(EVENTS_STREAM, `(${lastEventId}`, '+', 'COUNT', 10_000)) as [string, string[]][];
+      const missed = (await deps.redis.xrange(channel.stream, `(${lastEventId}`, '+', 'COUNT', 10_000)) as [string, string[]][];
       for (const [id, fields] of missed) {
-        const e = parseEvent(id, fields);
-        if (e && matches(client, e)) send(client, e);
+        const e = parseEvent(id, fields, channel.type);
+        if (e && matches(client, channel.stream, e)) send(client, e);
       }
     }
     clients.add(client);
   }
 
-  // One tail of the stream per process; events go to every matching client.
+  // One tail of each stream per process; events go to every matching client.
   void (async () => {
-    let last = '$';
+    const streams = [...new Set(Object.values(CHANNELS).map((c) => c.stream))];
+    const typeOf = new Map(Object.values(CHANNELS).map((c) => [c.stream, c.type]));
+    const last = new Map(streams.map((s) => [s, '$']));
     while (!stopped) {
       try {
-        const res = (await reader.xread('COUNT', 500, 'BLOCK', 2000, 'STREAMS', EVENTS_STREAM, last)) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of res ?? []) {
+        const res = (await reader.xread('COUNT', 500, 'BLOCK', 2000, 'STREAMS', ...streams, ...streams.map((s) => last.get(s)!))) as [string, [string, string[]][]][] | null;
+        for (const [stream, entries] of res ?? []) {
           for (const [id, fields] of entries) {
-            last = id;
-            const e = parseEvent(id, fields);
+            last.set(stream, id);
+            const e = parseEvent(id, fields, typeOf.get(stream) ?? 'event');
             if (!e) continue;
-            for (const c of clients) if (matches(c, e)) send(c, e);
+            for (const c of clients) if (matches(c, stream, e)) send(c, e);
           }
         }
       } catch {
@@ -124,11 +146,11 @@ export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: 
   };
 }
 
-function parseEvent(id: string, fields: string[]): ({ id: string; workspace_id?: string; document_id?: string } & Record<string, unknown>) | null {
+function parseEvent(id: string, fields: string[], type: string): ({ id: string } & Record<string, unknown>) | null {
   const i = fields.indexOf('event');
   if (i < 0) return null;
   try {
-    return { id, type: 'stage', ...(JSON.parse(fields[i + 1]!) as Record<string, unknown>) };
+    return { id, type, ...(JSON.parse(fields[i + 1]!) as Record<string, unknown>) };
   } catch {
     return null;
   }

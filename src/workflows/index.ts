@@ -3,3 +3,5 @@ export { systemCheck, type SystemCheckInput } from './system-check';
 export { ingestDocument, progressQuery, cancelSignal, type IngestInput, type IngestProgress } from './ingest-document';
 export { deleteDocument } from './delete-document';
 export { ingestBatch, batchProgressQuery, type BatchInput, type BatchProgress } from './ingest-batch';
+export { answerQuery, type AnswerWorkflowInput } from './answer-query';
+export { batchQuery, batchQueryProgress, type BatchQueryInput, type BatchQueryProgress } from './batch-query';

@@ -1,0 +1,202 @@
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { stringify } from 'csv-stringify/sync';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { cacheKeyFor, type AnswerResponse } from '../activities/query';
+import { taskQueues } from '../config';
+import { PROFILES, newId } from '../domain';
+import { MODES } from '../domain/query-plan';
+import type { Deps } from '../deps';
+import { createRetriever } from '../retrieval/retrieve';
+import { ApiError } from './errors';
+import { workspaceOf } from './documents';
+import { parse } from './validate';
+
+/** The user of a request (authentication sets it); null in the embedded single-user default. */
+export function userOf(req: Request): string | null {
+  return (req as Request & { userId?: string }).userId ?? null;
+}
+
+const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
+
+export const FiltersSchema = z
+  .object({
+    document_ids: z.array(z.string().min(1).max(100)).max(1000).optional(),
+    types: z.array(z.string().min(1).max(60)).max(20).optional(),
+    categories: z.array(z.string().min(1).max(60)).max(20).optional(),
+    sources: z.array(z.string().min(1).max(200)).max(20).optional(),
+    date_from: isoDay.optional(),
+    date_to: isoDay.optional(),
+  })
+  .strict()
+  .refine((f) => !f.date_from || !f.date_to || f.date_from.slice(0, 10) <= f.date_to.slice(0, 10), { message: 'date_from must not be after date_to' });
+
+const question = z.string().trim().min(1, 'the question is empty').max(2000);
+const common = {
+  mode: z.enum(MODES).default('hybrid'),
+  top_k: z.number().int().min(1).max(50).default(8),
+  filters: FiltersSchema.default({}),
+};
+
+export const RetrieveRequest = z.object({ question, ...common }).strict();
+export const QueryRequest = z.object({ question, profile: z.enum(PROFILES).optional(), ...common }).strict();
+export const BatchQueryRequest = z
+  .object({
+    questions: z.array(question).min(1).max(5000),
+    profile: z.enum(PROFILES).optional(),
+    window: z.number().int().min(1).max(16).default(2),
+    ...common,
+  })
+  .strict();
+
+const page = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) });
+const resultsQuery = page.extend({ format: z.enum(['json', 'jsonl', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+
+export function queryRouter(deps: Deps): Router {
+  const router = Router();
+  const retriever = createRetriever(deps);
+  const queues = taskQueues(deps.env);
+
+  /** Retrieval without generation: ranked chunks with their text, fused score and each mode's rank. */
+  router.post('/retrieve', async (req, res) => {
+    const body = parse(RetrieveRequest, req.body);
+    const r = await retriever.retrieve({ workspaceId: workspaceOf(req), question: body.question, mode: body.mode, topK: body.top_k, filters: body.filters });
+    res.json({ question: body.question, mode: body.mode, chunks: r.chunks, plan: r.plan, timings_ms: r.timings_ms });
+  });
+
+  router.post('/query', async (req, res) => {
+    const body = parse(QueryRequest, req.body);
+    const ws = workspaceOf(req);
+    const profile = body.profile ?? deps.env.DEFAULT_QUERY_PROFILE;
+    const queryId = `q_${newId()}`;
+    const version = (await deps.redis.get(`neuronode:corpus-version:${ws}`)) ?? '0';
+    const cacheKey = cacheKeyFor(ws, version, { question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, readableBy: userOf(req) });
+    const hit = await deps.redis.get(cacheKey);
+    if (hit) {
+      const cached = { ...(JSON.parse(hit) as AnswerResponse), query_id: queryId, cached: true };
+      await deps.db.query(
+        `INSERT INTO queries (id, workspace_id, user_id, question, request, response, status, answer, grounded, workflow_id, cached, duration_ms)
+         VALUES ($1,$2,$3,$4,$5,$6,'completed',$7,$8,$9,true,0)`,
+        [queryId, ws, userOf(req), body.question, JSON.stringify({ ...body, profile }), JSON.stringify(cached), cached.answer, cached.validation.grounded, cached.workflow_id],
+      );
+      res.json(cached);
+      return;
+    }
+    const handle = await deps.temporal!.workflow.start('answerQuery', {
+      taskQueue: queues.main,
+      workflowId: `query-${queryId}`,
+      args: [{ queryId, workspaceId: ws, userId: userOf(req), question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, cacheKey, llmTaskQueue: queues.llm }],
+      workflowExecutionTimeout: '10m',
+    });
+    try {
+      res.json(await handle.result());
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) throw new ApiError('dependency_unavailable', `the question could not be answered: ${err.cause?.message ?? err.message}`, { query_id: queryId, workflow_id: handle.workflowId });
+      throw err;
+    }
+  });
+
+  router.get('/query/history', async (req, res) => {
+    const q = parse(page, req.query);
+    const ws = workspaceOf(req);
+    const user = userOf(req);
+    // Own queries; without authentication (the embedded default) the whole workspace is one user's.
+    const where = user ? `workspace_id = $1 AND user_id = $2` : `workspace_id = $1 AND ($2::uuid IS NULL)`;
+    const total = (await deps.db.query(`SELECT count(*)::int AS n FROM queries WHERE ${where}`, [ws, user])).rows[0].n as number;
+    const rows = (
+      await deps.db.query(
+        `SELECT id, question, answer, grounded, status, cached, batch_id, duration_ms, created_at, request->>'mode' AS mode, request->>'profile' AS profile
+         FROM queries WHERE ${where} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
+        [ws, user],
+      )
+    ).rows;
+    res.json({ total, limit: q.limit, offset: q.offset, queries: rows });
+  });
+
+  router.post('/query/batch', async (req, res) => {
+    const body = parse(BatchQueryRequest, req.body);
+    const ws = workspaceOf(req);
+    const batchId = newId();
+    const workflowId = `query-batch-${batchId}`;
+    const options = { profile: body.profile ?? deps.env.DEFAULT_QUERY_PROFILE, mode: body.mode, topK: body.top_k, filters: body.filters };
+    const client = await deps.db.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO query_batches (id, workspace_id, user_id, workflow_id, total, options, status) VALUES ($1,$2,$3,$4,$5,$6,'running')`, [batchId, ws, userOf(req), workflowId, body.questions.length, JSON.stringify(options)]);
+      await client.query(`INSERT INTO query_batch_items (batch_id, index, question) SELECT $1, i - 1, q FROM unnest($2::text[]) WITH ORDINALITY AS t(q, i)`, [batchId, body.questions]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+    await deps.temporal!.workflow.start('batchQuery', {
+      taskQueue: queues.main,
+      workflowId,
+      args: [{ batchId, workspaceId: ws, userId: userOf(req), total: body.questions.length, options, llmTaskQueue: queues.llm, window: body.window }],
+    });
+    res.status(202).json({ batch_id: batchId, workflow_id: workflowId, total: body.questions.length });
+  });
+
+  const loadBatch = async (req: Request) => {
+    const { id } = parse(z.object({ id: z.uuid() }), req.params);
+    const b = (await deps.db.query(`SELECT * FROM query_batches WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)])).rows[0];
+    if (!b) throw new ApiError('not_found', `no query batch ${id}`);
+    return b;
+  };
+
+  router.get('/query/batch/:id', async (req, res) => {
+    const b = await loadBatch(req);
+    let progress = b.progress;
+    let status = b.status as string;
+    const handle = deps.temporal!.workflow.getHandle(b.workflow_id);
+    const desc = await handle.describe().catch((e: unknown) => (e instanceof WorkflowNotFoundError ? null : Promise.reject(e)));
+    if (desc?.status.name === 'RUNNING') progress = await handle.query('batchQueryProgress').catch(() => progress);
+    else if (desc && status === 'running') status = desc.status.name.toLowerCase();
+    const stored = (await deps.db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'completed')::int AS ok FROM queries WHERE batch_id = $1`, [b.id])).rows[0];
+    res.json({ batch_id: b.id, workflow_id: b.workflow_id, status, total: b.total, progress, results: { stored: stored.n, completed: stored.ok }, created_at: b.created_at, finished_at: b.finished_at });
+  });
+
+  router.get('/query/batch/:id/results', async (req, res) => {
+    const b = await loadBatch(req);
+    const q = parse(resultsQuery, req.query);
+    const rows = (
+      await deps.db.query(
+        `SELECT i.index, i.question, r.id AS query_id, r.status, r.answer, r.grounded, r.error, r.duration_ms,
+                coalesce(r.response->'citations', '[]'::jsonb) AS citations
+         FROM query_batch_items i LEFT JOIN queries r ON r.batch_id = i.batch_id AND r.batch_index = i.index
+         WHERE i.batch_id = $1 ORDER BY i.index LIMIT ${q.limit} OFFSET ${q.offset}`,
+        [b.id],
+      )
+    ).rows.map((r) => ({ ...r, status: r.status ?? 'pending' }));
+    if (q.format === 'jsonl') {
+      res.type('application/x-ndjson').attachment(`query-batch-${b.id}.jsonl`).send(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+    } else if (q.format === 'csv') {
+      const csv = stringify(
+        rows.map((r) => ({ ...r, citations: (r.citations as { n: number; document_id: string; page: number | null }[]).map((c) => `[${c.n}] ${c.document_id}${c.page ? ` p.${c.page}` : ''}`).join('; ') })),
+        { header: true, columns: ['index', 'question', 'status', 'answer', 'grounded', 'citations', 'error', 'duration_ms', 'query_id'] },
+      );
+      res.type('text/csv').attachment(`query-batch-${b.id}.csv`).send(csv);
+    } else {
+      res.json({ batch_id: b.id, total: b.total, limit: q.limit, offset: q.offset, results: rows });
+    }
+  });
+
+  router.post('/query/batch/:id/cancel', async (req, res) => {
+    const b = await loadBatch(req);
+    if (b.status !== 'running') throw new ApiError('conflict', `the batch is already ${b.status}`);
+    await deps.temporal!.workflow.getHandle(b.workflow_id).cancel();
+    res.status(202).json({ batch_id: b.id, status: 'cancelling' });
+  });
+
+  router.get('/query/:id', async (req, res) => {
+    const { id } = parse(z.object({ id: z.string().regex(/^q_[\w-]{1,100}$/, 'not a query id') }), req.params);
+    const user = userOf(req);
+    const r = (await deps.db.query(`SELECT * FROM queries WHERE id = $1 AND workspace_id = $2 AND ($3::uuid IS NULL OR user_id = $3)`, [id, workspaceOf(req), user])).rows[0];
+    if (!r) throw new ApiError('not_found', `no query ${id}`);
+    res.json({ query_id: r.id, question: r.question, status: r.status, request: r.request, response: r.response, error: r.error, batch_id: r.batch_id, batch_index: r.batch_index, cached: r.cached, duration_ms: r.duration_ms, created_at: r.created_at });
+  });
+
+  return router;
+}

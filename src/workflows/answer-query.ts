@@ -1,0 +1,123 @@
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { AnswerInput, AnswerResponse, StageInfo } from '../activities/query';
+
+/** Retrieval and bookkeeping: local activities on the workflow's own worker (no task-queue round trip). */
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4 },
+});
+
+const INSUFFICIENT = 'Insufficient information.';
+/** Mirrors MIN_COVERAGE of the activities (workflow code imports no activity module). */
+const MIN_COVERAGE = 0.5;
+
+export interface AnswerWorkflowInput extends AnswerInput {
+  llmTaskQueue: string;
+  /** Restrict retrieval to documents this user may read (undefined: no document-level restriction). */
+  readableBy?: string | null;
+}
+
+/**
+ * The question pipeline of the seed: intent → planning and hybrid retrieval → context synthesis →
+ * cited answer → validation. Intent runs beside retrieval. An answer its validators cannot ground
+ * becomes "Insufficient information." (the draft is kept for inspection). The result goes to the
+ * history (and the cache) exactly once.
+ */
+export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerResponse> {
+  const llm = proxyActivities<Activities>({
+    taskQueue: input.llmTaskQueue,
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['LlmOutputInvalid'] },
+  });
+  const started = Date.now();
+  const request = { question: input.question, profile: input.profile, mode: input.mode, top_k: input.topK, filters: input.filters };
+  try {
+    const [intent, retrieval] = await Promise.all([
+      llm.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile }),
+      local.retrieveForQuestion({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy }),
+    ]);
+    const stages: Record<string, StageInfo> = { intent: intent.stage, retrieval: { ...retrieval.stage } };
+    for (const [k, v] of Object.entries(retrieval.timings)) stages[`retrieval.${k}`] = { ms: v };
+    const reasons: string[] = [];
+    let answer = INSUFFICIENT;
+    let draft: string | undefined;
+    let grounded = false;
+    let score = 0;
+    let citations: AnswerResponse['citations'] = [];
+
+    if (retrieval.chunks.length === 0) {
+      reasons.push('nothing in the workspace matches the question');
+    } else if (retrieval.coverage.share < MIN_COVERAGE) {
+      reasons.push(`the sources found do not cover the question (${Math.round(retrieval.coverage.share * 100)}% of its terms; missing: ${retrieval.coverage.missing.slice(0, 8).join(', ')})`);
+    } else {
+      let gen: Awaited<ReturnType<Activities['generateAnswer']>> | null = null;
+      try {
+        gen = await llm.generateAnswer({ workspaceId: input.workspaceId, question: input.question, intent: intent.intent, profile: input.profile, chunks: retrieval.chunks });
+        stages.synthesis = gen.synthesis;
+        stages.generation = gen.stage;
+        const flagged = gen.sources.filter((s) => s.flagged).map((s) => s.n);
+        if (flagged.length) reasons.push(`instruction-like text was removed from source(s) ${flagged.join(', ')} before any model saw it`);
+        if (gen.incompleteFlag) reasons.push('the model marked its answer as possibly incomplete');
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        reasons.push(`the model gave no usable answer: ${failureMessage(err)}`);
+      }
+      if (gen && gen.insufficient) {
+        reasons.push('the model found no answer in the sources');
+      } else if (gen) {
+        const text = gen.sentences.map((s) => `${s.text}${s.sources.map((n) => ` [${n}]`).join('')}`).join(' ');
+        try {
+          const v = await llm.validateAnswer({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, sources: gen.sources, sentences: gen.sentences });
+          Object.assign(stages, v.stages);
+          reasons.push(...v.reasons);
+          grounded = v.grounded;
+          score = v.score;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          reasons.push(`validation could not run: ${failureMessage(err)}`);
+        }
+        if (grounded) answer = text;
+        else draft = text;
+        const used = new Set(grounded ? gen.sentences.flatMap((s) => s.sources) : []);
+        citations = gen.sources
+          .filter((s) => used.has(s.n))
+          .map((s) => ({ n: s.n, document_id: s.chunk.document_id, title: s.chunk.title, chunk_id: s.chunk.chunk_id, page: s.chunk.page, snippet: s.text.slice(0, 300), score: s.chunk.score }));
+      }
+    }
+    const tokens = Object.values(stages).reduce((a, s) => a + (s.tokens ?? 0), 0);
+    const cost = Object.values(stages).reduce((a, s) => a + (s.cost_usd ?? 0), 0);
+    const response: AnswerResponse = {
+      query_id: input.queryId,
+      workflow_id: workflowInfo().workflowId,
+      question: input.question,
+      answer,
+      ...(draft !== undefined ? { draft_answer: draft } : {}),
+      intent: intent.intent,
+      citations,
+      entities: retrieval.plan.entities.map((e) => ({ id: e.id, name: e.name, type: e.type })),
+      graph_paths: retrieval.graphPaths,
+      validation: { grounded, score, reasons },
+      stages,
+      tokens,
+      cost_usd: +cost.toFixed(6),
+      cached: false,
+    };
+    await local.recordQuery({ queryId: input.queryId, workspaceId: input.workspaceId, userId: input.userId, question: input.question, request, response, status: 'completed', batchId: input.batchId, batchIndex: input.batchIndex, cacheKey: input.cacheKey, durationMs: Date.now() - started });
+    return response;
+  } catch (err) {
+    if (!isCancellation(err)) {
+      await CancellationScope.nonCancellable(() =>
+        local.recordQuery({ queryId: input.queryId, workspaceId: input.workspaceId, userId: input.userId, question: input.question, request, response: null, status: 'failed', error: failureMessage(err), batchId: input.batchId, batchIndex: input.batchIndex, durationMs: Date.now() - started }),
+      );
+    }
+    throw err;
+  }
+}
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  if (err instanceof ApplicationFailure) return err.message;
+  return (err as Error).message ?? String(err);
+}
