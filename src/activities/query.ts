@@ -27,6 +27,8 @@ export interface AnswerInput {
   cacheKey: string | null;
   batchId?: string;
   batchIndex?: number;
+  /** false: retrieval only — the ranked chunks, no model call (batch evaluation, bring-your-own LLM). */
+  generate?: boolean;
 }
 
 export interface StageInfo {
@@ -62,6 +64,8 @@ export interface AnswerResponse {
   tokens: number;
   cost_usd: number;
   cached: boolean;
+  /** Retrieval-only requests: the ranked chunks (without their full text). */
+  retrieved?: { chunk_id: string; document_id: string; title: string; page: number | null; score: number; ranks: RankedChunk['ranks'] }[];
 }
 
 /** Sources handed to the model, numbered; what the answer may cite. */
@@ -140,9 +144,10 @@ export function createQueryActivities(deps: Deps) {
 
   return {
     /** Step 1: intent, by the classification alias; rules when the model fails or disagrees with itself. */
-    async analyzeIntent(input: { workspaceId: string; question: string; profile: Profile }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> {
+    async analyzeIntent(input: { workspaceId: string; question: string; profile: Profile; useModel?: boolean }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> {
       const t = performance.now();
       const rules = intentByRules(input.question);
+      if (input.useModel === false) return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t) } };
       const alias = chatAlias('classification', input.profile);
       try {
         const { value, usage } = await llm.chatJson(

@@ -45,6 +45,8 @@ export const BatchQueryRequest = z
     questions: z.array(question).min(1).max(5000),
     profile: z.enum(PROFILES).optional(),
     window: z.number().int().min(1).max(16).default(2),
+    /** false: retrieval only (ranked chunks per question, no model calls). */
+    generate: z.boolean().default(true),
     ...common,
   })
   .strict();
@@ -118,7 +120,7 @@ export function queryRouter(deps: Deps): Router {
     const ws = workspaceOf(req);
     const batchId = newId();
     const workflowId = `query-batch-${batchId}`;
-    const options = { profile: body.profile ?? deps.env.DEFAULT_QUERY_PROFILE, mode: body.mode, topK: body.top_k, filters: body.filters };
+    const options = { profile: body.profile ?? deps.env.DEFAULT_QUERY_PROFILE, mode: body.mode, topK: body.top_k, filters: body.filters, generate: body.generate };
     const client = await deps.db.connect();
     try {
       await client.query('BEGIN');
@@ -164,7 +166,7 @@ export function queryRouter(deps: Deps): Router {
     const rows = (
       await deps.db.query(
         `SELECT i.index, i.question, r.id AS query_id, r.status, r.answer, r.grounded, r.error, r.duration_ms,
-                coalesce(r.response->'citations', '[]'::jsonb) AS citations
+                coalesce(r.response->'citations', '[]'::jsonb) AS citations, r.response->'retrieved' AS retrieved
          FROM query_batch_items i LEFT JOIN queries r ON r.batch_id = i.batch_id AND r.batch_index = i.index
          WHERE i.batch_id = $1 ORDER BY i.index LIMIT ${q.limit} OFFSET ${q.offset}`,
         [b.id],
@@ -174,8 +176,12 @@ export function queryRouter(deps: Deps): Router {
       res.type('application/x-ndjson').attachment(`query-batch-${b.id}.jsonl`).send(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
     } else if (q.format === 'csv') {
       const csv = stringify(
-        rows.map((r) => ({ ...r, citations: (r.citations as { n: number; document_id: string; page: number | null }[]).map((c) => `[${c.n}] ${c.document_id}${c.page ? ` p.${c.page}` : ''}`).join('; ') })),
-        { header: true, columns: ['index', 'question', 'status', 'answer', 'grounded', 'citations', 'error', 'duration_ms', 'query_id'] },
+        rows.map((r) => ({
+          ...r,
+          citations: (r.citations as { n: number; document_id: string; page: number | null }[]).map((c) => `[${c.n}] ${c.document_id}${c.page ? ` p.${c.page}` : ''}`).join('; '),
+          retrieved: ((r.retrieved ?? []) as { chunk_id: string }[]).map((c) => c.chunk_id).join(' '),
+        })),
+        { header: true, columns: ['index', 'question', 'status', 'answer', 'grounded', 'citations', 'retrieved', 'error', 'duration_ms', 'query_id'] },
       );
       res.type('text/csv').attachment(`query-batch-${b.id}.csv`).send(csv);
     } else {

@@ -32,10 +32,11 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['LlmOutputInvalid'] },
   });
   const started = Date.now();
-  const request = { question: input.question, profile: input.profile, mode: input.mode, top_k: input.topK, filters: input.filters };
+  const request = { question: input.question, profile: input.profile, mode: input.mode, top_k: input.topK, filters: input.filters, generate: input.generate !== false };
   try {
+    const generate = input.generate !== false;
     const [intent, retrieval] = await Promise.all([
-      llm.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile }),
+      generate ? llm.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile }) : local.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, useModel: false }),
       local.retrieveForQuestion({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy }),
     ]);
     const stages: Record<string, StageInfo> = { intent: intent.stage, retrieval: { ...retrieval.stage } };
@@ -47,7 +48,9 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
     let score = 0;
     let citations: AnswerResponse['citations'] = [];
 
-    if (retrieval.chunks.length === 0) {
+    if (!generate) {
+      reasons.push('retrieval only: no answer was requested');
+    } else if (retrieval.chunks.length === 0) {
       reasons.push('nothing in the workspace matches the question');
     } else if (retrieval.coverage.share < MIN_COVERAGE) {
       reasons.push(`the sources found do not cover the question (${Math.round(retrieval.coverage.share * 100)}% of its terms; missing: ${retrieval.coverage.missing.slice(0, 8).join(', ')})`);
@@ -103,6 +106,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       tokens,
       cost_usd: +cost.toFixed(6),
       cached: false,
+      ...(generate ? {} : { answer: '', retrieved: retrieval.chunks.map((c) => ({ chunk_id: c.chunk_id, document_id: c.document_id, title: c.title, page: c.page, score: c.score, ranks: c.ranks })) }),
     };
     await local.recordQuery({ queryId: input.queryId, workspaceId: input.workspaceId, userId: input.userId, question: input.question, request, response, status: 'completed', batchId: input.batchId, batchIndex: input.batchIndex, cacheKey: input.cacheKey, durationMs: Date.now() - started });
     return response;

@@ -10,7 +10,7 @@ export interface BatchQueryInput {
   workspaceId: string;
   userId: string | null;
   total: number;
-  options: Pick<AnswerInput, 'profile' | 'mode' | 'topK' | 'filters'>;
+  options: Pick<AnswerInput, 'profile' | 'mode' | 'topK' | 'filters' | 'generate'>;
   llmTaskQueue: string;
   /** @default 2 questions in flight */
   window?: number;
