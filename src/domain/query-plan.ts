@@ -179,8 +179,10 @@ export function lexicalSupport(sentence: string, evidence: string): number {
   const terms = [...new Set(contentTerms(sentence))];
   if (terms.length === 0) return 1;
   const ev = new Set(contentTerms(evidence));
-  const stems = new Set([...ev].map((w) => w.slice(0, 5)));
-  const hit = terms.filter((t) => ev.has(t) || (t.length >= 5 && stems.has(t.slice(0, 5))));
+  // Every prefix (4 characters or more) of an evidence word: a term matches one whose stem it shares.
+  const prefixes = new Set<string>();
+  for (const w of ev) for (let n = 4; n <= w.length; n++) prefixes.add(w.slice(0, n));
+  const hit = terms.filter((t) => ev.has(t) || (t.length >= 4 && prefixes.has(t.slice(0, Math.max(4, t.length - 2)))));
   return hit.length / terms.length;
 }
 
