@@ -87,7 +87,7 @@ export function spotSources(question: string, sources: string[]): SourceMention[
     for (const n of names) {
       const re = new RegExp(`(^|[^\\p{L}\\p{N}])${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\p{L}\\p{N}])`, 'u');
       const m = re.exec(q);
-      if (m && (best < 0 || m.index < best)) best = m.index;
+      if (m && (best < 0 || m.index + m[1]!.length < best)) best = m.index + m[1]!.length;
     }
     if (best >= 0) found.push({ source: s, index: best });
   }
@@ -105,50 +105,55 @@ export interface SubQuestion {
   date?: string;
 }
 
-const CLAUSE_BREAK = /,?\s+(?:while|whereas|and|but|compared to|in contrast to|as opposed to|after|before|then|während|wohingegen|und|aber|nachdem|bevor)\s+(?=(?:the|a|an|der|die|das|ein|eine)?\s*['"‘“]?[\p{Lu}\d])/gu;
+const CLAUSE_BREAK = /[,;:?]|\s(?:while|whereas|but|and|before|after|then|compared to|in contrast to|as opposed to|während|wohingegen|aber|und|bevor|nachdem|im gegensatz zu)\s/giu;
 
-/**
- * The clauses a multi-hop question joins. A question that names several sources splits at each
- * source mention (each clause keeps what lies between it and the next mention); otherwise it splits
- * at conjunctions followed by a named thing. The whole question is always the first sub-question.
- */
-export function decompose(question: string, sources: SourceMention[], dates: DateMention[]): SubQuestion[] {
-  const whole: SubQuestion = { text: question, sources: [] };
-  const subs: SubQuestion[] = [];
-  if (sources.length >= 2 || (sources.length === 1 && dates.length >= 2)) {
-    // Cut points: every source mention, and every date mention that is not near the previous cut.
-    const cuts = [...sources.map((s) => ({ index: s.index, source: s.source })), ...dates.map((d) => ({ index: d.index, source: undefined as string | undefined }))].sort(
-      (a, b) => a.index - b.index,
-    );
-    const merged: { index: number; source?: string }[] = [];
-    for (const c of cuts) {
-      const last = merged[merged.length - 1];
-      if (last && c.index - last.index < 60 && (!last.source || !c.source)) {
-        last.source ??= c.source;
-      } else merged.push({ ...c });
-    }
-    let currentSource = sources[0]!.source;
-    for (let i = 0; i < merged.length; i++) {
-      const start = i === 0 ? 0 : clauseStart(question, merged[i]!.index);
-      const end = i + 1 < merged.length ? clauseStart(question, merged[i + 1]!.index) : question.length;
-      const text = question.slice(start, end).trim();
-      if (merged[i]!.source) currentSource = merged[i]!.source!;
-      const date = dates.find((d) => d.index >= start && d.index < end)?.date;
-      if (contentTerms(text).length >= 2) subs.push({ text, sources: [currentSource], ...(date ? { date } : {}) });
-    }
-  } else {
-    const parts = question.split(CLAUSE_BREAK).map((p) => p.trim()).filter((p) => contentTerms(p).length >= 3);
-    if (parts.length >= 2) for (const p of parts) subs.push({ text: p, sources: sources.map((s) => s.source) });
-  }
-  if (sources.length === 1 && subs.length === 0) whole.sources = [sources[0]!.source];
-  return [whole, ...subs.slice(0, 5)];
+interface Clause {
+  text: string;
+  start: number;
+  end: number;
 }
 
-/** The start of the clause a mention belongs to: back to the previous comma, conjunction or start. */
-function clauseStart(q: string, index: number): number {
-  const before = q.slice(0, index);
-  const m = [...before.matchAll(/,|;|\bwhile\b|\bwhereas\b|\band\b|\bbut\b|\bin contrast\b|\bwährend\b|\bund\b/gi)].pop();
-  return m ? m.index + m[0].length : 0;
+/** The question cut at punctuation and joining words. */
+export function clauses(question: string): Clause[] {
+  const out: Clause[] = [];
+  let last = 0;
+  for (const m of question.matchAll(CLAUSE_BREAK)) {
+    out.push({ text: question.slice(last, m.index), start: last, end: m.index });
+    last = m.index + m[0].length;
+  }
+  out.push({ text: question.slice(last), start: last, end: question.length });
+  return out.filter((c) => c.text.trim().length > 0);
+}
+
+/**
+ * The sub-questions of a multi-hop question. Each source the question names gets one: the clause
+ * that names it, widened to the clause before it when it says little of its own ("…, as reported by
+ * The Age"), searched inside that source (and day, when the clause names one). A question that names
+ * no source splits into its substantial clauses. The whole question is always the first.
+ */
+export function decompose(question: string, sources: SourceMention[], dates: DateMention[]): SubQuestion[] {
+  const whole: SubQuestion = { text: question, sources: sources.length === 1 ? [sources[0]!.source] : [] };
+  const parts = clauses(question);
+  const subs: SubQuestion[] = [];
+  const own = (text: string, source?: string) => contentTerms(source ? text.replace(new RegExp(source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), ' ') : text).length;
+  if (sources.length >= 2 || (sources.length === 1 && dates.length >= 2)) {
+    const mentions = sources.length >= 2 ? sources : dates.map((d) => ({ source: sources[0]!.source, index: d.index }));
+    for (const m of mentions) {
+      const i = parts.findIndex((c) => m.index >= c.start && m.index < c.end);
+      if (i < 0) continue;
+      let from = i;
+      while (from > 0 && own(parts.slice(from, i + 1).map((c) => c.text).join(' '), m.source) < 3) from--;
+      const start = parts[from]!.start;
+      const end = parts[i]!.end;
+      const text = question.slice(start, end).trim();
+      const date = dates.find((d) => d.index >= start && d.index < end)?.date;
+      if (own(text, m.source) >= 2) subs.push({ text, sources: [m.source], ...(date ? { date } : {}) });
+    }
+  } else {
+    for (const c of parts) if (contentTerms(c.text).length >= 3) subs.push({ text: c.text.trim(), sources: whole.sources });
+    if (subs.length < 2) subs.length = 0;
+  }
+  return [whole, ...subs.slice(0, 5)];
 }
 
 /** Rule-based intent, the floor under (and fallback for) the model's classification. */
