@@ -77,8 +77,11 @@ async function main() {
   const post = async (path: string, body: unknown) => {
     const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
-    await r.json();
+    const json = (await r.json()) as { cached?: boolean };
+    if (json.cached) throw new Error('an answer came from the cache: the benchmark measures computed answers');
   };
+  // Answers cached by an earlier run are invalidated the way an ingestion invalidates them.
+  await deps.redis.incr(`neuronode:corpus-version:${ws}`);
   const questions = loadQueries().map((q) => q.query);
   const at = (offset: number, k: number) => questions.slice(offset, offset + k);
 

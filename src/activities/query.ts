@@ -113,7 +113,7 @@ const AnswerSchema = z.object({
 const VerdictSchema = z.object({
   verdict: z.enum(['supported', 'partially_supported', 'unsupported']),
   confidence: z.number().int().min(0).max(100),
-  unsupported_claims: z.array(z.string().max(200)).max(5),
+  unsupported_claims: z.array(z.string().max(120)).max(3),
 });
 
 /** Token budget for the sources in the prompt, by profile (the local model has a 4k window per slot). */
@@ -174,7 +174,7 @@ export function createQueryActivities(deps: Deps) {
     /** Steps 2–3: planning (entities, sources, dates, clauses) and hybrid retrieval. */
     async retrieveForQuestion(input: { workspaceId: string; question: string; mode: Mode; topK: number; filters: QueryFilters; readableBy?: string | null }): Promise<{ chunks: RankedChunk[]; plan: RetrievalPlan; graphPaths: { nodes: string[]; relations: string[] }[]; coverage: { share: number; missing: string[] }; stage: StageInfo; timings: Record<string, number> }> {
       const t = performance.now();
-      const r = await retriever.retrieve({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy });
+      const r = await retriever.retrieve({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy, withEntities: true });
       const graphPaths = await retriever.graphPaths(input.workspaceId, r.plan.entities);
       return { chunks: r.chunks, plan: r.plan, graphPaths, coverage: coverageOf(input.question, r.chunks), stage: { ms: Math.round(performance.now() - t) }, timings: r.timings_ms };
     },
@@ -253,7 +253,7 @@ export function createQueryActivities(deps: Deps) {
           ],
           VerdictSchema,
           { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'validateAnswer' },
-          { maxTokens: 200, schemaName: 'verdict' },
+          { maxTokens: 300, schemaName: 'verdict' },
         ).catch(invalidOutput);
         stages[slot] = { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd };
         return value;

@@ -79,6 +79,8 @@ export interface RetrieveOptions {
   decompose?: boolean;
   /** Limit the documents to those a reader may see (document-level access). */
   readableBy?: string | null;
+  /** Link the question's entities even when the graph does not rank (answers report them). */
+  withEntities?: boolean;
 }
 
 /** Candidates each mode contributes per sub-question before fusion. */
@@ -164,7 +166,7 @@ export function createRetriever(deps: Deps) {
     }
   }
 
-  async function plan(workspaceId: string, question: string, splitClauses: boolean): Promise<RetrievalPlan> {
+  async function plan(workspaceId: string, question: string, splitClauses: boolean, withEntities: boolean): Promise<RetrievalPlan> {
     const sources = await sourcesOf(workspaceId);
     const srcMentions = spotSources(question, sources);
     const dateMentions = spotDates(question);
@@ -174,7 +176,7 @@ export function createRetriever(deps: Deps) {
       sources: [...new Set(srcMentions.map((s) => s.source))],
       dates: dateMentions.map((d) => d.date),
       subQuestions,
-      entities: await linkEntities(workspaceId, question),
+      entities: withEntities ? await linkEntities(workspaceId, question) : [],
     };
   }
 
@@ -275,12 +277,13 @@ export function createRetriever(deps: Deps) {
       }
     };
     const { workspaceId, mode, topK } = opts;
-    const p = await time('plan', () => plan(workspaceId, opts.question, opts.decompose !== false));
+    const modes = mode === 'hybrid' ? (['vector', 'keyword', 'graph'] as const).filter((m) => WEIGHTS[m] > 0) : ([mode] as const);
+    // Entity linking costs a full-text lookup per name: done when the graph ranks, or when asked.
+    const p = await time('plan', () => plan(workspaceId, opts.question, opts.decompose !== false, modes.includes('graph' as never) || opts.withEntities === true));
     // Each named source is searched with the whole question: its clause decides only the source and
     // day (clause text alone searched worse: it loses the words that tie the parts together).
     const searches = p.subQuestions.map((sq, i) => (i === 0 ? sq : { ...sq, text: opts.question }));
     const baseFilters = opts.filters ?? {};
-    const modes = mode === 'hybrid' ? (['vector', 'keyword', 'graph'] as const).filter((m) => WEIGHTS[m] > 0) : ([mode] as const);
     const wantVector = modes.includes('vector' as never);
     const embedded = wantVector ? await time('embed', () => llm.embed(EMBEDDING_FOR.chunks, [opts.question], { workspaceId, activity: 'retrieve' })) : null;
 

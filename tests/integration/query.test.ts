@@ -127,6 +127,15 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(r.json.answer).toBe('Insufficient information.');
     expect(r.json.citations).toEqual([]);
     expect(r.json.validation.grounded).toBe(false);
+    expect(r.json.cached).toBe(false);
+
+    // Cached until the corpus changes: an ingestion (or deletion) invalidates every cached answer.
+    const again = await api(sys.url, '/api/query', { method: 'POST', json: { question: 'What orbital period did the Zephyrine telescope measure for the exoplanet Tavros-9b?' } });
+    expect(again.json.cached).toBe(true);
+    await ingest(sys.url, 'cache-buster.txt', Buffer.from(`Cache invalidation notice ${Date.now()}: the corpus changed.`));
+    const after = await api(sys.url, '/api/query', { method: 'POST', json: { question: 'What orbital period did the Zephyrine telescope measure for the exoplanet Tavros-9b?' } });
+    expect(after.json.cached).toBe(false);
+    expect(after.json.answer).toBe('Insufficient information.');
   }, 300_000);
 
   it('never follows instructions written inside a document', async () => {
