@@ -10,43 +10,25 @@
  * detection, extraction, chunking, NLP entity extraction) with no stores and no Temporal, so the
  * durable pipeline's overhead is visible. Needs the stack (stack/stack.sh up).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { storeFile } from '../src/api/documents';
 import { parseConfig, taskQueues } from '../src/config';
-import { closeDeps, createDeps } from '../src/deps';
 import { chunkSections } from '../src/domain/chunking';
 import { extractFast } from '../src/domain/fast-extraction';
 import { detectFormat } from '../src/domain/formats';
 import { detectLanguage } from '../src/domain/language';
 import { makeBatchWorkflowId, newId } from '../src/domain/ids';
 import { extractContent } from '../src/extraction/extract';
-import { createWorkers, prepareStores } from '../src/worker-setup';
+import { benchSystem, percentile, run, writeResult } from './bench-kit';
+import { loadCorpus, type Article } from './eval-corpus';
 
-type Article = { title: string; body: string; source: string; published_at: string };
-
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
+const pct = percentile;
 const median = (xs: number[]) => pct(xs, 50);
 
 async function main() {
   const env = parseConfig(process.env);
   const nNlp = Number(process.env.BENCH_NLP_DOCS ?? 100);
   const nLlm = Number(process.env.BENCH_LLM_DOCS ?? 3);
-  const corpusFile = [join(__dirname, '..', '..', 'shared', 'eval', 'multihop-rag', 'corpus.json.gz'), '/work/shared/eval/multihop-rag/corpus.json.gz'].find((f) => {
-    try {
-      readFileSync(f);
-      return true;
-    } catch {
-      return false;
-    }
-  })!;
-  const corpus = JSON.parse(gunzipSync(readFileSync(corpusFile)).toString('utf8')) as Article[];
+  const corpus = loadCorpus();
   const docOf = (a: Article) => Buffer.from(`${a.title}\n\n${a.source}, ${a.published_at.slice(0, 10)}\n\n${a.body}`);
 
   // Baseline: the pure steps in this process, no stores, no Temporal.
@@ -62,10 +44,8 @@ async function main() {
   }
   const baseSeconds = (performance.now() - baseStart) / 1000;
 
-  const deps = await createDeps(env);
-  await prepareStores(deps);
-  const workers = await createWorkers(deps, { identity: 'bench' });
-  const running = workers.run();
+  const sys = await benchSystem(env, 'bench');
+  const { deps } = sys;
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
 
@@ -153,17 +133,8 @@ async function main() {
     worker_peak_rss_mb: Math.round(peakRss / 1024 / 1024),
     seed_target_documents_per_hour: 50,
   };
-  mkdirSync(join(__dirname, '..', 'bench', 'results'), { recursive: true });
-  const file = join(__dirname, '..', 'bench', 'results', 'ingest.json');
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`wrote ${file}`);
-  workers.shutdown();
-  await running;
-  await workers.connection.close();
-  await closeDeps(deps);
+  writeResult('ingest.json', out);
+  await sys.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+run(main);

@@ -10,28 +10,25 @@
  *
  *   BENCH_WORKSPACE (eval-multihop), BENCH_ANSWERS_10 (10): answers at 10 users (0 skips)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { COLLECTIONS, vectorCollection } from '../src/adapters';
 import { CHUNK_SEARCH_INDEX } from '../src/adapters/neo4j';
 import { createApp } from '../src/api/app';
 import { parseConfig } from '../src/config';
-import { closeDeps, createDeps } from '../src/deps';
 import { EMBEDDING_FOR } from '../src/domain/model-aliases';
 import { contentTerms, luceneQuery } from '../src/domain/query-plan';
-import { createWorkers, prepareStores } from '../src/worker-setup';
+import { benchSystem, percentile, run, writeResult } from './bench-kit';
 import { loadQueries } from './eval-corpus';
 import express from 'express';
 import neo4j from 'neo4j-driver';
 
 const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!) : null;
+  const v = percentile(xs, p);
+  return v === null ? null : Math.round(v);
 };
 const summary = (xs: number[], wallMs: number) => ({ n: xs.length, p50_ms: pct(xs, 50), p95_ms: pct(xs, 95), max_ms: pct(xs, 100), per_hour: Math.round((xs.length / wallMs) * 3_600_000) });
 
-async function run(users: number, items: string[], fn: (q: string) => Promise<void>) {
+async function load(users: number, items: string[], fn: (q: string) => Promise<void>) {
   const lat: number[] = [];
   let next = 0;
   let errors = 0;
@@ -57,12 +54,10 @@ async function run(users: number, items: string[], fn: (q: string) => Promise<vo
 async function main() {
   const env = parseConfig(process.env);
   const ws = process.env.BENCH_WORKSPACE ?? 'eval-multihop';
-  const deps = await createDeps(env);
-  await prepareStores(deps);
+  const sys = await benchSystem(env, 'bench-query');
+  const { deps } = sys;
   const n = (await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE workspace_id = $1 AND status = 'completed'`, [ws])).rows[0].n as number;
   if (n === 0) throw new Error(`workspace ${ws} has no documents: run npm run eval:multihop first`);
-  const workers = await createWorkers(deps, { identity: 'bench-query' });
-  const running = workers.run();
   // The API, with its workspace fixed to the benchmark's (authentication is not what is measured).
   const app = express();
   app.use((req, _res, next) => {
@@ -94,7 +89,7 @@ async function main() {
   const vecOf = new Map(at(0, 100).map((q, i) => [q, embedded.vectors[i]!]));
   const baseline: Record<string, unknown> = {};
   for (const users of [1, 10]) {
-    baseline[`users_${users}`] = await run(users, at(0, users === 1 ? 30 : 100), async (q) => {
+    baseline[`users_${users}`] = await load(users, at(0, users === 1 ? 30 : 100), async (q) => {
       await col.query({ queryEmbeddings: [vecOf.get(q)!], nResults: 40, where: { workspace_id: ws }, include: ['distances'] });
       await deps.graph.executeQuery(`CALL db.index.fulltext.queryNodes($i, $q, {limit: $n}) YIELD node RETURN node.id`, { i: CHUNK_SEARCH_INDEX, q: luceneQuery(contentTerms(q), ws), n: neo4j.int(40) }, { routing: 'READ' });
     });
@@ -103,7 +98,7 @@ async function main() {
 
   const retrieval: Record<string, unknown> = {};
   for (const [users, count] of [[1, 30], [10, 100], [100, 300]] as const) {
-    retrieval[`users_${users}`] = await run(users, at(0, count), (q) => post('/api/retrieve', { question: q, mode: 'hybrid', top_k: 10 }));
+    retrieval[`users_${users}`] = await load(users, at(0, count), (q) => post('/api/retrieve', { question: q, mode: 'hybrid', top_k: 10 }));
     console.log('retrieve', JSON.stringify(retrieval[`users_${users}`]));
   }
 
@@ -111,7 +106,7 @@ async function main() {
   const n10 = Number(process.env.BENCH_ANSWERS_10 ?? 10);
   for (const [users, count, offset] of [[1, 3, 300], [10, n10, 310]] as const) {
     if (count <= 0) continue;
-    answers[`users_${users}`] = await run(users, at(offset, count), (q) => post('/api/query', { question: q, top_k: 6, profile: 'local' }));
+    answers[`users_${users}`] = await load(users, at(offset, count), (q) => post('/api/query', { question: q, top_k: 6, profile: 'local' }));
     console.log('answer', JSON.stringify(answers[`users_${users}`]));
   }
 
@@ -128,18 +123,9 @@ async function main() {
     seed_targets: { complex_query_seconds: 3, queries_per_hour: 1000 },
     goal: { retrieval_p95_ms_at_10_users: 300 },
   };
-  const dir = join(__dirname, '..', 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'query.json'), `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`wrote ${join(dir, 'query.json')}`);
+  writeResult('query.json', out);
   await new Promise((r) => server.close(r));
-  workers.shutdown();
-  await running;
-  await workers.connection.close();
-  await closeDeps(deps);
+  await sys.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+run(main);

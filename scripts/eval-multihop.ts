@@ -15,14 +15,11 @@
  *
  * Needs the stack (stack/stack.sh up); ingests the corpus once (idempotent).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseConfig, taskQueues } from '../src/config';
-import { closeDeps, createDeps } from '../src/deps';
 import { newId } from '../src/domain/ids';
 import type { Mode } from '../src/domain/query-plan';
 import { createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
-import { createWorkers, prepareStores } from '../src/worker-setup';
+import { benchSystem, percentile, run, writeResult } from './bench-kit';
 import { ensureCorpus, loadQueries, type Query } from './eval-corpus';
 import { scoreRetrieval } from './eval-score';
 
@@ -40,10 +37,7 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promis
   return out;
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : null;
-};
+const pct = percentile;
 
 async function main() {
   const env = parseConfig(process.env);
@@ -51,10 +45,8 @@ async function main() {
   const profile = process.env.EVAL_PROFILE ?? 'nlp';
   const concurrency = Number(process.env.EVAL_CONCURRENCY ?? 4);
   const nAnswers = Number(process.env.EVAL_ANSWERS ?? 24);
-  const deps = await createDeps(env);
-  await prepareStores(deps);
-  const workers = await createWorkers(deps, { identity: 'eval' });
-  const running = workers.run();
+  const sys = await benchSystem(env, 'eval');
+  const { deps } = sys;
   const corpus = await ensureCorpus(deps, env, ws, profile, console.log, Number(process.env.EVAL_LIMIT ?? Infinity));
   const completed = (await deps.db.query(`SELECT count(*)::int AS n, sum((counts->>'chunks')::int)::int AS chunks FROM documents WHERE workspace_id = $1 AND status = 'completed'`, [ws])).rows[0];
   console.log(`corpus: ${completed.n} documents, ${completed.chunks} chunks`);
@@ -140,17 +132,8 @@ async function main() {
     retrieval,
     answers,
   };
-  const dir = join(__dirname, '..', 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'multihop-dev.json'), `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`wrote ${join(dir, 'multihop-dev.json')}`);
-  workers.shutdown();
-  await running;
-  await workers.connection.close();
-  await closeDeps(deps);
+  writeResult('multihop-dev.json', out);
+  await sys.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+run(main);

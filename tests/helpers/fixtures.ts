@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { loadCorpus, type Article } from '../../scripts/eval-corpus';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 
@@ -21,24 +21,9 @@ export function npmFixture(spec: string, path: string): Buffer {
   return readFileSync(join(root, 'package', path));
 }
 
-export interface Article {
-  title: string;
-  author: string | null;
-  source: string;
-  published_at: string;
-  category: string;
-  url: string;
-  body: string;
-}
-
 let corpus: Article[] | undefined;
 /** The MultiHop-RAG articles in ../shared/eval (real news, ODC-BY). */
 export function multihopCorpus(): Article[] {
-  if (!corpus) {
-    const candidates = [join(__dirname, '..', '..', '..', 'shared', 'eval', 'multihop-rag', 'corpus.json.gz'), '/work/shared/eval/multihop-rag/corpus.json.gz'];
-    const file = candidates.find((f) => existsSync(f));
-    if (!file) throw new Error(`the MultiHop-RAG corpus is missing (looked in ${candidates.join(', ')})`);
-    corpus = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Article[];
-  }
+  corpus ??= loadCorpus();
   return corpus;
 }

@@ -1,0 +1,46 @@
+/** What every benchmark script shares: percentiles, the worker it runs, and where results go. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../src/config';
+import { closeDeps, createDeps, type Deps } from '../src/deps';
+import { createWorkers, prepareStores } from '../src/worker-setup';
+
+/** The p-th percentile (nearest rank), or null for no samples. */
+export function percentile(xs: number[], p: number): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Writes bench/results/<name> as indented JSON and says where. */
+export function writeResult(name: string, out: unknown): void {
+  const dir = join(__dirname, '..', 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`wrote ${join(dir, name)}`);
+}
+
+/** The stores, prepared, and a worker in this process; `stop` shuts both down. */
+export async function benchSystem(env: Env, identity: string): Promise<{ deps: Deps; stop(): Promise<void> }> {
+  const deps = await createDeps(env);
+  await prepareStores(deps);
+  const workers = await createWorkers(deps, { identity });
+  const running = workers.run();
+  return {
+    deps,
+    async stop() {
+      workers.shutdown();
+      await running;
+      await workers.connection.close();
+      await closeDeps(deps);
+    },
+  };
+}
+
+/** Runs a benchmark's main, exiting non-zero on failure. */
+export function run(main: () => Promise<void>): void {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
