@@ -173,7 +173,7 @@ export function queryRouter(deps: Deps): Router {
       )
     ).rows.map((r) => ({ ...r, status: r.status ?? 'pending' }));
     if (q.format === 'jsonl') {
-      res.type('application/x-ndjson').attachment(`query-batch-${b.id}.jsonl`).send(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+      res.attachment(`query-batch-${b.id}.jsonl`).type('application/x-ndjson').send(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
     } else if (q.format === 'csv') {
       const csv = stringify(
         rows.map((r) => ({
@@ -183,7 +183,7 @@ export function queryRouter(deps: Deps): Router {
         })),
         { header: true, columns: ['index', 'question', 'status', 'answer', 'grounded', 'citations', 'retrieved', 'error', 'duration_ms', 'query_id'] },
       );
-      res.type('text/csv').attachment(`query-batch-${b.id}.csv`).send(csv);
+      res.attachment(`query-batch-${b.id}.csv`).type('text/csv').send(csv);
     } else {
       res.json({ batch_id: b.id, total: b.total, limit: q.limit, offset: q.offset, results: rows });
     }
