@@ -7,6 +7,7 @@ import { taskQueues } from '../config';
 import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
 import { probeDependencies, type Deps } from '../deps';
 import { documentsRouter } from './documents';
+import { graphRouter } from './graph';
 import { queryRouter } from './query';
 import { ApiError, errorBody, ERROR_STATUS } from './errors';
 import { parse } from './validate';
@@ -74,6 +75,7 @@ export function createApp(deps: Deps) {
   });
 
   app.use('/api/documents', documentsRouter(deps));
+  app.use('/api/graph', graphRouter(deps));
   app.use('/api', queryRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new ApiError('not_found', 'no such route')));

@@ -1,0 +1,257 @@
+import { Router } from 'express';
+import neo4j, { type Integer, type Node, type Relationship } from 'neo4j-driver';
+import { z } from 'zod';
+import type { Deps } from '../deps';
+import { workspaceOf } from './documents';
+import { ApiError } from './errors';
+import { parse } from './validate';
+
+/**
+ * The knowledge graph over HTTP: entity search, one entity with its mentions and neighbours,
+ * relationships, a subgraph for visualisation, and read-only Cypher for power users. Every query is
+ * parameterised and scoped to the request's workspace.
+ */
+
+const entityQuery = z
+  .object({
+    q: z.string().trim().min(1).max(200).optional(),
+    type: z.string().trim().min(1).max(40).optional(),
+    sort: z.enum(['mentions', 'degree', 'name']).default('mentions'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+  })
+  .strict();
+
+const relationshipQuery = z
+  .object({
+    type: z.string().trim().min(1).max(60).optional(),
+    entity_id: z.string().trim().min(1).max(100).optional(),
+    min_confidence: z.coerce.number().min(0).max(1).default(0),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+  })
+  .strict();
+
+const dataQuery = z
+  .object({
+    entity_id: z.string().trim().min(1).max(100).optional(),
+    document_id: z.string().trim().min(1).max(100).optional(),
+    depth: z.coerce.number().int().min(1).max(3).default(1),
+    types: z
+      .string()
+      .max(400)
+      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+  })
+  .strict()
+  .refine((q) => !!q.entity_id !== !!q.document_id, { message: 'give exactly one of entity_id and document_id' });
+
+export const CypherRequest = z
+  .object({
+    query: z.string().trim().min(1).max(5000),
+    parameters: z.record(z.string(), z.unknown()).default({}),
+    /** @default 1000 rows */
+    limit: z.number().int().min(1).max(5000).default(1000),
+    /** @default 5000 ms */
+    timeout_ms: z.number().int().min(100).max(30_000).default(5000),
+  })
+  .strict();
+
+/**
+ * Clauses and procedures a read-only Cypher query may not contain. Neo4j itself enforces read
+ * access (the session's access mode); this list refuses the obvious cases early with a clear reason
+ * and closes what read mode alone allows (reading files, calling out, the system database).
+ */
+const FORBIDDEN = [
+  /\b(CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|FOREACH)\b/i,
+  /\bLOAD\s+CSV\b/i,
+  /\bCALL\s*\{/i,
+  /\bCALL\s+(?!db\.index\.fulltext\.queryNodes\b|db\.labels\b|db\.relationshipTypes\b|db\.propertyKeys\b)[\w.]+/i,
+  /\b(apoc|dbms|gds|tx)\.\w+/i,
+  /\bUSE\s+\w+/i,
+  /:\s*(ADMIN|SYSTEM)\b/i,
+];
+
+/** Strips comments and string literals, so keywords are found only where Cypher would read them. */
+function codeOf(query: string): string {
+  return query
+    .replace(/\/\/[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''");
+}
+
+export function refusedCypher(query: string): string | null {
+  const code = codeOf(query);
+  for (const re of FORBIDDEN) {
+    const m = re.exec(code);
+    if (m) return `"${m[0].trim()}" is not allowed: graph queries are read-only`;
+  }
+  if (!/\$workspace_id\b/.test(code)) return 'the query must filter by $workspace_id (it is set for you) so it reads only your workspace';
+  return null;
+}
+
+const toPlain = (v: unknown): unknown => {
+  if (neo4j.isInt(v)) return (v as Integer).toNumber();
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v && typeof v === 'object') {
+    if ('labels' in v && 'properties' in v) return { labels: (v as Node).labels, ...(toPlain((v as Node).properties) as object) };
+    if ('type' in v && 'properties' in v && 'start' in v) return { type: (v as Relationship).type, ...(toPlain((v as Relationship).properties) as object) };
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  }
+  return v;
+};
+
+export function graphRouter(deps: Deps): Router {
+  const router = Router();
+  const read = async (cypher: string, params: Record<string, unknown>) => {
+    const session = deps.graph.session({ defaultAccessMode: neo4j.session.READ });
+    try {
+      return (await session.run(cypher, params, { timeout: 10_000 })).records.map((r) => toPlain(r.toObject()) as Record<string, unknown>);
+    } finally {
+      await session.close();
+    }
+  };
+  const int = (n: number) => neo4j.int(n);
+
+  router.get('/entities', async (req, res) => {
+    const q = parse(entityQuery, req.query);
+    const ws = workspaceOf(req);
+    const order = q.sort === 'name' ? 'name ASC' : q.sort === 'degree' ? 'degree DESC, name ASC' : 'mentions DESC, name ASC';
+    const rows = q.q
+      ? await read(
+          // Prefix and fuzzy matching on names and aliases through the full-text index.
+          `CALL db.index.fulltext.queryNodes('entity_names', $lucene, {limit: 1000}) YIELD node AS e, score
+           WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type)
+           WITH e, score, COUNT { (:Chunk)-[:MENTIONS]->(e) } AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
+           RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, mentions, degree, score
+           ORDER BY score DESC, ${order} SKIP $offset LIMIT $limit`,
+          { lucene: entityLucene(q.q, ws), ws, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
+        )
+      : await read(
+          `MATCH (e:Entity) WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type)
+           WITH e, COUNT { (:Chunk)-[:MENTIONS]->(e) } AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
+           RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, mentions, degree
+           ORDER BY ${order} SKIP $offset LIMIT $limit`,
+          { ws, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
+        );
+    res.json({ limit: q.limit, offset: q.offset, entities: rows });
+  });
+
+  router.get('/entities/:id', async (req, res) => {
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params);
+    const ws = workspaceOf(req);
+    const [entity] = await read(
+      `MATCH (e:Entity {id: $id}) WHERE e.workspace_id = $ws
+       RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, e.description AS description, e.confidence AS confidence`,
+      { id, ws },
+    );
+    if (!entity) throw new ApiError('not_found', `no entity ${id}`);
+    const mentions = await read(
+      `MATCH (d:Document)-[:CONTAINS]->(c:Chunk)-[:MENTIONS]->(e:Entity {id: $id}) WHERE c.workspace_id = $ws
+       RETURN c.id AS chunk_id, d.id AS document_id, d.title AS title, c.page AS page, c.position AS position, substring(c.content, 0, 300) AS snippet
+       ORDER BY d.title, c.position LIMIT 50`,
+      { id, ws },
+    );
+    const neighbours = await read(
+      `MATCH (e:Entity {id: $id})-[r:RELATED_TO]-(n:Entity) WHERE n.workspace_id = $ws
+       RETURN n.id AS id, n.name AS name, n.type AS type, r.type AS relation, r.weight AS weight, r.confidence AS confidence,
+              startNode(r) = e AS outgoing
+       ORDER BY r.weight DESC, n.name LIMIT 50`,
+      { id, ws },
+    );
+    res.json({ ...entity, mentions, neighbours });
+  });
+
+  router.get('/relationships', async (req, res) => {
+    const q = parse(relationshipQuery, req.query);
+    const rows = await read(
+      `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity)
+       WHERE r.workspace_id = $ws AND ($type IS NULL OR r.type = $type) AND coalesce(r.confidence, 0) >= $min
+         AND ($entity IS NULL OR a.id = $entity OR b.id = $entity)
+       RETURN a.id AS source_id, a.name AS source, b.id AS target_id, b.name AS target, r.type AS type,
+              r.confidence AS confidence, r.weight AS weight, r.evidence[0..5] AS evidence
+       ORDER BY r.weight DESC, source, target SKIP $offset LIMIT $limit`,
+      { ws: workspaceOf(req), type: q.type ?? null, min: q.min_confidence, entity: q.entity_id ?? null, offset: int(q.offset), limit: int(q.limit) },
+    );
+    res.json({ limit: q.limit, offset: q.offset, relationships: rows });
+  });
+
+  router.get('/data', async (req, res) => {
+    const q = parse(dataQuery, req.query);
+    const ws = workspaceOf(req);
+    const seeds = q.entity_id
+      ? [q.entity_id]
+      : (await read(`MATCH (:Document {id: $doc})-[:CONTAINS]->(:Chunk)-[:MENTIONS]->(e:Entity) WHERE e.workspace_id = $ws RETURN DISTINCT e.id AS id LIMIT 200`, { doc: q.document_id, ws })).map((r) => r.id as string);
+    const nodes = await read(
+      `MATCH (s:Entity) WHERE s.id IN $seeds AND s.workspace_id = $ws
+       MATCH p = (s)-[:RELATED_TO*0..${q.depth}]-(n:Entity)
+       WHERE all(x IN nodes(p) WHERE x.workspace_id = $ws) AND ($types IS NULL OR n.type IN $types)
+       WITH DISTINCT n
+       RETURN n.id AS id, n.name AS name, n.type AS type, COUNT { (:Chunk)-[:MENTIONS]->(n) } AS mentions
+       ORDER BY (n.id IN $seeds) DESC, mentions DESC, n.id SKIP $offset LIMIT $limit`,
+      { seeds, ws, types: q.types?.length ? q.types : null, offset: int(q.offset), limit: int(q.limit) },
+    );
+    const ids = nodes.map((n) => n.id as string);
+    const edges = await read(
+      `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity) WHERE a.id IN $ids AND b.id IN $ids AND r.workspace_id = $ws
+       RETURN a.id AS source, b.id AS target, r.type AS type, r.weight AS weight, r.confidence AS confidence LIMIT 2000`,
+      { ids, ws },
+    );
+    res.json({ seeds, depth: q.depth, limit: q.limit, offset: q.offset, nodes, edges });
+  });
+
+  router.post('/query', async (req, res) => {
+    const body = parse(CypherRequest, req.body);
+    const reason = refusedCypher(body.query);
+    if (reason) throw new ApiError('forbidden', reason);
+    const session = deps.graph.session({ defaultAccessMode: neo4j.session.READ });
+    const started = Date.now();
+    try {
+      // Read access mode: Neo4j refuses any write this query might still attempt.
+      const result = await session.executeRead(
+        async (tx) => {
+          const rows: Record<string, unknown>[] = [];
+          let truncated = false;
+          await new Promise<void>((resolve, reject) => {
+            const stream = tx.run(body.query, { ...body.parameters, workspace_id: workspaceOf(req) });
+            const sub = stream.subscribe({
+              onNext: (r) => {
+                if (rows.length >= body.limit) {
+                  truncated = true;
+                  return;
+                }
+                rows.push(toPlain(r.toObject()) as Record<string, unknown>);
+              },
+              onCompleted: () => resolve(),
+              onError: reject,
+            });
+            void sub;
+          });
+          return { rows, truncated };
+        },
+        { timeout: body.timeout_ms },
+      );
+      res.json({ rows: result.rows, row_count: result.rows.length, truncated: result.truncated, ms: Date.now() - started });
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code?.includes('TransactionTimedOut') || /timed out|terminated/i.test(e.message ?? '')) throw new ApiError('timeout', `the query ran longer than ${body.timeout_ms} ms and was stopped`);
+      if (e.code?.includes('AccessMode') || /write.*read access|not allowed in a read/i.test(e.message ?? '')) throw new ApiError('forbidden', 'the query tried to write: graph queries are read-only');
+      if (e.code?.startsWith('Neo.ClientError')) throw new ApiError('bad_request', `the query failed: ${e.message ?? e.code}`);
+      throw err;
+    } finally {
+      await session.close();
+    }
+  });
+
+  return router;
+}
+
+/** A Lucene query for entity names: each word as a prefix and as a fuzzy term, workspace-scoped. */
+function entityLucene(q: string, workspaceId: string): string {
+  const words = q.toLowerCase().split(/\s+/).map((w) => w.replace(/[+\-&|!(){}[\]^"~*?:\\/]/g, '')).filter(Boolean).slice(0, 8);
+  const ws = workspaceId.replace(/["\\]/g, '');
+  if (words.length === 0) return `+workspace_id:"${ws}"`;
+  return `+workspace_id:"${ws}" +(${words.map((w) => `(name:${w}* OR name:${w}~ OR aliases:${w}*)`).join(' AND ')})`;
+}
