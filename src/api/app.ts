@@ -8,6 +8,7 @@ import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
 import { probeDependencies, type Deps } from '../deps';
 import { documentsRouter } from './documents';
 import { graphRouter } from './graph';
+import { createMetrics } from './metrics';
 import { queryRouter } from './query';
 import { ApiError, errorBody, ERROR_STATUS } from './errors';
 import { parse } from './validate';
@@ -17,7 +18,10 @@ const VERSION = '0.1.0';
 /** The Express application; every dependency comes in through `deps`. */
 export function createApp(deps: Deps) {
   const app = express();
+  const metrics = createMetrics(deps);
+  app.locals.metrics = metrics;
   app.disable('x-powered-by');
+  app.use(metrics.middleware);
   app.set('trust proxy', 'loopback');
   app.use((req, res, next) => {
     const incoming = req.header('x-request-id');
@@ -34,6 +38,10 @@ export function createApp(deps: Deps) {
     }),
   );
   app.use(express.json({ limit: '1mb' }));
+
+  app.get('/api/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.get('/api/health', async (_req, res) => {
     const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);

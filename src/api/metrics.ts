@@ -1,0 +1,92 @@
+import type { NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Deps } from '../deps';
+
+/**
+ * Prometheus metrics of the API process (prom-client): HTTP latency by route and status, WebSocket
+ * connections, and — read at scrape time from the system of record, so they count every process —
+ * LLM calls, tokens and cost by alias (PostgreSQL `model_calls`) and workflows by type and status
+ * (Temporal visibility).
+ */
+export interface Metrics {
+  registry: Registry;
+  middleware(req: Request, res: Response, next: NextFunction): void;
+  wsConnections: Gauge;
+}
+
+export function createMetrics(deps: Deps): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'neuronode_' });
+  const http = new Histogram({
+    name: 'neuronode_http_request_duration_seconds',
+    help: 'HTTP request latency by route template, method and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const wsConnections = new Gauge({ name: 'neuronode_websocket_connections', help: 'Open WebSocket connections', labelNames: ['channel'] as const, registers: [registry] });
+
+  const llmCalls = new Counter({ name: 'neuronode_llm_calls_total', help: 'LLM calls by alias and outcome (all processes)', labelNames: ['alias', 'ok'] as const, registers: [registry] });
+  const llmTokens = new Counter({ name: 'neuronode_llm_tokens_total', help: 'LLM tokens by alias and direction (all processes)', labelNames: ['alias', 'direction'] as const, registers: [registry] });
+  const llmCost = new Counter({ name: 'neuronode_llm_cost_usd_total', help: 'LLM cost in USD by alias (all processes)', labelNames: ['alias'] as const, registers: [registry] });
+  const workflows = new Gauge({ name: 'neuronode_workflows', help: 'Workflow executions by type and status (Temporal visibility)', labelNames: ['type', 'status'] as const, registers: [registry] });
+
+  // Totals from the stores, refreshed when scraped. Counters are set to the stored totals.
+  const refresh = async () => {
+    const rows = (
+      await deps.db.query(
+        `SELECT alias, ok, count(*)::bigint AS calls, coalesce(sum(tokens_in),0)::bigint AS tin, coalesce(sum(tokens_out),0)::bigint AS tout, coalesce(sum(cost_usd),0) AS cost
+         FROM model_calls GROUP BY alias, ok`,
+      )
+    ).rows;
+    llmCalls.reset();
+    llmTokens.reset();
+    llmCost.reset();
+    for (const r of rows) {
+      llmCalls.inc({ alias: r.alias, ok: String(r.ok) }, Number(r.calls));
+      llmTokens.inc({ alias: r.alias, direction: 'in' }, Number(r.tin));
+      llmTokens.inc({ alias: r.alias, direction: 'out' }, Number(r.tout));
+      if (Number(r.cost) > 0) llmCost.inc({ alias: r.alias }, Number(r.cost));
+    }
+    workflows.reset();
+    if (deps.temporal) {
+      for (const type of ['ingestDocument', 'ingestBatch', 'deleteDocument', 'answerQuery', 'batchQuery', 'systemCheck']) {
+        for (const status of ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut']) {
+          const n = await deps.temporal.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = '${status}'`).catch(() => null);
+          if (n) workflows.set({ type, status: status.toLowerCase() }, n.count);
+        }
+      }
+    }
+  };
+  const originalMetrics = registry.metrics.bind(registry);
+  registry.metrics = async () => {
+    await refresh().catch(() => undefined);
+    return originalMetrics();
+  };
+
+  return {
+    registry,
+    wsConnections,
+    middleware(req, res, next) {
+      const end = http.startTimer();
+      res.on('finish', () => {
+        // The route template (never the raw path, whose ids would explode the label set).
+        end({ method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
+      });
+      next();
+    },
+  };
+}
+
+/**
+ * The matched route's template with its mount path ("/api/graph/entities/:id"). Express resets
+ * `baseUrl` once routing is done, so the mount path is the URL's leading segments that the
+ * route's own segments do not account for.
+ */
+function routeTemplate(req: Request): string {
+  const path = req.route?.path as string | undefined;
+  if (!path) return 'unmatched';
+  const url = req.originalUrl.split('?')[0]!.split('/').filter(Boolean);
+  const own = path.split('/').filter(Boolean).length;
+  return `/${[...url.slice(0, Math.max(0, url.length - own)), ...path.split('/').filter(Boolean)].join('/')}`;
+}
