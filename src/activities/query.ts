@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
-import { INSUFFICIENT, INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
+import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
 
 /**
@@ -359,4 +359,3 @@ export function synthesiseContext(question: string, chunks: RankedChunk[], budge
   return out;
 }
 
-export { INSUFFICIENT };

@@ -245,18 +245,17 @@ export function createRetriever(deps: Deps) {
   }
 
   /**
-   * At most `docCap` chunks of one document in the first places: a question that needs evidence from
+   * At most DOC_CAP chunks of one document in the first places: a question that needs evidence from
    * several documents gets all of them rather than five chunks of the best one. The rest follow.
+   * `documentOf` maps a chunk to its document (a chunk without a row counts as a document of its own).
    */
-  async function diversify(ranked: [string, number][], k: number): Promise<[string, number][]> {
+  function diversify(ranked: [string, number][], k: number, documentOf: (id: string) => string | undefined): [string, number][] {
     if (ranked.length <= k) return ranked.slice(0, k);
-    const pool = ranked.slice(0, k * 4);
-    const docs = new Map((await db.query(`SELECT id, document_id FROM chunks WHERE id = ANY($1)`, [pool.map(([id]) => id)])).rows.map((r) => [r.id as string, r.document_id as string]));
     const perDoc = new Map<string, number>();
     const first: [string, number][] = [];
     const rest: [string, number][] = [];
-    for (const item of pool) {
-      const d = docs.get(item[0]) ?? item[0];
+    for (const item of ranked.slice(0, k * 4)) {
+      const d = documentOf(item[0]) ?? item[0];
       const n = perDoc.get(d) ?? 0;
       if (n < DOC_CAP) {
         first.push(item);
@@ -318,19 +317,22 @@ export function createRetriever(deps: Deps) {
       perSub.push({ ids: fused, weight: i === 0 ? 1 : SUB_WEIGHT });
     }
     const fusedAll = [...reciprocalRankFusion(perSub)].sort((a, b) => b[1] - a[1]);
-    const top = await time('diversify', () => diversify(fusedAll, topK));
-    const rows = top.length
+    // One read of the candidates that can still reach the top: it serves the per-document cap and
+    // the chunks returned.
+    const pool = fusedAll.slice(0, topK * 4);
+    const rows = pool.length
       ? (
           await time('load', () =>
             db.query(
               `SELECT c.id, c.document_id, c.page, c.position, c.content, d.title, d.filename, d.metadata->>'source' AS source, d.metadata->>'created' AS published
                FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1) AND c.workspace_id = $2`,
-              [top.map(([id]) => id), workspaceId],
+              [pool.map(([id]) => id), workspaceId],
             ),
           )
         ).rows
       : [];
     const byId = new Map(rows.map((r) => [r.id as string, r]));
+    const top = diversify(fusedAll, topK, (id) => byId.get(id)?.document_id as string | undefined);
     const maxScore = top[0]?.[1] ?? 1;
     const chunks: RankedChunk[] = [];
     for (const [id, score] of top) {
