@@ -14,12 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { COLLECTIONS, vectorCollection } from '../src/adapters';
 import { CHUNK_SEARCH_INDEX } from '../src/adapters/neo4j';
 import { createApp } from '../src/api/app';
+import { ensureFirstAdmin } from '../src/api/auth';
 import { parseConfig } from '../src/config';
 import { EMBEDDING_FOR } from '../src/domain/model-aliases';
 import { contentTerms, luceneQuery } from '../src/domain/query-plan';
 import { benchSystem, percentile, run, writeResult } from './bench-kit';
 import { loadQueries } from './eval-corpus';
-import express from 'express';
 import neo4j from 'neo4j-driver';
 
 const pct = (xs: number[], p: number) => {
@@ -58,19 +58,26 @@ async function main() {
   const { deps } = sys;
   const n = (await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE workspace_id = $1 AND status = 'completed'`, [ws])).rows[0].n as number;
   if (n === 0) throw new Error(`workspace ${ws} has no documents: run npm run eval:multihop first`);
-  // The API, with its workspace fixed to the benchmark's (authentication is not what is measured).
-  const app = express();
-  app.use((req, _res, next) => {
-    (req as express.Request & { workspaceId?: string }).workspaceId = ws;
-    next();
-  });
-  app.use(createApp(deps));
+  // The API as users see it: the first administrator, a member of the benchmark's workspace, with a token.
+  await ensureFirstAdmin(deps);
+  await deps.db.query(
+    `INSERT INTO workspace_members (workspace_id, user_id, role) SELECT $1, id, 'admin' FROM users WHERE email = lower($2) ON CONFLICT DO NOTHING`,
+    [ws, env.NEURONODE_ADMIN_EMAIL],
+  );
+  const app = createApp(deps);
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: env.NEURONODE_ADMIN_EMAIL, password: env.NEURONODE_ADMIN_PASSWORD, workspace_id: ws }),
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const token = ((await login.json()) as { access_token: string }).access_token;
   const post = async (path: string, body: unknown) => {
-    const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
     const json = (await r.json()) as { cached?: boolean };
     if (json.cached) throw new Error('an answer came from the cache: the benchmark measures computed answers');

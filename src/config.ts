@@ -51,6 +51,20 @@ const envSchema = z.object({
   /** @default 7 (the seed's refresh-token lifetime) */
   REFRESH_TOKEN_DAYS: z.coerce.number().int().min(1).max(90).default(7),
 
+  /** The first administrator, created on first start when no user exists yet (no default password anywhere). */
+  NEURONODE_ADMIN_EMAIL: z.email().optional(),
+  NEURONODE_ADMIN_PASSWORD: z.string().min(12, 'NEURONODE_ADMIN_PASSWORD must be at least 12 characters').max(200).optional(),
+  /** Requests per minute per user, by role (shared across API processes through Redis). */
+  RATE_LIMIT_USER_PER_MIN: z.coerce.number().int().min(1).default(300),
+  RATE_LIMIT_POWER_USER_PER_MIN: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_ADMIN_PER_MIN: z.coerce.number().int().min(1).default(1200),
+  /** Requests per minute per client address, before and regardless of authentication. */
+  RATE_LIMIT_IP_PER_MIN: z.coerce.number().int().min(1).default(3000),
+  /** Failed logins per account and address before it is blocked (each further failure doubles the block). */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** @default 900 s — the first login block */
+  LOGIN_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+
   LITELLM_URL: z.url().default('http://127.0.0.1:4000'),
   LITELLM_MASTER_KEY: z
     .string({ error: 'LITELLM_MASTER_KEY is required' })

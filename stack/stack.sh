@@ -172,6 +172,8 @@ install_all() {
   mkdir -p "$CACHE/venvs"
   local s
   for s in "${SERVICES[@]}"; do "install_$s"; done
+  # The API fuzzer the test suite runs against the OpenAPI document (a tool, not a service).
+  venv_from_lock schemathesis "$ROOT/stack/locks/schemathesis.lock"
 }
 
 # ---------------------------------------------------------------- start / stop
@@ -310,6 +312,7 @@ print_env() {
   cat <<EOF
 export NEURONODE_DATA='$DATA'
 export NEURONODE_CACHE='$CACHE'
+export SCHEMATHESIS_BIN='$CACHE/venvs/schemathesis/bin/schemathesis'
 export JWT_SECRET_KEY='$JWT_SECRET_KEY'
 export LITELLM_MASTER_KEY='$LITELLM_MASTER_KEY'
 export LITELLM_URL='http://127.0.0.1:$LITELLM_PORT'

@@ -209,5 +209,55 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '0004_security',
+    sql: `
+      -- Refresh tokens: stored only as SHA-256 hashes. Each login starts a family; a refresh rotates
+      -- within it. Presenting a token that was already rotated revokes the whole family.
+      CREATE TABLE refresh_tokens (
+        id uuid PRIMARY KEY,
+        family_id uuid NOT NULL,
+        user_id uuid NOT NULL REFERENCES users(id),
+        workspace_id text NOT NULL REFERENCES workspaces(id),
+        token_hash text NOT NULL UNIQUE,
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz,
+        revoked_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+
+      -- The audit log is append-only: the database refuses UPDATE, DELETE and TRUNCATE on it.
+      CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        workspace_id text,
+        actor_id uuid,
+        actor_email text,
+        role text,
+        action text NOT NULL,
+        resource text,
+        outcome text NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+        status int,
+        request_id text,
+        ip text,
+        details jsonb
+      );
+      CREATE INDEX audit_log_ws_at ON audit_log (workspace_id, at DESC);
+      CREATE INDEX audit_log_action_at ON audit_log (action, at DESC);
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END $$;
+      CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+      CREATE INDEX documents_ws_owner ON documents (workspace_id, owner_id) WHERE visibility = 'private';
+      ALTER TABLE users ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+    `,
+  },
 ];
 

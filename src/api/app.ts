@@ -1,24 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import cors from 'cors';
-import { z } from 'zod';
-import { taskQueues } from '../config';
-import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
-import { probeDependencies, type Deps } from '../deps';
+import swaggerUi from 'swagger-ui-express';
+import type { Deps } from '../deps';
+import { adminRouter } from './admin';
+import { auditContext, writeAudit } from './audit';
+import { authRouter, createAuthenticator } from './auth';
 import { documentsRouter } from './documents';
 import { graphRouter } from './graph';
 import { createMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 import { queryRouter } from './query';
+import { createRateLimits } from './rate-limit';
+import { roleHas } from './rbac';
+import { MUTATING, pathKnown, routeOf } from './routes';
+import { systemRouter } from './system';
 import { ApiError, errorBody, ERROR_STATUS } from './errors';
-import { parse } from './validate';
-
-const VERSION = '0.1.0';
 
 /** The Express application; every dependency comes in through `deps`. */
 export function createApp(deps: Deps) {
   const app = express();
   const metrics = createMetrics(deps);
+  const limits = createRateLimits(deps);
+  const authenticate = createAuthenticator(deps);
   app.locals.metrics = metrics;
   app.disable('x-powered-by');
   app.use(metrics.middleware);
@@ -30,58 +35,30 @@ export function createApp(deps: Deps) {
     res.setHeader('X-Request-Id', id);
     next();
   });
+
+  // API documentation, generated from the route table (served from local assets, no CDN).
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => void res.json(doc));
+  app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(doc, { customSiteTitle: 'Neuronode API' }));
+
   app.use(helmet());
   app.use(
     cors({
       origin: (origin, cb) => cb(null, !origin || deps.env.CORS_ORIGINS.includes(origin)),
       credentials: true,
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'],
     }),
   );
+  app.use('/api', (req, res, next) => (req.path === '/health' ? next() : limits.perIp(req, res, next)));
+  app.use('/api', guard(deps, authenticate, limits.perUser));
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/api/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-
-  app.get('/api/health', async (_req, res) => {
-    const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);
-    const failing = checks.filter((c) => !c.ok).map((c) => c.name);
-    res.status(failing.length ? 503 : 200).json({
-      status: failing.length ? 'unhealthy' : 'healthy',
-      failing,
-      dependencies: Object.fromEntries(checks.map((c) => [c.name, { ok: c.ok, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }])),
-    });
-  });
-
-  app.get('/api/status', async (_req, res) => {
-    const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);
-    res.json({
-      service: 'neuronode-api',
-      version: VERSION,
-      uptime_s: Math.round(process.uptime()),
-      temporal_ui: deps.env.TEMPORAL_UI_URL,
-      services: Object.fromEntries(
-        checks.map((c) => [c.name, { state: c.ok ? 'up' : 'down', version: c.version ?? null, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }]),
-      ),
-    });
-  });
-
-  const systemCheckBody = z.object({ profile: z.enum(PROFILES).default(deps.env.DEFAULT_PROFILE) }).strict();
-  app.post('/api/system/check', async (req, res) => {
-    const body = parse(systemCheckBody, req.body ?? {});
-    if (!deps.temporal) throw new ApiError('dependency_unavailable', 'no Temporal client in this process');
-    const checkId = newId();
-    const workflowId = makeSystemCheckWorkflowId(checkId);
-    const handle = await deps.temporal.workflow.start('systemCheck', {
-      taskQueue: taskQueues(deps.env).main,
-      workflowId,
-      args: [{ checkId, workspaceId: 'default', profile: body.profile }],
-      workflowExecutionTimeout: '10m',
-    });
-    const result = await handle.result();
-    res.json({ workflow_id: workflowId, run_id: handle.firstExecutionRunId, ...(result as object) });
-  });
-
+  app.use('/api', systemRouter(deps));
+  app.use('/api/auth', authRouter(deps, limits));
+  app.use('/api/admin', adminRouter(deps));
   app.use('/api/documents', documentsRouter(deps));
   app.use('/api/graph', graphRouter(deps));
   app.use('/api', queryRouter(deps));
@@ -91,9 +68,53 @@ export function createApp(deps: Deps) {
   return app;
 }
 
+/**
+ * Access control for every /api route, from the route table: unknown routes are 404 (405 for a
+ * known path with another method); public ones pass; every other needs a valid access token
+ * (401), then passes the per-user rate limit, then needs its permission (403). Every mutating
+ * request is written to the audit log when its response is finished, whatever its outcome.
+ */
+function guard(deps: Deps, authenticate: RequestHandler, perUser: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const path = req.baseUrl + req.path;
+    const spec = routeOf(req.method, path);
+    if (!spec) {
+      if (req.method !== 'OPTIONS' && pathKnown(path)) return next(new ApiError('method_not_allowed', `${req.method} is not supported on ${path}`));
+      return next(new ApiError('not_found', 'no such route'));
+    }
+    if (MUTATING.has(req.method) && !spec.selfAudited) {
+      res.on('finish', () => {
+        const status = res.statusCode;
+        void writeAudit(deps, {
+          ...auditContext(req, res),
+          action: `${spec.method.toUpperCase()} ${spec.path}`,
+          resource: path,
+          outcome: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
+          status,
+          details: (res.locals.audit as Record<string, unknown> | undefined) ?? null,
+        });
+      });
+    }
+    const permission = spec.permission;
+    if (permission === 'public') return next();
+    authenticate(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      perUser(req, res, (err2?: unknown) => {
+        if (err2) return next(err2);
+        const p = req.user!;
+        if (permission !== 'authenticated' && !roleHas(p.role, permission)) {
+          return next(new ApiError('forbidden', `your role (${p.role}) lacks the ${permission} permission`, { required: permission, role: p.role }));
+        }
+        next();
+      });
+    });
+  };
+}
+
 // Express recognises error handlers by their four parameters.
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof ApiError) {
+    for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     res.status(err.status).json(errorBody(err.code, err.message, err.details));
     return;
   }

@@ -16,9 +16,21 @@ import { parse } from './validate';
 export const INGEST_PROFILES = [FAST_PROFILE, ...PROFILES] as const;
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled'] as const;
 
-/** The workspace of a request; authentication (another module) sets it, the embedded default has one. */
+/** The workspace of an authenticated request (from its token, or X-Workspace-Id where the user is a member). */
 export function workspaceOf(req: Request): string {
-  return (req as Request & { workspaceId?: string }).workspaceId ?? 'default';
+  if (!req.user) throw new Error('workspaceOf called on an unauthenticated request');
+  return req.user.workspaceId;
+}
+
+/** SQL that keeps only documents the request's user may read: the workspace's shared ones and their own. */
+export function readableSql(param: string): string {
+  return `(visibility = 'organisation' OR owner_id = ${param}::uuid)`;
+}
+
+/** Owners and workspace administrators may change a document; others may only read shared ones. */
+function assertMayChange(req: Request, doc: { owner_id: string | null }, id: string): void {
+  const p = req.user!;
+  if (p.role !== 'admin' && doc.owner_id !== p.userId) throw new ApiError('forbidden', `only the owner of ${id} or an administrator may change it`);
 }
 
 export function ingestInput(deps: Deps, documentId: string, workspaceId: string, profile: string, reprocess = false) {
@@ -51,7 +63,7 @@ export async function startIngestion(deps: Deps, documentId: string, workspaceId
   return workflowId;
 }
 
-const listQuery = z
+export const DocumentListQuery = z
   .object({
     type: z.string().max(40).optional(),
     format: z.enum(FORMATS).optional(),
@@ -65,26 +77,30 @@ const listQuery = z
   })
   .strict();
 
-const uploadFields = z.object({ profile: z.enum(INGEST_PROFILES).optional() }).strict();
-const batchFields = z.object({ profile: z.enum(INGEST_PROFILES).optional(), window: z.coerce.number().int().min(1).max(32).optional() }).strict();
-const reprocessBody = z.object({ profile: z.enum(INGEST_PROFILES).optional() }).strict();
-const idParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
+export const VISIBILITIES = ['organisation', 'private'] as const;
+const visibility = z.enum(VISIBILITIES).default('organisation');
+export const UploadFields = z.object({ profile: z.enum(INGEST_PROFILES).optional(), visibility }).strict();
+export const BatchUploadFields = z.object({ profile: z.enum(INGEST_PROFILES).optional(), window: z.coerce.number().int().min(1).max(32).optional(), visibility }).strict();
+export const ReprocessRequest = z.object({ profile: z.enum(INGEST_PROFILES).optional() }).strict();
+export const DeleteQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
+export const BatchIdParam = z.object({ batchId: z.uuid() });
+export const DocumentIdParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
 
 const PUBLIC_COLUMNS = `id, workspace_id, filename, format, mime, client_mime, size_bytes, checksum, status, stage, title, language,
-  doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, created_at, updated_at`;
+  doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, owner_id, created_at, updated_at`;
 
 /** Stores one file's bytes and record (idempotent by workspace + checksum); starts nothing. */
-export async function storeFile(deps: Deps, ws: string, originalName: string, clientMime: string, bytes: Buffer, profile: string) {
+export async function storeFile(deps: Deps, ws: string, originalName: string, clientMime: string, bytes: Buffer, profile: string, owner: string | null = null, vis: (typeof VISIBILITIES)[number] = 'organisation') {
   const checksum = createHash('sha256').update(bytes).digest('hex');
   const id = documentIdFor(ws, checksum);
   // multer hands over the raw header bytes as latin1; names are UTF-8 on the wire.
   const filename = Buffer.from(originalName, 'latin1').toString('utf8').slice(0, 255);
   const inserted = await deps.db.query(
     `WITH d AS (
-       INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile)
-       VALUES ($1,$2,$3,$4,$5,$6,'queued',$7) ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id)
+       INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile, owner_id, visibility)
+       VALUES ($1,$2,$3,$4,$5,$6,'queued',$7,$9,$10) ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id)
      INSERT INTO document_blobs (document_id, workspace_id, bytes) SELECT id, $2, $8 FROM d RETURNING document_id`,
-    [id, ws, checksum, filename, clientMime, bytes.length, profile, bytes],
+    [id, ws, checksum, filename, clientMime, bytes.length, profile, bytes, owner, vis],
   );
   const duplicate = inserted.rowCount === 0;
   const existing = (await deps.db.query(`SELECT status, workflow_id FROM documents WHERE id = $1`, [id])).rows[0];
@@ -145,14 +161,14 @@ export function documentsRouter(deps: Deps): Router {
 
   router.post('/upload', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files as multipart/form-data, one "files" part per file'));
   router.post('/upload', async (req, res) => {
-    const fields = parse(uploadFields, req.body ?? {});
+    const fields = parse(UploadFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
     if (files.length === 0) throw new ApiError('bad_request', 'no files: send multipart/form-data with one or more "files" parts');
     const ws = workspaceOf(req);
     const profile = fields.profile ?? deps.env.DEFAULT_INGEST_PROFILE;
     const out = [];
     for (const f of files) {
-      const stored = await storeFile(deps, ws, f.originalname, f.mimetype, f.buffer, profile);
+      const stored = await storeFile(deps, ws, f.originalname, f.mimetype, f.buffer, profile, req.user!.userId, fields.visibility);
       let workflowId = stored.workflow_id;
       // A new document, or one whose workflow never started (a crash between insert and start).
       if (!stored.duplicate || !workflowId) workflowId = await startIngestion(deps, stored.document_id, ws, profile);
@@ -163,7 +179,7 @@ export function documentsRouter(deps: Deps): Router {
 
   router.post('/batch', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
   router.post('/batch', async (req, res) => {
-    const fields = parse(batchFields, req.body ?? {});
+    const fields = parse(BatchUploadFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
     if (files.length === 0) throw new ApiError('bad_request', 'no files: send multipart/form-data with one or more "files" parts');
     const ws = workspaceOf(req);
@@ -177,7 +193,7 @@ export function documentsRouter(deps: Deps): Router {
     }
     if (items.length > 10_000) throw new ApiError('payload_too_large', `a batch holds at most 10000 files, not ${items.length}`);
     const stored = [];
-    for (const it of items) stored.push(await storeFile(deps, ws, it.name, it.mime, it.bytes, profile));
+    for (const it of items) stored.push(await storeFile(deps, ws, it.name, it.mime, it.bytes, profile, req.user!.userId, fields.visibility));
     // New documents, and any stored earlier whose ingestion never started.
     const fresh = [...new Set(stored.filter((d) => !d.duplicate || (!d.workflow_id && d.status === 'queued')).map((d) => d.document_id))];
     const batchId = newId();
@@ -192,7 +208,7 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.get('/batch/:batchId', async (req, res) => {
-    const { batchId } = parse(z.object({ batchId: z.uuid() }), req.params);
+    const { batchId } = parse(BatchIdParam, req.params);
     const handle = deps.temporal!.workflow.getHandle(makeBatchWorkflowId(batchId));
     const desc = await handle.describe().catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no batch ${batchId}`);
@@ -203,9 +219,9 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.get('/', async (req, res) => {
-    const q = parse(listQuery, req.query);
-    const where = ['workspace_id = $1'];
-    const params: unknown[] = [workspaceOf(req)];
+    const q = parse(DocumentListQuery, req.query);
+    const where = ['workspace_id = $1', readableSql('$2')];
+    const params: unknown[] = [workspaceOf(req), req.user!.userId];
     const add = (sql: string, v: unknown) => {
       params.push(v);
       where.push(sql.replaceAll('?', `$${params.length}`));
@@ -226,8 +242,8 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    const { id } = parse(idParam, req.params);
-    const r = await deps.db.query(`SELECT ${PUBLIC_COLUMNS} FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)]);
+    const { id } = parse(DocumentIdParam, req.params);
+    const r = await deps.db.query(`SELECT ${PUBLIC_COLUMNS} FROM documents WHERE id = $1 AND workspace_id = $2 AND ${readableSql('$3')}`, [id, workspaceOf(req), req.user!.userId]);
     const doc = r.rows[0];
     if (!doc) throw new ApiError('not_found', `no document ${id}`);
     let progress = null;
@@ -238,9 +254,10 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.delete('/:id', async (req, res) => {
-    const { id } = parse(idParam, req.params);
-    const r = await deps.db.query(`SELECT status, workflow_id FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)]);
+    const { id } = parse(DocumentIdParam, req.params);
+    const r = await deps.db.query(`SELECT status, workflow_id, owner_id FROM documents WHERE id = $1 AND workspace_id = $2 AND ${readableSql('$3')}`, [id, workspaceOf(req), req.user!.userId]);
     if (!r.rows[0]) throw new ApiError('not_found', `no document ${id}`);
+    assertMayChange(req, r.rows[0], id);
     // A running ingestion is cancelled first (it cleans up what it wrote), then the deletion runs.
     if (r.rows[0].status === 'processing' || r.rows[0].status === 'queued') {
       await deps.temporal!.workflow.getHandle(r.rows[0].workflow_id).cancel().catch((e: unknown) => {
@@ -256,7 +273,7 @@ export function documentsRouter(deps: Deps): Router {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
-    if (req.query.wait === 'true') {
+    if (parse(DeleteQuery, req.query).wait === 'true') {
       const result = await handle.result();
       res.json({ document_id: id, workflow_id: workflowId, ...(result as object) });
       return;
@@ -265,11 +282,12 @@ export function documentsRouter(deps: Deps): Router {
   });
 
   router.post('/:id/reprocess', async (req, res) => {
-    const { id } = parse(idParam, req.params);
-    const body = parse(reprocessBody, req.body ?? {});
-    const r = await deps.db.query(`SELECT status, profile FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)]);
+    const { id } = parse(DocumentIdParam, req.params);
+    const body = parse(ReprocessRequest, req.body ?? {});
+    const r = await deps.db.query(`SELECT status, profile, owner_id FROM documents WHERE id = $1 AND workspace_id = $2 AND ${readableSql('$3')}`, [id, workspaceOf(req), req.user!.userId]);
     const doc = r.rows[0];
     if (!doc) throw new ApiError('not_found', `no document ${id}`);
+    assertMayChange(req, doc, id);
     if (doc.status === 'processing' || doc.status === 'queued' || doc.status === 'deleting') {
       throw new ApiError('conflict', `document ${id} is ${doc.status}; reprocess it when that has finished`);
     }

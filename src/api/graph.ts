@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import neo4j, { type Integer, type Node, type Relationship } from 'neo4j-driver';
 import { z } from 'zod';
 import type { Deps } from '../deps';
@@ -12,7 +12,7 @@ import { parse } from './validate';
  * parameterised and scoped to the request's workspace.
  */
 
-const entityQuery = z
+export const EntityListQuery = z
   .object({
     q: z.string().trim().min(1).max(200).optional(),
     type: z.string().trim().min(1).max(40).optional(),
@@ -22,7 +22,7 @@ const entityQuery = z
   })
   .strict();
 
-const relationshipQuery = z
+export const RelationshipQuery = z
   .object({
     type: z.string().trim().min(1).max(60).optional(),
     entity_id: z.string().trim().min(1).max(100).optional(),
@@ -32,7 +32,7 @@ const relationshipQuery = z
   })
   .strict();
 
-const dataQuery = z
+export const GraphDataQuery = z
   .object({
     entity_id: z.string().trim().min(1).max(100).optional(),
     document_id: z.string().trim().min(1).max(100).optional(),
@@ -47,6 +47,8 @@ const dataQuery = z
   })
   .strict()
   .refine((q) => !!q.entity_id !== !!q.document_id, { message: 'give exactly one of entity_id and document_id' });
+
+export const EntityIdParam = z.object({ id: z.string().min(1).max(100) });
 
 export const CypherRequest = z
   .object({
@@ -92,6 +94,15 @@ export function refusedCypher(query: string): string | null {
   return null;
 }
 
+/*
+ * Document-level access in graph views: an entity is visible when a chunk of a document the user
+ * may read mentions it; a relationship when one of its evidence chunks is readable; mentions of
+ * unreadable documents are not counted. `$hidden` is null when nothing in the workspace is hidden.
+ */
+const VISIBLE_ENTITY = (v: string) => `($hidden IS NULL OR EXISTS { MATCH (hc:Chunk)-[:MENTIONS]->(${v}) WHERE NOT hc.document_id IN $hidden })`;
+const VISIBLE_RELATION = (r: string) => `($hidden IS NULL OR any(x IN ${r}.evidence WHERE EXISTS { MATCH (hc:Chunk {id: x}) WHERE NOT hc.document_id IN $hidden }))`;
+const MENTIONS = (v: string) => `COUNT { MATCH (mc:Chunk)-[:MENTIONS]->(${v}) WHERE $hidden IS NULL OR NOT mc.document_id IN $hidden }`;
+
 const toPlain = (v: unknown): unknown => {
   if (neo4j.isInt(v)) return (v as Integer).toNumber();
   if (Array.isArray(v)) return v.map(toPlain);
@@ -114,73 +125,83 @@ export function graphRouter(deps: Deps): Router {
     }
   };
   const int = (n: number) => neo4j.int(n);
+  /** Private documents of other users in the request's workspace; null when there are none. */
+  const hiddenFor = async (req: Request): Promise<string[] | null> => {
+    const r = await deps.db.query(`SELECT id FROM documents WHERE workspace_id = $1 AND visibility = 'private' AND owner_id IS DISTINCT FROM $2::uuid`, [workspaceOf(req), req.user!.userId]);
+    return r.rowCount ? r.rows.map((x) => x.id as string) : null;
+  };
 
   router.get('/entities', async (req, res) => {
-    const q = parse(entityQuery, req.query);
+    const q = parse(EntityListQuery, req.query);
     const ws = workspaceOf(req);
+    const hidden = await hiddenFor(req);
     const order = q.sort === 'name' ? 'name ASC' : q.sort === 'degree' ? 'degree DESC, name ASC' : 'mentions DESC, name ASC';
     const rows = q.q
       ? await read(
           // Prefix and fuzzy matching on names and aliases through the full-text index.
           `CALL db.index.fulltext.queryNodes('entity_names', $lucene, {limit: 1000}) YIELD node AS e, score
-           WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type)
-           WITH e, score, COUNT { (:Chunk)-[:MENTIONS]->(e) } AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
+           WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type) AND ${VISIBLE_ENTITY('e')}
+           WITH e, score, ${MENTIONS('e')} AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
            RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, mentions, degree, score
            ORDER BY score DESC, ${order} SKIP $offset LIMIT $limit`,
-          { lucene: entityLucene(q.q, ws), ws, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
+          { lucene: entityLucene(q.q, ws), ws, hidden, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
         )
       : await read(
-          `MATCH (e:Entity) WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type)
-           WITH e, COUNT { (:Chunk)-[:MENTIONS]->(e) } AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
+          `MATCH (e:Entity) WHERE e.workspace_id = $ws AND ($type IS NULL OR e.type = $type) AND ${VISIBLE_ENTITY('e')}
+           WITH e, ${MENTIONS('e')} AS mentions, COUNT { (e)-[:RELATED_TO]-() } AS degree
            RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, mentions, degree
            ORDER BY ${order} SKIP $offset LIMIT $limit`,
-          { ws, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
+          { ws, hidden, type: q.type ?? null, offset: int(q.offset), limit: int(q.limit) },
         );
     res.json({ limit: q.limit, offset: q.offset, entities: rows });
   });
 
   router.get('/entities/:id', async (req, res) => {
-    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params);
+    const { id } = parse(EntityIdParam, req.params);
     const ws = workspaceOf(req);
+    const hidden = await hiddenFor(req);
     const [entity] = await read(
-      `MATCH (e:Entity {id: $id}) WHERE e.workspace_id = $ws
+      `MATCH (e:Entity {id: $id}) WHERE e.workspace_id = $ws AND ${VISIBLE_ENTITY('e')}
        RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, e.description AS description, e.confidence AS confidence`,
-      { id, ws },
+      { id, ws, hidden },
     );
     if (!entity) throw new ApiError('not_found', `no entity ${id}`);
     const mentions = await read(
-      `MATCH (d:Document)-[:CONTAINS]->(c:Chunk)-[:MENTIONS]->(e:Entity {id: $id}) WHERE c.workspace_id = $ws
+      `MATCH (d:Document)-[:CONTAINS]->(c:Chunk)-[:MENTIONS]->(e:Entity {id: $id}) WHERE c.workspace_id = $ws AND ($hidden IS NULL OR NOT d.id IN $hidden)
        RETURN c.id AS chunk_id, d.id AS document_id, d.title AS title, c.page AS page, c.position AS position, substring(c.content, 0, 300) AS snippet
        ORDER BY d.title, c.position LIMIT 50`,
-      { id, ws },
+      { id, ws, hidden },
     );
     const neighbours = await read(
-      `MATCH (e:Entity {id: $id})-[r:RELATED_TO]-(n:Entity) WHERE n.workspace_id = $ws
+      `MATCH (e:Entity {id: $id})-[r:RELATED_TO]-(n:Entity) WHERE n.workspace_id = $ws AND ${VISIBLE_RELATION('r')}
        RETURN n.id AS id, n.name AS name, n.type AS type, r.type AS relation, r.weight AS weight, r.confidence AS confidence,
               startNode(r) = e AS outgoing
        ORDER BY r.weight DESC, n.name LIMIT 50`,
-      { id, ws },
+      { id, ws, hidden },
     );
     res.json({ ...entity, mentions, neighbours });
   });
 
   router.get('/relationships', async (req, res) => {
-    const q = parse(relationshipQuery, req.query);
+    const q = parse(RelationshipQuery, req.query);
+    const hidden = await hiddenFor(req);
     const rows = await read(
       `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity)
        WHERE r.workspace_id = $ws AND ($type IS NULL OR r.type = $type) AND coalesce(r.confidence, 0) >= $min
-         AND ($entity IS NULL OR a.id = $entity OR b.id = $entity)
+         AND ($entity IS NULL OR a.id = $entity OR b.id = $entity) AND ${VISIBLE_RELATION('r')}
        RETURN a.id AS source_id, a.name AS source, b.id AS target_id, b.name AS target, r.type AS type,
               r.confidence AS confidence, r.weight AS weight, r.evidence[0..5] AS evidence
        ORDER BY r.weight DESC, source, target SKIP $offset LIMIT $limit`,
-      { ws: workspaceOf(req), type: q.type ?? null, min: q.min_confidence, entity: q.entity_id ?? null, offset: int(q.offset), limit: int(q.limit) },
+      { ws: workspaceOf(req), hidden, type: q.type ?? null, min: q.min_confidence, entity: q.entity_id ?? null, offset: int(q.offset), limit: int(q.limit) },
     );
     res.json({ limit: q.limit, offset: q.offset, relationships: rows });
   });
 
   router.get('/data', async (req, res) => {
-    const q = parse(dataQuery, req.query);
+    const q = parse(GraphDataQuery, req.query);
     const ws = workspaceOf(req);
+    const hidden = await hiddenFor(req);
+    if (q.document_id && hidden?.includes(q.document_id)) throw new ApiError('not_found', `no document ${q.document_id}`);
     const seeds = q.entity_id
       ? [q.entity_id]
       : (await read(`MATCH (:Document {id: $doc})-[:CONTAINS]->(:Chunk)-[:MENTIONS]->(e:Entity) WHERE e.workspace_id = $ws RETURN DISTINCT e.id AS id LIMIT 200`, { doc: q.document_id, ws })).map((r) => r.id as string);
@@ -188,22 +209,24 @@ export function graphRouter(deps: Deps): Router {
       `MATCH (s:Entity) WHERE s.id IN $seeds AND s.workspace_id = $ws
        MATCH p = (s)-[:RELATED_TO*0..${q.depth}]-(n:Entity)
        WHERE all(x IN nodes(p) WHERE x.workspace_id = $ws) AND ($types IS NULL OR n.type IN $types)
+         AND all(r IN relationships(p) WHERE ${VISIBLE_RELATION('r')}) AND ${VISIBLE_ENTITY('n')}
        WITH DISTINCT n
-       RETURN n.id AS id, n.name AS name, n.type AS type, COUNT { (:Chunk)-[:MENTIONS]->(n) } AS mentions
+       RETURN n.id AS id, n.name AS name, n.type AS type, ${MENTIONS('n')} AS mentions
        ORDER BY (n.id IN $seeds) DESC, mentions DESC, n.id SKIP $offset LIMIT $limit`,
-      { seeds, ws, types: q.types?.length ? q.types : null, offset: int(q.offset), limit: int(q.limit) },
+      { seeds, ws, hidden, types: q.types?.length ? q.types : null, offset: int(q.offset), limit: int(q.limit) },
     );
     const ids = nodes.map((n) => n.id as string);
     const edges = await read(
-      `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity) WHERE a.id IN $ids AND b.id IN $ids AND r.workspace_id = $ws
+      `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity) WHERE a.id IN $ids AND b.id IN $ids AND r.workspace_id = $ws AND ${VISIBLE_RELATION('r')}
        RETURN a.id AS source, b.id AS target, r.type AS type, r.weight AS weight, r.confidence AS confidence LIMIT 2000`,
-      { ids, ws },
+      { ids, ws, hidden },
     );
     res.json({ seeds, depth: q.depth, limit: q.limit, offset: q.offset, nodes, edges });
   });
 
   router.post('/query', async (req, res) => {
     const body = parse(CypherRequest, req.body);
+    res.locals.audit = { query: body.query.slice(0, 2000), parameters: Object.keys(body.parameters) };
     const reason = refusedCypher(body.query);
     if (reason) throw new ApiError('forbidden', reason);
     const session = deps.graph.session({ defaultAccessMode: neo4j.session.READ });
@@ -233,6 +256,7 @@ export function graphRouter(deps: Deps): Router {
         },
         { timeout: body.timeout_ms },
       );
+      res.locals.audit = { ...(res.locals.audit as object), rows: result.rows.length, truncated: result.truncated };
       res.json({ rows: result.rows, row_count: result.rows.length, truncated: result.truncated, ms: Date.now() - started });
     } catch (err) {
       const e = err as { code?: string; message?: string };

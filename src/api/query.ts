@@ -12,10 +12,14 @@ import { ApiError } from './errors';
 import { workspaceOf } from './documents';
 import { parse } from './validate';
 
-/** The user of a request (authentication sets it); null in the embedded single-user default. */
-export function userOf(req: Request): string | null {
-  return (req as Request & { userId?: string }).userId ?? null;
+/** The authenticated user of a request. */
+export function userOf(req: Request): string {
+  if (!req.user) throw new Error('userOf called on an unauthenticated request');
+  return req.user.userId;
 }
+
+/** Whose queries a request may see: its own, or everyone's in the workspace (null) for an administrator. */
+const historyOwner = (req: Request): string | null => (req.user?.role === 'admin' ? null : userOf(req));
 
 const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
 
@@ -40,6 +44,8 @@ const common = {
 
 export const RetrieveRequest = z.object({ question, ...common }).strict();
 export const QueryRequest = z.object({ question, profile: z.enum(PROFILES).optional(), ...common }).strict();
+export const BatchIdParam = z.object({ id: z.uuid() });
+export const QueryIdParam = z.object({ id: z.string().regex(/^q_[\w-]{1,100}$/, 'not a query id') });
 export const BatchQueryRequest = z
   .object({
     questions: z.array(question).min(1).max(5000),
@@ -51,8 +57,8 @@ export const BatchQueryRequest = z
   })
   .strict();
 
-const page = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) });
-const resultsQuery = page.extend({ format: z.enum(['json', 'jsonl', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+export const HistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) });
+export const BatchResultsQuery = HistoryQuery.extend({ format: z.enum(['json', 'jsonl', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
 export function queryRouter(deps: Deps): Router {
   const router = Router();
@@ -62,7 +68,7 @@ export function queryRouter(deps: Deps): Router {
   /** Retrieval without generation: ranked chunks with their text, fused score and each mode's rank. */
   router.post('/retrieve', async (req, res) => {
     const body = parse(RetrieveRequest, req.body);
-    const r = await retriever.retrieve({ workspaceId: workspaceOf(req), question: body.question, mode: body.mode, topK: body.top_k, filters: body.filters });
+    const r = await retriever.retrieve({ workspaceId: workspaceOf(req), question: body.question, mode: body.mode, topK: body.top_k, filters: body.filters, readableBy: userOf(req) });
     res.json({ question: body.question, mode: body.mode, chunks: r.chunks, plan: r.plan, timings_ms: r.timings_ms });
   });
 
@@ -87,7 +93,7 @@ export function queryRouter(deps: Deps): Router {
     const handle = await deps.temporal!.workflow.start('answerQuery', {
       taskQueue: queues.main,
       workflowId: `query-${queryId}`,
-      args: [{ queryId, workspaceId: ws, userId: userOf(req), question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, cacheKey, llmTaskQueue: queues.llm }],
+      args: [{ queryId, workspaceId: ws, userId: userOf(req), question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, cacheKey, llmTaskQueue: queues.llm, readableBy: userOf(req) }],
       workflowExecutionTimeout: '10m',
     });
     try {
@@ -99,11 +105,11 @@ export function queryRouter(deps: Deps): Router {
   });
 
   router.get('/query/history', async (req, res) => {
-    const q = parse(page, req.query);
+    const q = parse(HistoryQuery, req.query);
     const ws = workspaceOf(req);
-    const user = userOf(req);
-    // Own queries; without authentication (the embedded default) the whole workspace is one user's.
-    const where = user ? `workspace_id = $1 AND user_id = $2` : `workspace_id = $1 AND ($2::uuid IS NULL)`;
+    const user = historyOwner(req);
+    // Own queries; an administrator sees the workspace's.
+    const where = `workspace_id = $1 AND ($2::uuid IS NULL OR user_id = $2)`;
     const total = (await deps.db.query(`SELECT count(*)::int AS n FROM queries WHERE ${where}`, [ws, user])).rows[0].n as number;
     const rows = (
       await deps.db.query(
@@ -136,14 +142,14 @@ export function queryRouter(deps: Deps): Router {
     await deps.temporal!.workflow.start('batchQuery', {
       taskQueue: queues.main,
       workflowId,
-      args: [{ batchId, workspaceId: ws, userId: userOf(req), total: body.questions.length, options, llmTaskQueue: queues.llm, window: body.window }],
+      args: [{ batchId, workspaceId: ws, userId: userOf(req), readableBy: userOf(req), total: body.questions.length, options, llmTaskQueue: queues.llm, window: body.window }],
     });
     res.status(202).json({ batch_id: batchId, workflow_id: workflowId, total: body.questions.length });
   });
 
   const loadBatch = async (req: Request) => {
-    const { id } = parse(z.object({ id: z.uuid() }), req.params);
-    const b = (await deps.db.query(`SELECT * FROM query_batches WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)])).rows[0];
+    const { id } = parse(BatchIdParam, req.params);
+    const b = (await deps.db.query(`SELECT * FROM query_batches WHERE id = $1 AND workspace_id = $2 AND ($3::uuid IS NULL OR user_id = $3)`, [id, workspaceOf(req), historyOwner(req)])).rows[0];
     if (!b) throw new ApiError('not_found', `no query batch ${id}`);
     return b;
   };
@@ -162,7 +168,7 @@ export function queryRouter(deps: Deps): Router {
 
   router.get('/query/batch/:id/results', async (req, res) => {
     const b = await loadBatch(req);
-    const q = parse(resultsQuery, req.query);
+    const q = parse(BatchResultsQuery, req.query);
     const rows = (
       await deps.db.query(
         `SELECT i.index, i.question, r.id AS query_id, r.status, r.answer, r.grounded, r.error, r.duration_ms,
@@ -197,8 +203,8 @@ export function queryRouter(deps: Deps): Router {
   });
 
   router.get('/query/:id', async (req, res) => {
-    const { id } = parse(z.object({ id: z.string().regex(/^q_[\w-]{1,100}$/, 'not a query id') }), req.params);
-    const user = userOf(req);
+    const { id } = parse(QueryIdParam, req.params);
+    const user = historyOwner(req);
     const r = (await deps.db.query(`SELECT * FROM queries WHERE id = $1 AND workspace_id = $2 AND ($3::uuid IS NULL OR user_id = $3)`, [id, workspaceOf(req), user])).rows[0];
     if (!r) throw new ApiError('not_found', `no query ${id}`);
     res.json({ query_id: r.id, question: r.question, status: r.status, request: r.request, response: r.response, error: r.error, batch_id: r.batch_id, batch_index: r.batch_index, cached: r.cached, duration_ms: r.duration_ms, created_at: r.created_at });

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_STREAM } from '../activities/ingest';
 import { QUERY_EVENTS_STREAM } from '../activities/query';
 import type { Deps } from '../deps';
+import type { Principal } from './auth';
 
 /**
  * WS /ws/documents/processing — document stage events as they happen; WS /ws/queries/batch —
@@ -39,7 +40,7 @@ const CHANNELS: Record<string, Channel> = {
   '/ws/queries/batch': { stream: QUERY_EVENTS_STREAM, key: 'batch_id', type: 'batch' },
 };
 
-export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: IncomingMessage) => string | null): WsHub {
+export function attachWebSockets(server: Server, deps: Deps, authenticate: (req: IncomingMessage) => Promise<Principal | null>): WsHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<Client>();
   const reader: Redis = deps.redis.duplicate();
@@ -53,13 +54,20 @@ export function attachWebSockets(server: Server, deps: Deps, workspaceOf: (req: 
       socket.destroy();
       return;
     }
-    const workspaceId = workspaceOf(req);
-    if (!workspaceId) {
-      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-      socket.destroy();
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, workspaceId, channel));
+    authenticate(req).then(
+      (principal) => {
+        if (!principal) {
+          socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+          socket.destroy();
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, principal.workspaceId, channel));
+      },
+      () => {
+        socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      },
+    );
   });
 
   const send = (c: Client, msg: unknown) => {

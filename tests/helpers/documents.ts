@@ -8,18 +8,24 @@ export interface Uploaded {
 }
 
 /** Uploads files through the real multipart endpoint. */
-export async function upload(base: string, files: { name: string; bytes: Buffer; type?: string }[], profile?: string) {
+export async function upload(
+  base: string,
+  files: { name: string; bytes: Buffer; type?: string }[],
+  profile?: string,
+  opts: { token?: string | null; visibility?: 'private' | 'organisation'; headers?: Record<string, string>; path?: string } = {},
+) {
   const form = new FormData();
   for (const f of files) form.append('files', new Blob([new Uint8Array(f.bytes)], { type: f.type ?? 'application/octet-stream' }), f.name);
   if (profile) form.append('profile', profile);
-  return api(base, '/api/documents/upload', { method: 'POST', body: form });
+  if (opts.visibility) form.append('visibility', opts.visibility);
+  return api(base, opts.path ?? '/api/documents/upload', { method: 'POST', body: form, token: opts.token, headers: opts.headers });
 }
 
 /** Polls the document until it leaves queued/processing (or the time runs out). */
-export async function waitForDocument(base: string, id: string, timeoutMs = 240_000): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function waitForDocument(base: string, id: string, timeoutMs = 240_000, token?: string): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const r = await api(base, `/api/documents/${id}`);
+    const r = await api(base, `/api/documents/${id}`, { token });
     if (r.status === 200 && !['queued', 'processing', 'deleting'].includes(r.json.status)) return r.json;
     if (Date.now() > until) throw new Error(`document ${id} still ${r.json?.status}/${r.json?.stage} after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 300));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../src/api/app';
+import { authenticateUpgrade, ensureFirstAdmin } from '../../src/api/auth';
 import { attachWebSockets } from '../../src/api/ws';
 import { closeDeps, createDeps, type Deps } from '../../src/deps';
 import { createWorkers, prepareStores, type Workers } from '../../src/worker-setup';
@@ -10,6 +11,8 @@ import { stackEnv } from './stack';
 export interface System {
   deps: Deps;
   url: string;
+  /** An access token of the first administrator; `api()` sends it unless told otherwise. */
+  token: string;
   workers?: Workers;
   stop(): Promise<void>;
 }
@@ -18,16 +21,20 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
   const env = { ...stackEnv(), ...overrides };
   const deps = await createDeps(env);
   await prepareStores(deps);
+  await ensureFirstAdmin(deps);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
-  const hub = attachWebSockets(server, deps, () => 'default');
+  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req));
   const workers = opts.worker === false ? undefined : await createWorkers(deps, { identity: 'jest' });
   const running = workers?.run();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const token = (await login(url, adminCredentials())).access_token as string;
+  tokens.set(url, token);
   return {
     deps,
     url,
+    token,
     workers,
     async stop() {
       workers?.shutdown();
@@ -40,8 +47,37 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
   };
 }
 
-export async function api(base: string, path: string, init: RequestInit & { json?: unknown } = {}) {
+/** The first administrator's credentials, from the stack's environment. */
+export function adminCredentials(): { email: string; password: string } {
+  const email = process.env.NEURONODE_ADMIN_EMAIL;
+  const password = process.env.NEURONODE_ADMIN_PASSWORD;
+  if (!email || !password) throw new Error('NEURONODE_ADMIN_EMAIL / NEURONODE_ADMIN_PASSWORD are not set: run the suite with scripts/test.sh');
+  return { email, password };
+}
+
+export async function login(base: string, credentials: { email: string; password: string; workspace_id?: string }) {
+  const r = await api(base, '/api/auth/login', { method: 'POST', json: credentials, token: null });
+  if (r.status !== 200) throw new Error(`login of ${credentials.email} failed: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+/** Access tokens by API base URL: requests to a system started here are authenticated by default. */
+const tokens = new Map<string, string>();
+
+/** Headers that authenticate as the administrator of the system at `base` (for WebSockets and raw fetch). */
+export function authHeaders(base: string): Record<string, string> {
+  const t = tokens.get(base);
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/**
+ * A request to the API. `token` picks the credentials: the system's administrator by default, a given
+ * access token, or null for none.
+ */
+export async function api(base: string, path: string, init: RequestInit & { json?: unknown; token?: string | null } = {}) {
   const headers = new Headers(init.headers);
+  const token = init.token === undefined ? tokens.get(base) : init.token;
+  if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
   let body = init.body;
   if (init.json !== undefined) {
     headers.set('content-type', 'application/json');

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { freshUpload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
-import { api, startSystem, type System } from '../helpers/system';
+import { api, authHeaders, startSystem, type System } from '../helpers/system';
 import { startWorkerProcess } from '../helpers/worker';
 
 /**
@@ -53,7 +53,7 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     expect(start.status).toBe(202);
     const id = start.json.batch_id as string;
     const events: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const ws = new WebSocket(`${sys.url.replace('http', 'ws')}/ws/queries/batch?batch_id=${id}&last_event_id=0-0`);
+    const ws = new WebSocket(`${sys.url.replace('http', 'ws')}/ws/queries/batch?batch_id=${id}&last_event_id=0-0`, { headers: authHeaders(sys.url) });
     ws.on('message', (m) => events.push(JSON.parse(m.toString())));
 
     const before = await waitFor(id, (b) => b.results.stored >= 8, 180_000);

@@ -1,13 +1,14 @@
 import WebSocket from 'ws';
 import { freshUpload, upload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
-import { api, startSystem, type System } from '../helpers/system';
+import { api, authHeaders, startSystem, type System } from '../helpers/system';
 
 type Msg = { type: string; id?: string; stage?: string; status?: string; document_id?: string };
 
-function connect(url: string): Promise<{ ws: WebSocket; messages: Msg[] }> {
+/** Connects as the administrator of the system under test unless other headers are given. */
+function connect(url: string, headers: Record<string, string> = authHeaders(url.replace(/^ws/, 'http').replace(/(\/\/[^/]+).*$/, '$1'))): Promise<{ ws: WebSocket; messages: Msg[] }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers });
     const messages: Msg[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Msg));
     ws.once('open', () => resolve({ ws, messages }));
@@ -71,5 +72,15 @@ describe('WS /ws/documents/processing', () => {
 
   it('refuses other paths', async () => {
     await expect(connect(`${sys.url.replace('http', 'ws')}/ws/elsewhere`)).rejects.toThrow(/404/);
+  });
+
+  it('refuses an upgrade without a valid token', async () => {
+    const wsUrl = `${sys.url.replace('http', 'ws')}/ws/documents/processing`;
+    await expect(connect(wsUrl, {})).rejects.toThrow(/401/);
+    await expect(connect(wsUrl, { authorization: `Bearer ${sys.token.slice(0, -4)}AAAA` })).rejects.toThrow(/401/);
+    await expect(connect(`${wsUrl}?access_token=not-a-token`, {})).rejects.toThrow(/401/);
+    // A browser passes the token in the query string.
+    const ok = await connect(`${wsUrl}?access_token=${sys.token}`, {});
+    ok.ws.close();
   });
 });

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest, UpdateUserRequest, UserIdParam, UserListQuery } from './admin';
+import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
+import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
+import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
+import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
+import type { Permission } from './rbac';
+import { SystemCheckRequest } from './system';
+
+/**
+ * Every HTTP route of the API in one table: its permission (or `public` / `authenticated`), and the
+ * zod schemas its handler validates with. The access middleware, the audit middleware and the
+ * OpenAPI document all read this table; a route missing from it is refused.
+ */
+export interface RouteSpec {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** OpenAPI style: /api/documents/{id} */
+  path: string;
+  permission: Permission | 'public' | 'authenticated';
+  tag: string;
+  summary: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** Multipart upload: the zod schema describes the non-file fields. */
+  multipart?: z.ZodType;
+  /** The status of a successful response. */
+  success?: number;
+  /** Other content types the success response may have. */
+  produces?: string[];
+  /** The handler writes its own, more specific audit rows (login, refresh). */
+  selfAudited?: boolean;
+}
+
+export const ROUTES: RouteSpec[] = [
+  // System
+  { method: 'get', path: '/api/health', permission: 'public', tag: 'system', summary: 'Health of every dependency (200 healthy, 503 when one is down)' },
+  { method: 'get', path: '/api/status', permission: 'read', tag: 'system', summary: 'Every service with its version and state' },
+  { method: 'get', path: '/api/metrics', permission: 'model_management', tag: 'system', summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+  { method: 'post', path: '/api/system/check', permission: 'model_management', tag: 'system', summary: 'Run the end-to-end system check workflow', body: SystemCheckRequest },
+
+  // Authentication
+  { method: 'post', path: '/api/auth/login', permission: 'public', tag: 'auth', summary: 'Log in: access token (HS256) and rotating refresh token', body: LoginRequest, selfAudited: true },
+  { method: 'post', path: '/api/auth/refresh', permission: 'public', tag: 'auth', summary: 'Rotate a refresh token; reuse of a rotated one revokes its family', body: RefreshRequest, selfAudited: true },
+  { method: 'post', path: '/api/auth/logout', permission: 'authenticated', tag: 'auth', summary: 'Revoke this access token and the refresh token family', body: LogoutRequest },
+  { method: 'get', path: '/api/auth/me', permission: 'authenticated', tag: 'auth', summary: 'The current user, role, permissions and workspaces' },
+
+  // Documents
+  { method: 'post', path: '/api/documents/upload', permission: 'write', tag: 'documents', summary: 'Upload files; each starts a durable ingestion workflow', multipart: UploadFields, success: 202 },
+  { method: 'post', path: '/api/documents/batch', permission: 'write', tag: 'documents', summary: 'Upload many files or ZIP archives as one batch workflow', multipart: BatchUploadFields, success: 202 },
+  { method: 'get', path: '/api/documents/batch/{batchId}', permission: 'read', tag: 'documents', summary: 'Progress of an ingestion batch', params: DocumentBatchIdParam },
+  { method: 'get', path: '/api/documents', permission: 'read', tag: 'documents', summary: 'List readable documents with filters', query: DocumentListQuery },
+  { method: 'get', path: '/api/documents/{id}', permission: 'read', tag: 'documents', summary: 'One document with its live progress', params: DocumentIdParam },
+  { method: 'delete', path: '/api/documents/{id}', permission: 'write', tag: 'documents', summary: 'Delete a document from every store (owner or administrator)', params: DocumentIdParam, query: DeleteQuery, success: 202 },
+  { method: 'post', path: '/api/documents/{id}/reprocess', permission: 'write', tag: 'documents', summary: 'Run the ingestion again (owner or administrator)', params: DocumentIdParam, body: ReprocessRequest, success: 202 },
+
+  // Questions
+  { method: 'post', path: '/api/retrieve', permission: 'basic_query', tag: 'query', summary: 'Ranked chunks for a question, without generation', body: RetrieveRequest },
+  { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow)', body: QueryRequest },
+  { method: 'get', path: '/api/query/history', permission: 'read', tag: 'query', summary: 'Query history: own queries, an administrator sees the workspace', query: HistoryQuery },
+  { method: 'post', path: '/api/query/batch', permission: 'advanced_query', tag: 'query', summary: 'Start a batch of questions (batchQuery workflow)', body: BatchQueryRequest, success: 202 },
+  { method: 'get', path: '/api/query/batch/{id}', permission: 'read', tag: 'query', summary: 'Progress of a query batch', params: BatchIdParam },
+  { method: 'get', path: '/api/query/batch/{id}/results', permission: 'read', tag: 'query', summary: 'Results of a query batch as JSON, JSONL or CSV', params: BatchIdParam, query: BatchResultsQuery, produces: ['application/x-ndjson', 'text/csv'] },
+  { method: 'post', path: '/api/query/batch/{id}/cancel', permission: 'advanced_query', tag: 'query', summary: 'Cancel a running query batch', params: BatchIdParam, success: 202 },
+  { method: 'get', path: '/api/query/{id}', permission: 'read', tag: 'query', summary: 'One query with its full response', params: QueryIdParam },
+
+  // Knowledge graph
+  { method: 'get', path: '/api/graph/entities', permission: 'read', tag: 'graph', summary: 'Search entities by name (prefix and fuzzy), type; sort by mentions or degree', query: EntityListQuery },
+  { method: 'get', path: '/api/graph/entities/{id}', permission: 'read', tag: 'graph', summary: 'One entity: aliases, description, mentions with snippets, neighbours', params: EntityIdParam },
+  { method: 'get', path: '/api/graph/relationships', permission: 'read', tag: 'graph', summary: 'Relationships by type, entity and confidence', query: RelationshipQuery },
+  { method: 'get', path: '/api/graph/data', permission: 'read', tag: 'graph', summary: 'A subgraph around an entity or a document for visualisation', query: GraphDataQuery },
+  { method: 'post', path: '/api/graph/query', permission: 'advanced_query', tag: 'graph', summary: 'Read-only, parameterised Cypher with time and row limits (audited)', body: CypherRequest },
+
+  // Administration
+  { method: 'get', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: "Members of the administrator's workspace", query: UserListQuery },
+  { method: 'post', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: 'Create a user in this workspace', body: CreateUserRequest, success: 201 },
+  { method: 'patch', path: '/api/admin/users/{id}', permission: 'user_management', tag: 'admin', summary: "Change a member's role or disable the account", params: UserIdParam, body: UpdateUserRequest },
+  { method: 'post', path: '/api/admin/workspaces', permission: 'user_management', tag: 'admin', summary: 'Create a workspace; its creator becomes its administrator', body: CreateWorkspaceRequest, success: 201 },
+  { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201 },
+  { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery },
+];
+
+interface Compiled {
+  spec: RouteSpec;
+  re: RegExp;
+}
+const COMPILED: Compiled[] = ROUTES.map((spec) => ({
+  spec,
+  re: new RegExp(`^${spec.path.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+}));
+
+/** The table entry of a request; literal segments win over parameters (table order). */
+export function routeOf(method: string, path: string): RouteSpec | undefined {
+  const m = method.toLowerCase();
+  return COMPILED.find((c) => c.spec.method === m && c.re.test(path))?.spec;
+}
+
+/** Whether another method exists for the path (405 rather than 404). */
+export function pathKnown(path: string): boolean {
+  return COMPILED.some((c) => c.re.test(path));
+}
+
+export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

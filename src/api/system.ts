@@ -1,0 +1,57 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { taskQueues } from '../config';
+import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
+import { probeDependencies, type Deps } from '../deps';
+import { workspaceOf } from './documents';
+import { ApiError } from './errors';
+import { parse } from './validate';
+
+export const VERSION = '0.1.0';
+
+export const SystemCheckRequest = z.object({ profile: z.enum(PROFILES).optional() }).strict();
+
+/** Health (public), status and the end-to-end system check. */
+export function systemRouter(deps: Deps): Router {
+  const router = Router();
+
+  router.get('/health', async (_req, res) => {
+    const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);
+    const failing = checks.filter((c) => !c.ok).map((c) => c.name);
+    res.status(failing.length ? 503 : 200).json({
+      status: failing.length ? 'unhealthy' : 'healthy',
+      failing,
+      dependencies: Object.fromEntries(checks.map((c) => [c.name, { ok: c.ok, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }])),
+    });
+  });
+
+  router.get('/status', async (_req, res) => {
+    const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);
+    res.json({
+      service: 'neuronode-api',
+      version: VERSION,
+      uptime_s: Math.round(process.uptime()),
+      temporal_ui: deps.env.TEMPORAL_UI_URL,
+      services: Object.fromEntries(
+        checks.map((c) => [c.name, { state: c.ok ? 'up' : 'down', version: c.version ?? null, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }]),
+      ),
+    });
+  });
+
+  router.post('/system/check', async (req, res) => {
+    const body = parse(SystemCheckRequest, req.body ?? {});
+    if (!deps.temporal) throw new ApiError('dependency_unavailable', 'no Temporal client in this process');
+    const checkId = newId();
+    const workflowId = makeSystemCheckWorkflowId(checkId);
+    const handle = await deps.temporal.workflow.start('systemCheck', {
+      taskQueue: taskQueues(deps.env).main,
+      workflowId,
+      args: [{ checkId, workspaceId: workspaceOf(req), profile: body.profile ?? deps.env.DEFAULT_PROFILE }],
+      workflowExecutionTimeout: '10m',
+    });
+    const result = await handle.result();
+    res.json({ workflow_id: workflowId, run_id: handle.firstExecutionRunId, ...(result as object) });
+  });
+
+  return router;
+}
