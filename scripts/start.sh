@@ -49,7 +49,8 @@ done
 cat <<MSG
 
 Neuronode is running.
-  API            http://127.0.0.1:$PORT/api   (health: /api/health, status: /api/status)
+  API            http://127.0.0.1:$PORT/api   (health: /api/health; docs: http://127.0.0.1:$PORT/docs)
+  Administrator  $NEURONODE_ADMIN_EMAIL   (password in $DATA/secrets.env; log in with POST /api/auth/login)
   Temporal UI    $TEMPORAL_UI_URL
   LiteLLM proxy  $LITELLM_URL   (master key in $DATA/secrets.env)
   Logs           $DATA/logs/

@@ -6,7 +6,7 @@ import { hashPassword } from './auth';
 import { workspaceOf } from './documents';
 import { ApiError } from './errors';
 import { ROLES } from './rbac';
-import { parse } from './validate';
+import { isoInstant, parse } from './validate';
 
 /**
  * Administration (the user_management permission): the members of the administrator's workspace,
@@ -33,8 +33,8 @@ export const AuditQuery = z
     action: z.string().max(200).optional(),
     outcome: z.enum(['success', 'failure', 'denied']).optional(),
     actor_id: z.uuid().optional(),
-    from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
-    to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    from: isoInstant.optional(),
+    to: isoInstant.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
   })

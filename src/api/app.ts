@@ -51,7 +51,16 @@ export function createApp(deps: Deps) {
   );
   app.use('/api', (req, res, next) => (req.path === '/health' ? next() : limits.perIp(req, res, next)));
   app.use('/api', guard(deps, authenticate, limits.perUser));
-  app.use(express.json({ limit: '1mb' }));
+  // PostgreSQL text cannot hold NUL; a request carrying one is refused whole, never half-stored.
+  app.use('/api', (req, _res, next) => next(/%00/.test(req.originalUrl) ? new ApiError('bad_request', 'NUL characters are not accepted in requests') : undefined));
+  app.use(
+    express.json({
+      limit: '1mb',
+      verify: (_req, _res, buf) => {
+        if (buf.includes('\\u0000')) throw Object.assign(new Error('NUL characters are not accepted in requests'), { status: 400 });
+      },
+    }),
+  );
 
   app.get('/api/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -11,7 +11,7 @@ import type { Deps } from '../deps';
 import { BadDocumentError } from '../extraction/types';
 import { openZip } from '../extraction/zip';
 import { ApiError } from './errors';
-import { parse } from './validate';
+import { isoInstant, parse } from './validate';
 
 export const INGEST_PROFILES = [FAST_PROFILE, ...PROFILES] as const;
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled'] as const;
@@ -69,8 +69,8 @@ export const DocumentListQuery = z
     format: z.enum(FORMATS).optional(),
     status: z.enum(STATUSES).optional(),
     category: z.string().max(60).optional(),
-    from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
-    to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    from: isoInstant.optional(),
+    to: isoInstant.optional(),
     q: z.string().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
@@ -94,7 +94,7 @@ export async function storeFile(deps: Deps, ws: string, originalName: string, cl
   const checksum = createHash('sha256').update(bytes).digest('hex');
   const id = documentIdFor(ws, checksum);
   // multer hands over the raw header bytes as latin1; names are UTF-8 on the wire.
-  const filename = Buffer.from(originalName, 'latin1').toString('utf8').slice(0, 255);
+  const filename = Buffer.from(originalName, 'latin1').toString('utf8').replace(/\u0000/g, '').slice(0, 255);
   const inserted = await deps.db.query(
     `WITH d AS (
        INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile, owner_id, visibility)

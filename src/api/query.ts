@@ -10,7 +10,7 @@ import type { Deps } from '../deps';
 import { createRetriever } from '../retrieval/retrieve';
 import { ApiError } from './errors';
 import { workspaceOf } from './documents';
-import { parse } from './validate';
+import { isoInstant, parse } from './validate';
 
 /** The authenticated user of a request. */
 export function userOf(req: Request): string {
@@ -21,7 +21,7 @@ export function userOf(req: Request): string {
 /** Whose queries a request may see: its own, or everyone's in the workspace (null) for an administrator. */
 const historyOwner = (req: Request): string | null => (req.user?.role === 'admin' ? null : userOf(req));
 
-const isoDay = z.iso.date().or(z.iso.datetime({ offset: true }));
+const isoDay = isoInstant;
 
 export const FiltersSchema = z
   .object({
