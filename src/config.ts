@@ -100,6 +100,10 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   /** @default 5000 ms timeout for each dependency health probe */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** @default 30000 ms between WebSocket pings */
+  WS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** @default 15000 ms between system alert checks (dependencies, model error rates) */
+  ALERT_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(15_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

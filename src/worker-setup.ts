@@ -3,6 +3,7 @@ import { migrate, ensureGraphSchema } from './adapters';
 import { createActivities } from './activities';
 import { taskQueues } from './config';
 import type { Deps } from './deps';
+import { ActivityLatencyInterceptor } from './activity-metrics';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundles the workflow code once per process (webpack; a few seconds). */
@@ -44,6 +45,8 @@ export async function createWorkers(deps: Deps, opts: { identity?: string; llmCo
   const connection = await NativeConnection.connect({ address: deps.env.TEMPORAL_ADDRESS });
   const activities = createActivities(deps);
   const queues = taskQueues(deps.env);
+  // Every activity's latency, for /api/metrics (shared across worker processes through Redis).
+  const interceptors = { activity: [(ctx: import('@temporalio/activity').Context) => ({ inbound: new ActivityLatencyInterceptor(ctx, deps.redis) })] };
   const main = await Worker.create({
     connection,
     namespace: deps.env.TEMPORAL_NAMESPACE,
@@ -54,6 +57,7 @@ export async function createWorkers(deps: Deps, opts: { identity?: string; llmCo
     maxConcurrentActivityTaskExecutions: 8,
     maxConcurrentWorkflowTaskExecutions: 20,
     identity: opts.identity,
+    interceptors,
   });
   const llm = await Worker.create({
     connection,
@@ -62,6 +66,7 @@ export async function createWorkers(deps: Deps, opts: { identity?: string; llmCo
     activities,
     maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2,
     identity: opts.identity,
+    interceptors,
   });
   return {
     main,

@@ -1,6 +1,6 @@
 import { COLLECTIONS } from '../adapters';
 import type { Deps } from '../deps';
-import { EVENTS_KEPT, EVENTS_STREAM } from './ingest';
+import { EVENTS_KEPT, EVENTS_STREAM, publishGraphEvent } from './ingest';
 
 /**
  * Removing a document's contribution from every store. Each step is idempotent, so the workflow
@@ -44,7 +44,7 @@ export function createDeleteActivities(deps: Deps) {
     async deleteDocumentGraph(documentId: string, workspaceId: string): Promise<{ chunks: number; relationsRemoved: number; relationsUpdated: number; entitiesRemoved: number }> {
       const session = graph.session();
       try {
-        return await session.executeWrite(async (tx) => {
+        const { removed, ...result } = await session.executeWrite(async (tx) => {
           const chunkIds = (await tx.run(`MATCH (:Document {id: $id})-[:CONTAINS]->(c:Chunk) RETURN collect(c.id) AS ids`, { id: documentId })).records[0]?.get('ids') as string[];
           // Entities the document's chunks mention: candidates to become orphans.
           const candidates = (
@@ -64,7 +64,8 @@ export function createDeleteActivities(deps: Deps) {
           await tx.run(`MATCH (d:Document {id: $id}) DETACH DELETE d`, { id: documentId });
           const orphans = await tx.run(
             `MATCH (e:Entity) WHERE e.id IN $ids AND NOT (e)<-[:MENTIONS]-(:Chunk)
-             WITH e, e.id AS id DETACH DELETE e RETURN count(id) AS n`,
+             WITH e, e.id AS id, e.name AS name, e.type AS type DETACH DELETE e
+             RETURN count(id) AS n, collect({id: id, name: name, type: type})[0..200] AS removed`,
             { ids: candidates ?? [] },
           );
           return {
@@ -72,8 +73,21 @@ export function createDeleteActivities(deps: Deps) {
             relationsRemoved: Number(rel.records[0]?.get('removed') ?? 0),
             relationsUpdated: Number(rel.records[0]?.get('updated') ?? 0),
             entitiesRemoved: Number(orphans.records[0]?.get('n') ?? 0),
+            removed: (orphans.records[0]?.get('removed') ?? []) as { id: string; name: string; type: string }[],
           };
         });
+        if (result.chunks || result.entitiesRemoved || result.relationsRemoved || result.relationsUpdated) {
+          await publishGraphEvent(redis, db, {
+            document_id: documentId,
+            workspace_id: workspaceId,
+            change: 'removed',
+            entities_removed: removed,
+            entity_count: result.entitiesRemoved,
+            relationships_removed: result.relationsRemoved,
+            relationships_updated: result.relationsUpdated,
+          });
+        }
+        return result;
       } finally {
         await session.close();
       }
@@ -94,9 +108,13 @@ export function createDeleteActivities(deps: Deps) {
 
     /** The record, the bytes, chunks and bookkeeping (cascading), last. */
     async deleteDocumentRecord(documentId: string, workspaceId: string): Promise<boolean> {
-      const r = await db.query(`DELETE FROM documents WHERE id = $1`, [documentId]);
+      const r = await db.query(`DELETE FROM documents WHERE id = $1 RETURNING owner_id, visibility`, [documentId]);
       await redis.incr(`neuronode:corpus-version:${workspaceId}`);
-      await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ document_id: documentId, workspace_id: workspaceId, stage: 'deleted', status: 'completed', at: new Date().toISOString() }));
+      const d = r.rows[0];
+      await redis.xadd(
+        EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event',
+        JSON.stringify({ document_id: documentId, workspace_id: workspaceId, stage: 'deleted', status: 'completed', owner_id: d?.owner_id ?? null, visibility: d?.visibility ?? 'organisation', at: new Date().toISOString() }),
+      );
       return (r.rowCount ?? 0) > 0;
     },
 

@@ -19,6 +19,8 @@ import { EMBEDDING_FOR, chatAlias, isProfile, type Profile } from '../domain/mod
 import { extractContent } from '../extraction/extract';
 import { BadDocumentError, type Section } from '../extraction/types';
 import { zipEntryNames } from '../extraction/zip';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
 import type { Deps } from '../deps';
 
 /** The profile that calls no LLM at all (deterministic NLP); every other profile names LLM aliases. */
@@ -30,6 +32,14 @@ export const EVENTS_STREAM = 'neuronode:events:documents';
 /** Events kept for clients that reconnect: roughly the last hours of a busy system. */
 export const EVENTS_KEPT = 20_000;
 export const EVENTS_CHANNEL = EVENTS_STREAM;
+/** The Redis stream of graph changes: what each document added to or removed from the graph. */
+export const GRAPH_EVENTS_STREAM = 'neuronode:events:graph';
+
+/** Appends a graph change, with the document's visibility so private changes reach only the owner. */
+export async function publishGraphEvent(redis: Redis, db: Pool, e: Record<string, unknown> & { document_id: string; workspace_id: string }): Promise<void> {
+  const doc = (await db.query(`SELECT owner_id, visibility FROM documents WHERE id = $1`, [e.document_id])).rows[0];
+  await redis.xadd(GRAPH_EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, owner_id: doc?.owner_id ?? null, visibility: doc?.visibility ?? 'organisation', at: new Date().toISOString() }));
+}
 
 /** Chunks per LLM extraction call: bounds the prompt to roughly 3 × 220 tokens plus instructions. */
 export const EXTRACTION_BATCH_CHUNKS = 3;
@@ -97,8 +107,10 @@ const DATA_NOTICE =
 export function createIngestActivities(deps: Deps) {
   const { db, redis, graph, chroma, llm } = deps;
 
+  /** A stage event, with the document's visibility so a private document's events reach only its owner. */
   const publish = async (e: StageEvent) => {
-    await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, at: new Date().toISOString() }));
+    const d = (await db.query(`SELECT owner_id, visibility FROM documents WHERE id = $1`, [e.document_id])).rows[0];
+    await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, owner_id: d?.owner_id ?? null, visibility: d?.visibility ?? 'organisation', at: new Date().toISOString() }));
   };
 
   const setStage = async (documentId: string, workspaceId: string, stage: string, status = 'processing') => {
@@ -535,6 +547,15 @@ export function createIngestActivities(deps: Deps) {
               { id: documentId, ws, names },
             );
           }
+        });
+        await publishGraphEvent(redis, db, {
+          document_id: documentId,
+          workspace_id: ws,
+          change: 'added',
+          entity_count: ents.length,
+          entities: ents.slice(0, 200).map((e) => ({ id: e.entity_id, name: e.name, type: e.type })),
+          relationship_count: rels.length,
+          relationships: rels.slice(0, 200).map((r) => ({ source_id: r.source_id, target_id: r.target_id, type: r.type })),
         });
         const counts = await session.executeRead((tx) =>
           tx.run(

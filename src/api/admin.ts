@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
+import { transaction } from '../adapters';
 import type { Deps } from '../deps';
 import { hashPassword } from './auth';
 import { workspaceOf } from './documents';
@@ -62,19 +63,11 @@ export function adminRouter(deps: Deps): Router {
     const ws = workspaceOf(req);
     const id = randomUUID();
     const hash = await hashPassword(body.password);
-    const client = await deps.db.connect();
-    try {
-      await client.query('BEGIN');
+    await transaction(deps.db, async (client) => {
       const r = await client.query(`INSERT INTO users (id, email, password_hash, role) VALUES ($1, lower($2), $3, $4) ON CONFLICT (email) DO NOTHING RETURNING id`, [id, body.email, hash, body.role]);
       if (!r.rowCount) throw new ApiError('conflict', `a user with e-mail ${body.email.toLowerCase()} exists; add them to this workspace with POST /api/admin/members`);
       await client.query(`INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)`, [ws, id, body.role]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
     res.locals.audit = { user_id: id, email: body.email.toLowerCase(), role: body.role };
     res.status(201).json({ id, email: body.email.toLowerCase(), role: body.role, disabled: false, workspace_id: ws });
   });

@@ -6,6 +6,7 @@ import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy, type StrategyOptionsWithRequest } from 'passport-jwt';
 import { z } from 'zod';
+import { transaction } from '../adapters';
 import type { Env } from '../config';
 import type { Deps } from '../deps';
 import { auditContext, writeAudit } from './audit';
@@ -156,9 +157,7 @@ export async function ensureFirstAdmin(deps: Deps): Promise<void> {
   }
   const id = randomUUID();
   const hash = await hashPassword(password);
-  const client = await deps.db.connect();
-  try {
-    await client.query('BEGIN');
+  await transaction(deps.db, async (client) => {
     // Two processes starting together: the advisory lock lets exactly one create the administrator.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('neuronode:first-admin'))`);
     if ((await client.query(`SELECT 1 FROM users LIMIT 1`)).rowCount === 0) {
@@ -170,13 +169,7 @@ export async function ensureFirstAdmin(deps: Deps): Promise<void> {
       );
       console.log(`neuronode: created the first administrator ${email.toLowerCase()}`);
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 // A fixed hash to verify against when the account does not exist, so timing does not tell.

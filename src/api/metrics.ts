@@ -1,12 +1,14 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { activityHistogram } from '../activity-metrics';
 import type { Deps } from '../deps';
+import { routeOf } from './routes';
 
 /**
  * Prometheus metrics of the API process (prom-client): HTTP latency by route and status, WebSocket
- * connections, and — read at scrape time from the system of record, so they count every process —
+ * connections by channel, and — read at scrape time from the system of record, so they count every process —
  * LLM calls, tokens and cost by alias (PostgreSQL `model_calls`) and workflows by type and status
- * (Temporal visibility).
+ * (Temporal visibility), and activity latency recorded by every worker (Redis).
  */
 export interface Metrics {
   registry: Registry;
@@ -29,6 +31,16 @@ export function createMetrics(deps: Deps): Metrics {
   const llmCalls = new Counter({ name: 'neuronode_llm_calls_total', help: 'LLM calls by alias and outcome (all processes)', labelNames: ['alias', 'ok'] as const, registers: [registry] });
   const llmTokens = new Counter({ name: 'neuronode_llm_tokens_total', help: 'LLM tokens by alias and direction (all processes)', labelNames: ['alias', 'direction'] as const, registers: [registry] });
   const llmCost = new Counter({ name: 'neuronode_llm_cost_usd_total', help: 'LLM cost in USD by alias (all processes)', labelNames: ['alias'] as const, registers: [registry] });
+  // Activity latency: workers record it in Redis; served here as a histogram at scrape time.
+  let activity: Awaited<ReturnType<typeof activityHistogram>> | null = null;
+  registry.registerMetric({
+    name: 'neuronode_activity_duration_seconds',
+    get: async () => ({ name: 'neuronode_activity_duration_seconds', help: 'Activity latency by activity type (all workers)', type: 'histogram', aggregator: 'sum', values: activity?.values ?? [] }),
+  } as never);
+  registry.registerMetric({
+    name: 'neuronode_activity_failures_total',
+    get: async () => ({ name: 'neuronode_activity_failures_total', help: 'Failed activity attempts by activity type (all workers)', type: 'counter', aggregator: 'sum', values: activity?.failures ?? [] }),
+  } as never);
   const workflows = new Gauge({ name: 'neuronode_workflows', help: 'Workflow executions by type and status (Temporal visibility)', labelNames: ['type', 'status'] as const, registers: [registry] });
 
   // Totals from the stores, refreshed when scraped. Counters are set to the stored totals.
@@ -48,6 +60,7 @@ export function createMetrics(deps: Deps): Metrics {
       llmTokens.inc({ alias: r.alias, direction: 'out' }, Number(r.tout));
       if (Number(r.cost) > 0) llmCost.inc({ alias: r.alias }, Number(r.cost));
     }
+    activity = await activityHistogram(deps.redis).catch(() => null);
     workflows.reset();
     if (deps.temporal) {
       for (const type of ['ingestDocument', 'ingestBatch', 'deleteDocument', 'answerQuery', 'batchQuery', 'systemCheck']) {
@@ -70,7 +83,6 @@ export function createMetrics(deps: Deps): Metrics {
     middleware(req, res, next) {
       const end = http.startTimer();
       res.on('finish', () => {
-        // The route template (never the raw path, whose ids would explode the label set).
         end({ method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
       });
       next();
@@ -78,15 +90,7 @@ export function createMetrics(deps: Deps): Metrics {
   };
 }
 
-/**
- * The matched route's template with its mount path ("/api/graph/entities/:id"). Express resets
- * `baseUrl` once routing is done, so the mount path is the URL's leading segments that the
- * route's own segments do not account for.
- */
+/** The route's template from the route table (never the raw path, whose ids would explode the label set). */
 function routeTemplate(req: Request): string {
-  const path = req.route?.path as string | undefined;
-  if (!path) return 'unmatched';
-  const url = req.originalUrl.split('?')[0]!.split('/').filter(Boolean);
-  const own = path.split('/').filter(Boolean).length;
-  return `/${[...url.slice(0, Math.max(0, url.length - own)), ...path.split('/').filter(Boolean)].join('/')}`;
+  return routeOf(req.method, req.originalUrl.split('?')[0]!)?.path ?? 'unmatched';
 }

@@ -9,8 +9,8 @@ import { VERSION } from './system';
  */
 type Json = Record<string, unknown>;
 
-const toSchema = (s: z.ZodType): Json => {
-  const j = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+const toSchema = (s: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
+  const j = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
   delete j.$schema;
   return j;
 };
@@ -50,7 +50,8 @@ function operation(spec: RouteSpec): Json {
   if (spec.path === '/api/graph/query') errorStatuses.add(504);
   if (spec.method !== 'get') errorStatuses.add(409);
   for (const s of [...errorStatuses].sort()) errors[String(s)] = { $ref: '#/components/responses/Error' };
-  const content: Json = { 'application/json': { schema: { type: 'object' } } };
+  for (const [status, schema] of Object.entries(spec.alsoReturns ?? {})) errors[status] = { description: 'see schema', content: { 'application/json': { schema: toSchema(schema, 'output') } } };
+  const content: Json = { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : { type: 'object' } } };
   for (const t of spec.produces ?? []) content[t] = { schema: { type: 'string' } };
   if (spec.path === '/api/metrics') delete content['application/json'];
   const op: Json = {
@@ -93,7 +94,7 @@ export function openApiDocument(): Json {
       title: 'Neuronode API',
       version: VERSION,
       description:
-        'Documents in, cited answers and a knowledge graph out. Every route but health, authentication and these docs needs `Authorization: Bearer <access token>` from POST /api/auth/login; `X-Workspace-Id` selects one of your workspaces. Each operation names its permission in `x-permission`. WebSockets: /ws/documents/processing, /ws/queries/batch (token in the Authorization header or `?access_token=`).',
+        'Documents in, cited answers and a knowledge graph out. Every route but health, authentication and these docs needs `Authorization: Bearer <access token>` from POST /api/auth/login; `X-Workspace-Id` selects one of your workspaces. Each operation names its permission in `x-permission`. WebSockets: /ws/documents/processing, /ws/graph/updates, /ws/queries/batch, /ws/system/alerts (administrators); each resumes from `?last_event_id=` (token in the Authorization header or `?access_token=`).',
     },
     servers: [{ url: '/' }],
     tags: [...new Set(ROUTES.map((r) => r.tag))].map((name) => ({ name })),

@@ -6,6 +6,7 @@ import { cacheKeyFor, type AnswerResponse } from '../activities/query';
 import { taskQueues } from '../config';
 import { PROFILES, newId } from '../domain';
 import { MODES } from '../domain/query-plan';
+import { transaction } from '../adapters';
 import type { Deps } from '../deps';
 import { createRetriever } from '../retrieval/retrieve';
 import { ApiError } from './errors';
@@ -127,18 +128,10 @@ export function queryRouter(deps: Deps): Router {
     const batchId = newId();
     const workflowId = `query-batch-${batchId}`;
     const options = { profile: body.profile ?? deps.env.DEFAULT_QUERY_PROFILE, mode: body.mode, topK: body.top_k, filters: body.filters, generate: body.generate };
-    const client = await deps.db.connect();
-    try {
-      await client.query('BEGIN');
+    await transaction(deps.db, async (client) => {
       await client.query(`INSERT INTO query_batches (id, workspace_id, user_id, workflow_id, total, options, status) VALUES ($1,$2,$3,$4,$5,$6,'running')`, [batchId, ws, userOf(req), workflowId, body.questions.length, JSON.stringify(options)]);
       await client.query(`INSERT INTO query_batch_items (batch_id, index, question) SELECT $1, i - 1, q FROM unnest($2::text[]) WITH ORDINALITY AS t(q, i)`, [batchId, body.questions]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
     await deps.temporal!.workflow.start('batchQuery', {
       taskQueue: queues.main,
       workflowId,

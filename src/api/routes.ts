@@ -5,6 +5,7 @@ import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, D
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
+import * as R from './responses';
 import { SystemCheckRequest } from './system';
 
 /**
@@ -26,6 +27,10 @@ export interface RouteSpec {
   multipart?: z.ZodType;
   /** The status of a successful response. */
   success?: number;
+  /** The JSON body of a successful response. */
+  response?: z.ZodType;
+  /** Statuses other than success whose body is not the error shape (health answers 503 with its report). */
+  alsoReturns?: Record<number, z.ZodType>;
   /** Other content types the success response may have. */
   produces?: string[];
   /** The handler writes its own, more specific audit rows (login, refresh). */
@@ -34,50 +39,50 @@ export interface RouteSpec {
 
 export const ROUTES: RouteSpec[] = [
   // System
-  { method: 'get', path: '/api/health', permission: 'public', tag: 'system', summary: 'Health of every dependency (200 healthy, 503 when one is down)' },
-  { method: 'get', path: '/api/status', permission: 'read', tag: 'system', summary: 'Every service with its version and state' },
+  { method: 'get', path: '/api/health', permission: 'public', tag: 'system', summary: 'Health of every dependency (200 healthy, 503 when one is down)', response: R.HealthResponse, alsoReturns: { 503: R.HealthResponse } },
+  { method: 'get', path: '/api/status', permission: 'read', tag: 'system', summary: 'Every service with its version and state', response: R.StatusResponse },
   { method: 'get', path: '/api/metrics', permission: 'model_management', tag: 'system', summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
-  { method: 'post', path: '/api/system/check', permission: 'model_management', tag: 'system', summary: 'Run the end-to-end system check workflow', body: SystemCheckRequest },
+  { method: 'post', path: '/api/system/check', permission: 'model_management', tag: 'system', summary: 'Run the end-to-end system check workflow', body: SystemCheckRequest, response: R.SystemCheckResponse },
 
   // Authentication
-  { method: 'post', path: '/api/auth/login', permission: 'public', tag: 'auth', summary: 'Log in: access token (HS256) and rotating refresh token', body: LoginRequest, selfAudited: true },
-  { method: 'post', path: '/api/auth/refresh', permission: 'public', tag: 'auth', summary: 'Rotate a refresh token; reuse of a rotated one revokes its family', body: RefreshRequest, selfAudited: true },
-  { method: 'post', path: '/api/auth/logout', permission: 'authenticated', tag: 'auth', summary: 'Revoke this access token and the refresh token family', body: LogoutRequest },
-  { method: 'get', path: '/api/auth/me', permission: 'authenticated', tag: 'auth', summary: 'The current user, role, permissions and workspaces' },
+  { method: 'post', path: '/api/auth/login', permission: 'public', tag: 'auth', summary: 'Log in: access token (HS256) and rotating refresh token', body: LoginRequest, selfAudited: true, response: R.LoginResponse },
+  { method: 'post', path: '/api/auth/refresh', permission: 'public', tag: 'auth', summary: 'Rotate a refresh token; reuse of a rotated one revokes its family', body: RefreshRequest, selfAudited: true, response: R.TokenResponse },
+  { method: 'post', path: '/api/auth/logout', permission: 'authenticated', tag: 'auth', summary: 'Revoke this access token and the refresh token family', body: LogoutRequest, response: R.LogoutResponse },
+  { method: 'get', path: '/api/auth/me', permission: 'authenticated', tag: 'auth', summary: 'The current user, role, permissions and workspaces', response: R.MeResponse },
 
   // Documents
-  { method: 'post', path: '/api/documents/upload', permission: 'write', tag: 'documents', summary: 'Upload files; each starts a durable ingestion workflow', multipart: UploadFields, success: 202 },
-  { method: 'post', path: '/api/documents/batch', permission: 'write', tag: 'documents', summary: 'Upload many files or ZIP archives as one batch workflow', multipart: BatchUploadFields, success: 202 },
-  { method: 'get', path: '/api/documents/batch/{batchId}', permission: 'read', tag: 'documents', summary: 'Progress of an ingestion batch', params: DocumentBatchIdParam },
-  { method: 'get', path: '/api/documents', permission: 'read', tag: 'documents', summary: 'List readable documents with filters', query: DocumentListQuery },
-  { method: 'get', path: '/api/documents/{id}', permission: 'read', tag: 'documents', summary: 'One document with its live progress', params: DocumentIdParam },
-  { method: 'delete', path: '/api/documents/{id}', permission: 'write', tag: 'documents', summary: 'Delete a document from every store (owner or administrator)', params: DocumentIdParam, query: DeleteQuery, success: 202 },
-  { method: 'post', path: '/api/documents/{id}/reprocess', permission: 'write', tag: 'documents', summary: 'Run the ingestion again (owner or administrator)', params: DocumentIdParam, body: ReprocessRequest, success: 202 },
+  { method: 'post', path: '/api/documents/upload', permission: 'write', tag: 'documents', summary: 'Upload files; each starts a durable ingestion workflow', multipart: UploadFields, success: 202, response: R.UploadResponse },
+  { method: 'post', path: '/api/documents/batch', permission: 'write', tag: 'documents', summary: 'Upload many files or ZIP archives as one batch workflow', multipart: BatchUploadFields, success: 202, response: R.BatchUploadResponse },
+  { method: 'get', path: '/api/documents/batch/{batchId}', permission: 'read', tag: 'documents', summary: 'Progress of an ingestion batch', params: DocumentBatchIdParam, response: R.IngestBatchResponse },
+  { method: 'get', path: '/api/documents', permission: 'read', tag: 'documents', summary: 'List readable documents with filters', query: DocumentListQuery, response: R.DocumentListResponse },
+  { method: 'get', path: '/api/documents/{id}', permission: 'read', tag: 'documents', summary: 'One document with its live progress', params: DocumentIdParam, response: R.DocumentResponse },
+  { method: 'delete', path: '/api/documents/{id}', permission: 'write', tag: 'documents', summary: 'Delete a document from every store (owner or administrator)', params: DocumentIdParam, query: DeleteQuery, success: 202, response: R.DeleteResponse },
+  { method: 'post', path: '/api/documents/{id}/reprocess', permission: 'write', tag: 'documents', summary: 'Run the ingestion again (owner or administrator)', params: DocumentIdParam, body: ReprocessRequest, success: 202, response: R.ReprocessResponse },
 
   // Questions
-  { method: 'post', path: '/api/retrieve', permission: 'basic_query', tag: 'query', summary: 'Ranked chunks for a question, without generation', body: RetrieveRequest },
-  { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow)', body: QueryRequest },
-  { method: 'get', path: '/api/query/history', permission: 'read', tag: 'query', summary: 'Query history: own queries, an administrator sees the workspace', query: HistoryQuery },
-  { method: 'post', path: '/api/query/batch', permission: 'advanced_query', tag: 'query', summary: 'Start a batch of questions (batchQuery workflow)', body: BatchQueryRequest, success: 202 },
-  { method: 'get', path: '/api/query/batch/{id}', permission: 'read', tag: 'query', summary: 'Progress of a query batch', params: BatchIdParam },
-  { method: 'get', path: '/api/query/batch/{id}/results', permission: 'read', tag: 'query', summary: 'Results of a query batch as JSON, JSONL or CSV', params: BatchIdParam, query: BatchResultsQuery, produces: ['application/x-ndjson', 'text/csv'] },
-  { method: 'post', path: '/api/query/batch/{id}/cancel', permission: 'advanced_query', tag: 'query', summary: 'Cancel a running query batch', params: BatchIdParam, success: 202 },
-  { method: 'get', path: '/api/query/{id}', permission: 'read', tag: 'query', summary: 'One query with its full response', params: QueryIdParam },
+  { method: 'post', path: '/api/retrieve', permission: 'basic_query', tag: 'query', summary: 'Ranked chunks for a question, without generation', body: RetrieveRequest, response: R.RetrieveResponse },
+  { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow)', body: QueryRequest, response: R.AnswerResponseSchema },
+  { method: 'get', path: '/api/query/history', permission: 'read', tag: 'query', summary: 'Query history: own queries, an administrator sees the workspace', query: HistoryQuery, response: R.HistoryResponse },
+  { method: 'post', path: '/api/query/batch', permission: 'advanced_query', tag: 'query', summary: 'Start a batch of questions (batchQuery workflow)', body: BatchQueryRequest, success: 202, response: R.BatchStartResponse },
+  { method: 'get', path: '/api/query/batch/{id}', permission: 'read', tag: 'query', summary: 'Progress of a query batch', params: BatchIdParam, response: R.BatchStatusResponse },
+  { method: 'get', path: '/api/query/batch/{id}/results', permission: 'read', tag: 'query', summary: 'Results of a query batch as JSON, JSONL or CSV', params: BatchIdParam, query: BatchResultsQuery, produces: ['application/x-ndjson', 'text/csv'], response: R.BatchResultsResponse },
+  { method: 'post', path: '/api/query/batch/{id}/cancel', permission: 'advanced_query', tag: 'query', summary: 'Cancel a running query batch', params: BatchIdParam, success: 202, response: R.BatchCancelResponse },
+  { method: 'get', path: '/api/query/{id}', permission: 'read', tag: 'query', summary: 'One query with its full response', params: QueryIdParam, response: R.QueryRecordResponse },
 
   // Knowledge graph
-  { method: 'get', path: '/api/graph/entities', permission: 'read', tag: 'graph', summary: 'Search entities by name (prefix and fuzzy), type; sort by mentions or degree', query: EntityListQuery },
-  { method: 'get', path: '/api/graph/entities/{id}', permission: 'read', tag: 'graph', summary: 'One entity: aliases, description, mentions with snippets, neighbours', params: EntityIdParam },
-  { method: 'get', path: '/api/graph/relationships', permission: 'read', tag: 'graph', summary: 'Relationships by type, entity and confidence', query: RelationshipQuery },
-  { method: 'get', path: '/api/graph/data', permission: 'read', tag: 'graph', summary: 'A subgraph around an entity or a document for visualisation', query: GraphDataQuery },
-  { method: 'post', path: '/api/graph/query', permission: 'advanced_query', tag: 'graph', summary: 'Read-only, parameterised Cypher with time and row limits (audited)', body: CypherRequest },
+  { method: 'get', path: '/api/graph/entities', permission: 'read', tag: 'graph', summary: 'Search entities by name (prefix and fuzzy), type; sort by mentions or degree', query: EntityListQuery, response: R.EntityListResponse },
+  { method: 'get', path: '/api/graph/entities/{id}', permission: 'read', tag: 'graph', summary: 'One entity: aliases, description, mentions with snippets, neighbours', params: EntityIdParam, response: R.EntityResponse },
+  { method: 'get', path: '/api/graph/relationships', permission: 'read', tag: 'graph', summary: 'Relationships by type, entity and confidence', query: RelationshipQuery, response: R.RelationshipListResponse },
+  { method: 'get', path: '/api/graph/data', permission: 'read', tag: 'graph', summary: 'A subgraph around an entity or a document for visualisation', query: GraphDataQuery, response: R.GraphDataResponse },
+  { method: 'post', path: '/api/graph/query', permission: 'advanced_query', tag: 'graph', summary: 'Read-only, parameterised Cypher with time and row limits (audited)', body: CypherRequest, response: R.CypherResponse },
 
   // Administration
-  { method: 'get', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: "Members of the administrator's workspace", query: UserListQuery },
-  { method: 'post', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: 'Create a user in this workspace', body: CreateUserRequest, success: 201 },
-  { method: 'patch', path: '/api/admin/users/{id}', permission: 'user_management', tag: 'admin', summary: "Change a member's role or disable the account", params: UserIdParam, body: UpdateUserRequest },
-  { method: 'post', path: '/api/admin/workspaces', permission: 'user_management', tag: 'admin', summary: 'Create a workspace; its creator becomes its administrator', body: CreateWorkspaceRequest, success: 201 },
-  { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201 },
-  { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery },
+  { method: 'get', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: "Members of the administrator's workspace", query: UserListQuery, response: R.UserListResponse },
+  { method: 'post', path: '/api/admin/users', permission: 'user_management', tag: 'admin', summary: 'Create a user in this workspace', body: CreateUserRequest, success: 201, response: R.UserResponse },
+  { method: 'patch', path: '/api/admin/users/{id}', permission: 'user_management', tag: 'admin', summary: "Change a member's role or disable the account", params: UserIdParam, body: UpdateUserRequest, response: R.UserResponse },
+  { method: 'post', path: '/api/admin/workspaces', permission: 'user_management', tag: 'admin', summary: 'Create a workspace; its creator becomes its administrator', body: CreateWorkspaceRequest, success: 201, response: R.WorkspaceResponse },
+  { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201, response: R.MemberResponse },
+  { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery, response: R.AuditResponse },
 ];
 
 interface Compiled {

@@ -2,7 +2,9 @@ import { loadConfigOrExit } from '../config';
 import { closeDeps, createDeps } from '../deps';
 import { prepareStores } from '../worker-setup';
 import { createApp } from './app';
+import { startAlertMonitor } from './alerts';
 import { authenticateUpgrade, ensureFirstAdmin } from './auth';
+import type { Metrics } from './metrics';
 import { attachWebSockets } from './ws';
 
 async function main(): Promise<void> {
@@ -14,8 +16,13 @@ async function main(): Promise<void> {
   const server = app.listen(env.PORT, env.HOST, () => {
     console.log(`neuronode API: http://${env.HOST}:${env.PORT}/api (health: /api/health)`);
   });
-  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req));
-  const stop = () => void hub.close().then(() => server.close(() => void closeDeps(deps).then(() => process.exit(0))));
+  const metrics = app.locals.metrics as Metrics;
+  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req), {
+    heartbeatMs: env.WS_HEARTBEAT_MS,
+    onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
+  });
+  const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
+  const stop = () => void (alerts.stop(), hub.close()).then(() => server.close(() => void closeDeps(deps).then(() => process.exit(0))));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -1,27 +1,41 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type Redis from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENTS_STREAM } from '../activities/ingest';
+import { EVENTS_STREAM, GRAPH_EVENTS_STREAM } from '../activities/ingest';
 import { QUERY_EVENTS_STREAM } from '../activities/query';
 import type { Deps } from '../deps';
+import { ALERTS_STREAM } from './alerts';
 import type { Principal } from './auth';
+import { roleHas, type Permission } from './rbac';
 
 /**
- * WS /ws/documents/processing — document stage events as they happen; WS /ws/queries/batch —
- * progress of batch queries (`?batch_id=…`).
+ * The real-time channels, authenticated on upgrade (`Authorization: Bearer …` or `?access_token=`):
+ * - /ws/documents/processing — document stage events (`?document_id=` for one, with a snapshot first);
+ * - /ws/graph/updates — entities and relationships a document added or its deletion removed;
+ * - /ws/queries/batch — progress of batch queries (`?batch_id=`, with a snapshot first);
+ * - /ws/system/alerts — dependencies down or back, model error-rate spikes (administrators).
  *
- * Activities append events to a Redis stream; one reader per API process tails it and fans the
- * events out. Every event carries the stream id as `id`, so a client that reconnects with
- * `?last_event_id=…` first receives what it missed (as far as the stream still holds it). A client
- * that names `?document_id=…` gets the current snapshot (record + workflow progress) first.
+ * Activities append events to Redis streams; one reader per API process tails them and fans the
+ * events out. Every event carries its stream id as `id`: a client that reconnects with
+ * `?last_event_id=…` first receives what it missed, as far as the stream still holds it. Events of
+ * a private document reach only its owner. A ping every heartbeat interval; a client that did not
+ * answer the previous one is dropped.
  */
 export interface WsHub {
   close(): Promise<void>;
 }
 
+export interface WsOptions {
+  /** @default 30000 ms */
+  heartbeatMs?: number;
+  /** Called with the channel and its open connections whenever that count changes. */
+  onConnections?: (channel: string, open: number) => void;
+}
+
 interface Client {
   ws: WebSocket;
-  workspaceId: string;
+  principal: Principal;
+  path: string;
   channel: Channel;
   /** The document or batch the client follows (all of the workspace when absent). */
   subject?: string;
@@ -31,42 +45,46 @@ interface Client {
 interface Channel {
   stream: string;
   /** The event field a client's subject filter applies to. */
-  key: 'document_id' | 'batch_id';
+  key: 'document_id' | 'batch_id' | 'dependency';
   type: string;
+  /** Events for the whole installation rather than one workspace. */
+  global?: boolean;
+  permission: Permission;
 }
 
 const CHANNELS: Record<string, Channel> = {
-  '/ws/documents/processing': { stream: EVENTS_STREAM, key: 'document_id', type: 'stage' },
-  '/ws/queries/batch': { stream: QUERY_EVENTS_STREAM, key: 'batch_id', type: 'batch' },
+  '/ws/documents/processing': { stream: EVENTS_STREAM, key: 'document_id', type: 'stage', permission: 'read' },
+  '/ws/graph/updates': { stream: GRAPH_EVENTS_STREAM, key: 'document_id', type: 'graph', permission: 'read' },
+  '/ws/queries/batch': { stream: QUERY_EVENTS_STREAM, key: 'batch_id', type: 'batch', permission: 'read' },
+  '/ws/system/alerts': { stream: ALERTS_STREAM, key: 'dependency', type: 'alert', global: true, permission: 'model_management' },
 };
 
-export function attachWebSockets(server: Server, deps: Deps, authenticate: (req: IncomingMessage) => Promise<Principal | null>): WsHub {
+export const WS_CHANNELS = Object.keys(CHANNELS);
+
+const refuse = (socket: import('node:stream').Duplex, status: string) => {
+  socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  socket.destroy();
+};
+
+export function attachWebSockets(server: Server, deps: Deps, authenticate: (req: IncomingMessage) => Promise<Principal | null>, opts: WsOptions = {}): WsHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<Client>();
   const reader: Redis = deps.redis.duplicate();
   let stopped = false;
 
+  const counted = (path: string) => opts.onConnections?.(path, [...clients].filter((c) => c.path === path).length);
+
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const channel = CHANNELS[url.pathname];
-    if (!channel) {
-      socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      socket.destroy();
-      return;
-    }
+    if (!channel) return refuse(socket, '404 Not Found');
     authenticate(req).then(
       (principal) => {
-        if (!principal) {
-          socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-          socket.destroy();
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, principal.workspaceId, channel));
+        if (!principal) return refuse(socket, '401 Unauthorized');
+        if (!roleHas(principal.role, channel.permission)) return refuse(socket, '403 Forbidden');
+        wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, principal, channel));
       },
-      () => {
-        socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-        socket.destroy();
-      },
+      () => refuse(socket, '403 Forbidden'),
     );
   });
 
@@ -75,26 +93,36 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
   };
 
   const matches = (c: Client, stream: string, e: Record<string, unknown>) =>
-    stream === c.channel.stream && e.workspace_id === c.workspaceId && (!c.subject || e[c.channel.key] === c.subject);
+    stream === c.channel.stream &&
+    (c.channel.global || e.workspace_id === c.principal.workspaceId) &&
+    (!c.subject || e[c.channel.key] === c.subject) &&
+    (e.visibility !== 'private' || e.owner_id === c.principal.userId);
 
-  async function onConnect(ws: WebSocket, url: URL, workspaceId: string, channel: Channel) {
+  async function onConnect(ws: WebSocket, url: URL, principal: Principal, channel: Channel) {
     const subject = url.searchParams.get(channel.key) ?? undefined;
-    const documentId = channel.key === 'document_id' ? subject : undefined;
     const lastEventId = url.searchParams.get('last_event_id');
-    const client: Client = { ws, workspaceId, channel, subject, alive: true };
+    const client: Client = { ws, principal, path: url.pathname, channel, subject, alive: true };
+    const workspaceId = principal.workspaceId;
+    const gone = () => {
+      if (clients.delete(client)) counted(client.path);
+    };
     ws.on('pong', () => (client.alive = true));
-    ws.on('close', () => clients.delete(client));
-    ws.on('error', () => clients.delete(client));
-    if (documentId) {
-      const r = await deps.db.query(`SELECT id, status, stage, counts, error, workflow_id FROM documents WHERE id = $1 AND workspace_id = $2`, [documentId, workspaceId]);
+    ws.on('close', gone);
+    ws.on('error', gone);
+    if (channel.type === 'stage' && subject) {
+      const r = await deps.db.query(
+        `SELECT id, status, stage, counts, error, workflow_id FROM documents
+          WHERE id = $1 AND workspace_id = $2 AND (visibility = 'organisation' OR owner_id = $3::uuid)`,
+        [subject, workspaceId, principal.userId],
+      );
       const doc = r.rows[0];
       let progress = null;
       if (doc?.workflow_id && (doc.status === 'processing' || doc.status === 'queued')) {
         progress = await deps.temporal?.workflow.getHandle(doc.workflow_id).query('progress').catch(() => null);
       }
-      send(client, { type: 'snapshot', document_id: documentId, found: !!doc, status: doc?.status ?? null, stage: doc?.stage ?? null, counts: doc?.counts ?? null, error: doc?.error ?? null, progress });
+      send(client, { type: 'snapshot', document_id: subject, found: !!doc, status: doc?.status ?? null, stage: doc?.stage ?? null, counts: doc?.counts ?? null, error: doc?.error ?? null, progress });
     }
-    if (channel.key === 'batch_id' && subject) {
+    if (channel.type === 'batch' && subject) {
       const b = (await deps.db.query(`SELECT status, total, progress FROM query_batches WHERE id::text = $1 AND workspace_id = $2`, [subject, workspaceId])).rows[0];
       send(client, { type: 'snapshot', batch_id: subject, found: !!b, status: b?.status ?? null, total: b?.total ?? null, progress: b?.progress ?? null });
     }
@@ -106,6 +134,7 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
       }
     }
     clients.add(client);
+    counted(client.path);
   }
 
   // One tail of each stream per process; events go to every matching client.
@@ -136,12 +165,13 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
       if (!c.alive) {
         c.ws.terminate();
         clients.delete(c);
+        counted(c.path);
         continue;
       }
       c.alive = false;
       c.ws.ping();
     }
-  }, 30_000);
+  }, opts.heartbeatMs ?? 30_000);
 
   return {
     async close() {

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../src/api/app';
+import { startAlertMonitor, type AlertMonitor } from '../../src/api/alerts';
 import { authenticateUpgrade, ensureFirstAdmin } from '../../src/api/auth';
+import type { Metrics } from '../../src/api/metrics';
 import { attachWebSockets } from '../../src/api/ws';
 import { closeDeps, createDeps, type Deps } from '../../src/deps';
 import { createWorkers, prepareStores, type Workers } from '../../src/worker-setup';
@@ -13,6 +15,8 @@ export interface System {
   url: string;
   /** An access token of the first administrator; `api()` sends it unless told otherwise. */
   token: string;
+  /** The system alert monitor of this API (tests call `check()` rather than wait for its interval). */
+  alerts: AlertMonitor;
   workers?: Workers;
   stop(): Promise<void>;
 }
@@ -22,10 +26,16 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
   const deps = await createDeps(env);
   await prepareStores(deps);
   await ensureFirstAdmin(deps);
+  const app = createApp(deps);
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req));
+  const metrics = app.locals.metrics as Metrics;
+  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req), {
+    heartbeatMs: env.WS_HEARTBEAT_MS,
+    onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
+  });
+  const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
   const workers = opts.worker === false ? undefined : await createWorkers(deps, { identity: 'jest' });
   const running = workers?.run();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -35,11 +45,13 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
     deps,
     url,
     token,
+    alerts,
     workers,
     async stop() {
       workers?.shutdown();
       await running;
       await workers?.connection.close();
+      alerts.stop();
       await hub.close();
       await new Promise((r) => server.close(r));
       await closeDeps(deps);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import jwt from 'jsonwebtoken';
 import { ROUTES, type RouteSpec } from '../../src/api/routes';
 import { roleHas, type Role } from '../../src/api/rbac';
@@ -134,9 +135,25 @@ describe('access control over the whole route table', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual(ROUTES.filter((r) => r.permission !== 'public').map(key).sort());
   });
 
-  it('answers every role × route with the expected 2xx or 403, and 401 without a token', async () => {
+  it('answers every role × route with the expected 2xx or 403, and 401 without a token; every body matches the OpenAPI document', async () => {
     const table: string[] = [];
     const wrong: string[] = [];
+    // Real responses are checked against the OpenAPI document the API serves.
+    const doc = (await api(sys.url, '/openapi.json', { token: null })).json;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    ajv.addSchema(doc.components.schemas.Error, '#/components/schemas/Error');
+    const conforms = (spec: RouteSpec, status: number, r: Awaited<ReturnType<typeof api>>) => {
+      const responses = doc.paths[spec.path][spec.method].responses;
+      const declared = responses[String(status)];
+      if (!declared) return `status ${status} is not in the OpenAPI document`;
+      const resolved = declared.$ref ? doc.components.responses.Error : declared;
+      const json = resolved.content?.['application/json'];
+      if (!json || r.json === undefined) return (r.headers.get('content-type') ?? '').includes('json') ? 'JSON not declared' : null;
+      const schema = json.schema.$ref ? doc.components.schemas.Error : json.schema;
+      const validate = ajv.compile(schema);
+      return validate(r.json) ? null : `body does not match: ${ajv.errorsText(validate.errors)}`;
+    };
+    let checked = 0;
     for (const spec of ROUTES.filter((r) => r.permission !== 'public')) {
       const none = await SAMPLES[key(spec)]!('user');
       const anon = await api(sys.url, none.path, { ...none.init, token: null });
@@ -149,11 +166,15 @@ describe('access control over the whole route table', () => {
         const expected = allowed ? (s.ok ?? [spec.success ?? 200]) : [403];
         table.push(`${key(spec).padEnd(42)} ${role.padEnd(10)} ${r.status}`);
         if (!expected.includes(r.status)) wrong.push(`${key(spec)} as ${role} → ${r.status} (expected ${expected.join('/')}): ${r.text.slice(0, 200)}`);
+        const mismatch = conforms(spec, r.status, r);
+        if (mismatch) wrong.push(`${key(spec)} as ${role} → ${r.status}: ${mismatch}`);
+        checked++;
         if (!allowed && r.json?.error?.details?.required !== spec.permission) wrong.push(`${key(spec)} as ${role}: the 403 does not name ${spec.permission}`);
       }
     }
     console.log(`route table walk:\n${table.join('\n')}`);
     expect(wrong).toEqual([]);
+    expect(checked).toBe(ROUTES.filter((r) => r.permission !== 'public').length * ROLES_UNDER_TEST.length);
   });
 
   it('keeps health, login, refresh and the API docs public', async () => {

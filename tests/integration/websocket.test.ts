@@ -1,28 +1,10 @@
-import WebSocket from 'ws';
 import { freshUpload, upload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { api, authHeaders, startSystem, type System } from '../helpers/system';
-
-type Msg = { type: string; id?: string; stage?: string; status?: string; document_id?: string };
+import { connectWs, until } from '../helpers/ws';
 
 /** Connects as the administrator of the system under test unless other headers are given. */
-function connect(url: string, headers: Record<string, string> = authHeaders(url.replace(/^ws/, 'http').replace(/(\/\/[^/]+).*$/, '$1'))): Promise<{ ws: WebSocket; messages: Msg[] }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    const messages: Msg[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Msg));
-    ws.once('open', () => resolve({ ws, messages }));
-    ws.once('error', reject);
-  });
-}
-
-async function until(cond: () => boolean, ms = 120_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const connect = (url: string, headers: Record<string, string> = authHeaders(url.replace(/^ws/, 'http').replace(/(\/\/[^/]+).*$/, '$1'))) => connectWs(url, headers);
 
 describe('WS /ws/documents/processing', () => {
   let sys: System;

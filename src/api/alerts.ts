@@ -1,0 +1,103 @@
+import type { Deps } from '../deps';
+import { probeDependencies } from '../deps';
+
+/**
+ * System alerts for `/ws/system/alerts`: a dependency going down or coming back, and a model alias
+ * whose recent calls mostly fail. One API process at a time watches (a Redis lease), the last known
+ * states live in Redis, so a restart or a change of watcher does not repeat an alert. Budget alerts
+ * join this stream when spend limits exist.
+ */
+export const ALERTS_STREAM = 'neuronode:events:alerts';
+const ALERTS_KEPT = 5_000;
+const LEASE = 'neuronode:alerts:lease';
+const STATE = 'neuronode:alerts:state';
+
+export interface AlertMonitorOptions {
+  intervalMs: number;
+  /** Calls in the window before an error rate counts. */
+  minCalls?: number;
+  /** Share of failed calls that raises an alert. */
+  errorRate?: number;
+  windowMinutes?: number;
+}
+
+export interface AlertMonitor {
+  /** One round now (tests and start-up); returns the alerts it raised. */
+  check(): Promise<Record<string, unknown>[]>;
+  stop(): void;
+}
+
+export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertMonitor {
+  const me = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const minCalls = opts.minCalls ?? 5;
+  const threshold = opts.errorRate ?? 0.5;
+  const windowMinutes = opts.windowMinutes ?? 5;
+  let running = false;
+
+  const raise = async (alert: Record<string, unknown>) => {
+    const event = { ...alert, workspace_id: '*', at: new Date().toISOString() };
+    await deps.redis.xadd(ALERTS_STREAM, 'MAXLEN', '~', ALERTS_KEPT, '*', 'event', JSON.stringify(event));
+    return event;
+  };
+
+  const check = async (): Promise<Record<string, unknown>[]> => {
+    if (running) return [];
+    running = true;
+    try {
+      // Only the holder of the lease watches; it renews the lease each round.
+      const held = await deps.redis.set(LEASE, me, 'PX', opts.intervalMs * 3, 'NX');
+      if (!held && (await deps.redis.get(LEASE)) !== me) return [];
+      await deps.redis.pexpire(LEASE, opts.intervalMs * 3);
+      const raised: Record<string, unknown>[] = [];
+      const before = await deps.redis.hgetall(STATE);
+      const states: Record<string, string> = {};
+
+      for (const c of await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS)) {
+        if (c.name === 'redis') continue; // alerts travel through Redis: it cannot report its own outage
+        const state = c.ok ? 'up' : 'down';
+        states[`dependency:${c.name}`] = state;
+        const was = before[`dependency:${c.name}`];
+        if (was !== state && (was !== undefined || state === 'down')) {
+          raised.push(await raise({ kind: state === 'down' ? 'dependency_down' : 'dependency_up', severity: state === 'down' ? 'critical' : 'info', dependency: c.name, ...(c.error ? { error: c.error } : {}) }));
+        }
+      }
+
+      const rates = await deps.db.query(
+        `SELECT alias, count(*)::int AS calls, count(*) FILTER (WHERE NOT ok)::int AS failed
+           FROM model_calls WHERE at > now() - make_interval(mins => $1) GROUP BY alias`,
+        [windowMinutes],
+      );
+      const seen = new Set<string>();
+      for (const r of rates.rows) {
+        const k = `model:${r.alias}`;
+        seen.add(k);
+        const state = r.calls >= minCalls && r.failed / r.calls >= threshold ? 'failing' : 'ok';
+        states[k] = state;
+        if (state !== (before[k] ?? 'ok')) {
+          raised.push(await raise({ kind: state === 'failing' ? 'model_error_rate' : 'model_recovered', severity: state === 'failing' ? 'warning' : 'info', alias: r.alias, calls: r.calls, failed: r.failed, window_minutes: windowMinutes }));
+        }
+      }
+      // An alias with no recent calls is no longer failing.
+      for (const k of Object.keys(before).filter((k) => k.startsWith('model:') && !seen.has(k))) {
+        if (before[k] === 'failing') raised.push(await raise({ kind: 'model_recovered', severity: 'info', alias: k.slice(6), calls: 0, failed: 0, window_minutes: windowMinutes }));
+        states[k] = 'ok';
+      }
+      if (Object.keys(states).length) await deps.redis.hset(STATE, states);
+      return raised;
+    } catch (err) {
+      console.error('alert monitor round failed:', (err as Error).message);
+      return [];
+    } finally {
+      running = false;
+    }
+  };
+
+  const timer = setInterval(() => void check(), opts.intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+
+/**
+ * What the routes answer, as zod schemas: the OpenAPI document publishes them and the tests check
+ * real responses against that document. Objects are open (later fields may be added); the fields
+ * named here are promised.
+ */
+const obj = z.looseObject;
+const str = z.string();
+const num = z.number();
+const nullableStr = z.string().nullable();
+const page = { total: z.number().int(), limit: z.number().int(), offset: z.number().int() };
+const ROLE = z.enum(['admin', 'power_user', 'user']);
+const timestamp = z.string().describe('ISO 8601 time');
+
+export const HealthResponse = obj({
+  status: z.enum(['healthy', 'unhealthy']),
+  failing: z.array(str),
+  dependencies: z.record(str, obj({ ok: z.boolean(), latency_ms: num, error: str.optional() })),
+});
+export const StatusResponse = obj({
+  service: str,
+  version: str,
+  uptime_s: num,
+  temporal_ui: str,
+  services: z.record(str, obj({ state: z.enum(['up', 'down']), version: nullableStr, latency_ms: num, error: str.optional() })),
+});
+export const SystemCheckResponse = obj({ workflow_id: str, run_id: str });
+
+export const TokenResponse = obj({
+  access_token: str,
+  token_type: z.literal('Bearer'),
+  expires_in: num,
+  refresh_token: str,
+  refresh_expires_in: num,
+  workspace_id: str,
+});
+export const LoginResponse = TokenResponse.extend({ user: obj({ id: str, email: str, role: ROLE }) });
+export const LogoutResponse = obj({ logged_out: z.boolean(), refresh_families_revoked: num });
+export const MeResponse = obj({ id: str, email: str, role: ROLE, workspace_id: str, permissions: z.array(str), workspaces: z.array(obj({ id: str, name: str, role: ROLE })) });
+
+const StoredDocument = obj({ document_id: str, workflow_id: nullableStr, filename: str, size_bytes: num, checksum: str, duplicate: z.boolean(), status: str });
+export const UploadResponse = obj({ documents: z.array(StoredDocument) });
+export const BatchUploadResponse = obj({ batch_id: str, workflow_id: str, total: num, duplicates: num, documents: z.array(StoredDocument) });
+export const IngestBatchResponse = obj({ batch_id: str, status: str, progress: z.unknown() });
+const DocumentRecord = obj({
+  id: str,
+  workspace_id: str,
+  filename: str,
+  format: nullableStr,
+  status: z.enum(['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled']),
+  stage: str,
+  title: nullableStr,
+  language: nullableStr,
+  visibility: z.enum(['private', 'organisation']),
+  owner_id: nullableStr,
+  metadata: obj({}),
+  counts: obj({}),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export const DocumentListResponse = obj({ ...page, documents: z.array(DocumentRecord) });
+export const DocumentResponse = DocumentRecord.extend({ progress: z.unknown() });
+export const DeleteResponse = obj({ document_id: str, workflow_id: str });
+export const ReprocessResponse = obj({ document_id: str, workflow_id: str, profile: str });
+
+const Ranks = obj({ vector: num.optional(), keyword: num.optional(), graph: num.optional() });
+export const RetrieveResponse = obj({
+  question: str,
+  mode: str,
+  chunks: z.array(obj({ chunk_id: str, document_id: str, title: str, page: num.nullable(), position: num, text: str, score: num, ranks: Ranks })),
+  plan: obj({}),
+  timings_ms: obj({}),
+});
+export const AnswerResponseSchema = obj({
+  query_id: str,
+  workflow_id: nullableStr,
+  question: str,
+  answer: str,
+  citations: z.array(obj({ n: num, document_id: str, title: str, chunk_id: str, page: num.nullable(), snippet: str, score: num })),
+  entities: z.array(obj({ id: str, name: str, type: str })),
+  graph_paths: z.array(obj({ nodes: z.array(str), relations: z.array(str) })),
+  validation: obj({ grounded: z.boolean(), score: num, reasons: z.array(str) }),
+  stages: z.record(str, obj({})),
+  tokens: num,
+  cost_usd: num,
+  cached: z.boolean(),
+});
+export const HistoryResponse = obj({ ...page, queries: z.array(obj({ id: str, question: str, answer: nullableStr, grounded: z.boolean().nullable(), status: str, created_at: timestamp })) });
+export const BatchStartResponse = obj({ batch_id: str, workflow_id: str, total: num });
+export const BatchStatusResponse = obj({
+  batch_id: str,
+  workflow_id: str,
+  status: str,
+  total: num,
+  progress: z.unknown(),
+  results: obj({ stored: num, completed: num }),
+  created_at: timestamp,
+  finished_at: timestamp.nullable(),
+});
+export const BatchResultsResponse = obj({ batch_id: str, total: num, limit: num, offset: num, results: z.array(obj({ index: num, question: str, status: str })) });
+export const BatchCancelResponse = obj({ batch_id: str, status: z.literal('cancelling') });
+export const QueryRecordResponse = obj({ query_id: str, question: str, status: str, request: obj({}), response: z.unknown(), created_at: timestamp });
+
+const EntitySummary = obj({ id: str, name: str, type: str, aliases: z.array(str).nullable(), mentions: num, degree: num });
+export const EntityListResponse = obj({ limit: num, offset: num, entities: z.array(EntitySummary) });
+export const EntityResponse = obj({
+  id: str,
+  name: str,
+  type: str,
+  mentions: z.array(obj({ chunk_id: str, document_id: str, snippet: str })),
+  neighbours: z.array(obj({ id: str, name: str, type: str, relation: str })),
+});
+export const RelationshipListResponse = obj({ limit: num, offset: num, relationships: z.array(obj({ source_id: str, source: str, target_id: str, target: str, type: str })) });
+export const GraphDataResponse = obj({
+  seeds: z.array(str),
+  depth: num,
+  limit: num,
+  offset: num,
+  nodes: z.array(obj({ id: str, name: str, type: str, mentions: num })),
+  edges: z.array(obj({ source: str, target: str, type: str })),
+});
+export const CypherResponse = obj({ rows: z.array(obj({})), row_count: num, truncated: z.boolean(), ms: num });
+
+const Member = obj({ id: str, email: str, role: ROLE, disabled: z.boolean() });
+export const UserListResponse = obj({ ...page, users: z.array(Member) });
+export const UserResponse = Member;
+export const WorkspaceResponse = obj({ id: str, name: str, role: ROLE });
+export const MemberResponse = obj({ workspace_id: str, user_id: str, email: str, role: ROLE });
+export const AuditResponse = obj({
+  ...page,
+  entries: z.array(obj({ id: num, at: timestamp, action: str, outcome: z.enum(['success', 'failure', 'denied']), actor_id: nullableStr, status: num.nullable() })),
+});

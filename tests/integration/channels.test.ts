@@ -1,0 +1,129 @@
+import { freshUpload, upload, waitForDocument } from '../helpers/documents';
+import { stack } from '../helpers/stack';
+import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
+import { connectWs, until as waitUntil, type Msg } from '../helpers/ws';
+
+/**
+ * Real-time channels against the real stack: graph updates as ingestion and deletion change the
+ * graph (in order with the document's stages, resumable, private documents kept private), system
+ * alerts when a real dependency goes down and comes back, heartbeats, and authentication.
+ */
+jest.setTimeout(600_000);
+
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem({ WS_HEARTBEAT_MS: 500 });
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const connect = (path: string, headers: Record<string, string> = authHeaders(sys.url)) => connectWs(`${sys.url.replace('http', 'ws')}${path}`, headers);
+const until = (cond: () => boolean, ms = 180_000) => waitUntil(cond, ms);
+
+describe('WS /ws/graph/updates', () => {
+  it('reports the entities and relationships a document adds and its deletion removes, in order with its stages', async () => {
+    const text = `Henrike Vasquez founded the Corvallis Rope Works in Brightwater. ${RUN}\n\nHenrike Vasquez and Tobias Lindqvist ran the Corvallis Rope Works together.`;
+    const graph = await connect('/ws/graph/updates');
+    const stages = await connect('/ws/documents/processing');
+    const id = await freshUpload(sys.url, `graph-${RUN}.txt`, Buffer.from(text));
+    await waitForDocument(sys.url, id);
+    await until(() => graph.messages.some((m) => m.document_id === id && m.change === 'added'));
+    const added = graph.messages.find((m) => m.document_id === id && m.change === 'added')!;
+    expect(added).toMatchObject({ type: 'graph', workspace_id: 'default', id: expect.stringMatching(/^\d+-\d+$/) });
+    expect(added.entity_count).toBeGreaterThan(0);
+    expect(added.entities.map((e: { name: string }) => e.name).join(' ')).toMatch(/Henrike Vasquez/);
+    // The entities are really in the graph.
+    const e = await api(sys.url, `/api/graph/entities?q=${encodeURIComponent('Henrike Vasquez')}`);
+    expect(e.json.entities.map((x: { id: string }) => x.id)).toEqual(expect.arrayContaining([added.entities.find((x: { name: string }) => /Henrike/.test(x.name)).id]));
+    // In order with the document's stages: after the graph stage began, before the document was done.
+    await until(() => stages.messages.some((m) => m.document_id === id && m.stage === 'done'));
+    const at = (m: Msg) => Date.parse(m.at);
+    const graphStage = stages.messages.find((m) => m.document_id === id && m.stage === 'graph')!;
+    const done = stages.messages.find((m) => m.document_id === id && m.stage === 'done')!;
+    expect(at(added)).toBeGreaterThanOrEqual(at(graphStage));
+    expect(at(added)).toBeLessThanOrEqual(at(done));
+
+    expect((await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE' })).status).toBe(200);
+    await until(() => graph.messages.some((m) => m.document_id === id && m.change === 'removed'));
+    const removed = graph.messages.find((m) => m.document_id === id && m.change === 'removed')!;
+    expect(removed.entities_removed.map((x: { name: string }) => x.name).join(' ')).toMatch(/Henrike Vasquez/);
+    const mine = graph.messages.filter((m) => m.document_id === id);
+    expect(mine.map((m) => m.change)).toEqual(['added', 'removed']);
+
+    // A reconnect with the last event id it saw resumes exactly after it.
+    const resumed = await connect(`/ws/graph/updates?last_event_id=${added.id}&document_id=${id}`);
+    await until(() => resumed.messages.length >= 1);
+    expect(resumed.messages.map((m) => m.id)).toEqual([removed.id]);
+    for (const c of [graph, stages, resumed]) c.ws.close();
+  });
+
+  it("keeps a private document's graph changes from other users", async () => {
+    const email = `owner-${RUN}@example.com`;
+    const password = `pw-${RUN}-Correct-Horse`;
+    expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password, role: 'power_user' } })).status).toBe(201);
+    const owner = (await login(sys.url, { email, password })).access_token as string;
+    const others = await connect('/ws/graph/updates'); // the administrator: not the owner
+    const othersStages = await connect('/ws/documents/processing');
+    const own = await connect('/ws/graph/updates', { authorization: `Bearer ${owner}` });
+    const ownStages = await connect('/ws/documents/processing', { authorization: `Bearer ${owner}` });
+    const up = await upload(sys.url, [{ name: `private-graph-${RUN}.txt`, bytes: Buffer.from(`Ingeborg Saltmarsh designed the Quillon Bridge. ${RUN}`) }], 'nlp', { token: owner, visibility: 'private' });
+    const id = up.json.documents[0].document_id as string;
+    await waitForDocument(sys.url, id, 240_000, owner);
+    await until(() => own.messages.some((m) => m.document_id === id));
+    await until(() => ownStages.messages.some((m) => m.document_id === id && m.stage === 'done'));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(others.messages.filter((m) => m.document_id === id)).toEqual([]);
+    expect(othersStages.messages.filter((m) => m.document_id === id)).toEqual([]);
+    for (const c of [others, othersStages, own, ownStages]) c.ws.close();
+  });
+});
+
+describe('WS /ws/system/alerts', () => {
+  it('is for administrators only and refuses unauthenticated upgrades', async () => {
+    await expect(connect('/ws/system/alerts', {})).rejects.toThrow(/401/);
+    const email = `viewer-${RUN}@example.com`;
+    const password = `pw-${RUN}-Correct-Horse`;
+    await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password, role: 'user' } });
+    const t = (await login(sys.url, { email, password })).access_token as string;
+    await expect(connect('/ws/system/alerts', { authorization: `Bearer ${t}` })).rejects.toThrow(/403/);
+  });
+
+  it('announces a real dependency going down and coming back, and a model error-rate spike', async () => {
+    const alerts = await connect('/ws/system/alerts');
+    await sys.alerts.check(); // the current states are known before anything changes
+    expect(stack('stop', 'litellm').code).toBe(0);
+    try {
+      // Calls that really fail while the gateway is down.
+      for (let i = 0; i < 5; i++) await sys.deps.llm.chat('synthesis_local', [{ role: 'user', content: 'ping' }], { workspaceId: 'default' }).catch(() => undefined);
+      await sys.alerts.check();
+      await until(() => alerts.messages.some((m) => m.kind === 'dependency_down' && m.dependency === 'litellm'), 30_000);
+      await until(() => alerts.messages.some((m) => m.kind === 'model_error_rate' && m.alias === 'synthesis_local'), 30_000);
+      const spike = alerts.messages.find((m) => m.kind === 'model_error_rate')!;
+      expect(spike.failed).toBeGreaterThanOrEqual(5);
+    } finally {
+      expect(stack('start', 'litellm').code).toBe(0);
+    }
+    const end = Date.now() + 120_000;
+    while (!alerts.messages.some((m) => m.kind === 'dependency_up' && m.dependency === 'litellm')) {
+      if (Date.now() > end) throw new Error('no dependency_up alert for litellm');
+      await sys.alerts.check();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const kinds = alerts.messages.filter((m) => m.dependency === 'litellm').map((m) => m.kind);
+    expect(kinds.indexOf('dependency_down')).toBeLessThan(kinds.lastIndexOf('dependency_up'));
+    alerts.ws.close();
+  });
+});
+
+describe('heartbeats and connection metrics', () => {
+  it('pings every open connection and counts connections by channel', async () => {
+    const c = await connect('/ws/documents/processing');
+    await until(() => c.pings.length >= 2, 10_000);
+    const metrics = await api(sys.url, '/api/metrics');
+    expect(metrics.text).toMatch(/neuronode_websocket_connections\{channel="\/ws\/documents\/processing"\} [1-9]/);
+    c.ws.close();
+  });
+});
