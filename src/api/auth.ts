@@ -12,7 +12,7 @@ import type { Deps } from '../deps';
 import { auditContext, writeAudit } from './audit';
 import { ApiError } from './errors';
 import type { RateLimits } from './rate-limit';
-import { ROLES, permissionsOf, type Role } from './rbac';
+import { permissionsOf, type Role } from './rbac';
 import { parse } from './validate';
 
 /**
@@ -278,4 +278,3 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
   return router;
 }
 
-export { ROLES };

@@ -59,8 +59,6 @@ const CHANNELS: Record<string, Channel> = {
   '/ws/system/alerts': { stream: ALERTS_STREAM, key: 'dependency', type: 'alert', global: true, permission: 'model_management' },
 };
 
-export const WS_CHANNELS = Object.keys(CHANNELS);
-
 const refuse = (socket: import('node:stream').Duplex, status: string) => {
   socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   socket.destroy();
