@@ -91,7 +91,10 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(a.stages.retrieval.ms).toBeGreaterThan(0);
     expect(a.stages.generation.alias).toBe('synthesis_local');
     expect(a.stages.generation.model).toBeTruthy();
-    expect(a.stages.validation_primary.alias).toBe('validation_primary_local');
+    // A draft with something to check goes to the validator; a draft that found the sources
+    // insufficient is refused as it is, with nothing to validate.
+    if (a.stages.validation_primary) expect(a.stages.validation_primary.alias).toBe('validation_primary_local');
+    else expect(a.answer).toBe('Insufficient information.');
     expect(a.tokens).toBeGreaterThan(0);
     // Whatever the small local model says, the answer is either grounded with citations or refused.
     if (a.validation.grounded) {
