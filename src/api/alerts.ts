@@ -24,8 +24,14 @@ export interface AlertMonitorOptions {
 export interface AlertMonitor {
   /** One round now (tests and start-up); returns the alerts it raised. */
   check(): Promise<Record<string, unknown>[]>;
-  stop(): void;
+  /** Whether this process holds the watcher lease now. */
+  watching(): Promise<boolean>;
+  /** Stops watching and hands the lease back, so another process takes over at once. */
+  stop(): Promise<void>;
 }
+
+/** Deletes the lease only while it is still ours. */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertMonitor {
   const me = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -96,8 +102,12 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
   timer.unref();
   return {
     check,
-    stop() {
+    async watching() {
+      return (await deps.redis.get(LEASE)) === me;
+    },
+    async stop() {
       clearInterval(timer);
+      await deps.redis.eval(RELEASE, 1, LEASE, me).catch((err: Error) => console.error('alert monitor could not hand back its lease:', err.message));
     },
   };
 }

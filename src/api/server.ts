@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
   });
   const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
-  const stop = () => void (alerts.stop(), hub.close()).then(() => server.close(() => void closeDeps(deps).then(() => process.exit(0))));
+  const stop = () => void Promise.all([alerts.stop(), hub.close()]).then(() => server.close(() => void closeDeps(deps).then(() => process.exit(0))));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

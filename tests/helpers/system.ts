@@ -51,7 +51,7 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
       workers?.shutdown();
       await running;
       await workers?.connection.close();
-      alerts.stop();
+      await alerts.stop();
       await hub.close();
       await new Promise((r) => server.close(r));
       await closeDeps(deps);

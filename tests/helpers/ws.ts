@@ -15,10 +15,10 @@ export function connectWs(url: string, headers: Record<string, string>): Promise
 }
 
 /** Waits until the condition holds, polling every 100 ms. */
-export async function until(cond: () => boolean, ms = 120_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 120_000, what = 'a condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const connect = (path: string, headers: Record<string, string> = authHeaders(sys.url)) => connectWs(`${sys.url.replace('http', 'ws')}${path}`, headers);
-const until = (cond: () => boolean, ms = 180_000) => waitUntil(cond, ms);
+const until = (cond: () => boolean | Promise<boolean>, ms = 180_000, what?: string) => waitUntil(cond, ms, what);
 
 describe('WS /ws/graph/updates', () => {
   it('reports the entities and relationships a document adds and its deletion removes, in order with its stages', async () => {
@@ -93,14 +93,21 @@ describe('WS /ws/system/alerts', () => {
 
   it('announces a real dependency going down and coming back, and a model error-rate spike', async () => {
     const alerts = await connect('/ws/system/alerts');
-    await sys.alerts.check(); // the current states are known before anything changes
+    // This process must be the watcher (a monitor that ended without handing back its lease holds it
+    // for three intervals), and the current states are known before anything changes.
+    await until(async () => (await sys.alerts.check(), sys.alerts.watching()), 60_000, 'this process to hold the alert watcher lease');
     expect(stack('stop', 'litellm').code).toBe(0);
     try {
       // Calls that really fail while the gateway is down.
       for (let i = 0; i < 5; i++) await sys.deps.llm.chat('synthesis_local', [{ role: 'user', content: 'ping' }], { workspaceId: 'default' }).catch(() => undefined);
       await sys.alerts.check();
-      await until(() => alerts.messages.some((m) => m.kind === 'dependency_down' && m.dependency === 'litellm'), 30_000);
-      await until(() => alerts.messages.some((m) => m.kind === 'model_error_rate' && m.alias === 'synthesis_local'), 30_000);
+      const seen = () => JSON.stringify(alerts.messages.map((m) => [m.kind, m.dependency ?? m.alias]));
+      await until(() => alerts.messages.some((m) => m.kind === 'dependency_down' && m.dependency === 'litellm'), 30_000, 'dependency_down for litellm').catch((e) => {
+        throw new Error(`${(e as Error).message}; alerts seen: ${seen()}`);
+      });
+      await until(() => alerts.messages.some((m) => m.kind === 'model_error_rate' && m.alias === 'synthesis_local'), 30_000, 'model_error_rate for synthesis_local').catch((e) => {
+        throw new Error(`${(e as Error).message}; alerts seen: ${seen()}`);
+      });
       const spike = alerts.messages.find((m) => m.kind === 'model_error_rate')!;
       expect(spike.failed).toBeGreaterThanOrEqual(5);
     } finally {
