@@ -2,6 +2,7 @@ import OpenAI, { APIError } from 'openai';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { ChatAlias, EmbeddingAlias } from '../domain/model-aliases';
+import { CircuitBreakers, CircuitOpenError, type CircuitOptions } from './circuit';
 
 /**
  * The one LLM client of the system. It talks only to the LiteLLM proxy and only by alias: callers
@@ -32,6 +33,7 @@ export interface LlmClientOptions {
   maxRetries?: number;
   /** Where per-call analytics go; omitted in pure unit tests. */
   db?: Pool;
+  circuit?: CircuitOptions;
 }
 
 export class LlmOutputError extends Error {
@@ -48,7 +50,10 @@ export class LlmClient {
   private readonly openai: OpenAI;
   /** LiteLLM deployment id → the provider model behind it, from the proxy's /model/info. */
   private deployments?: Promise<Map<string, string>>;
+  /** Per-alias circuit breakers of this process. */
+  readonly circuits: CircuitBreakers;
   constructor(private readonly opts: LlmClientOptions) {
+    this.circuits = new CircuitBreakers(opts.circuit);
     this.openai = new OpenAI({
       baseURL: `${opts.baseUrl.replace(/\/$/, '')}/v1`,
       apiKey: opts.masterKey,
@@ -158,7 +163,9 @@ export class LlmClient {
   ): Promise<T & { usage: LlmUsage }> {
     const started = Date.now();
     try {
+      this.circuits.before(alias);
       const r = await call();
+      this.circuits.success(alias);
       const usage: LlmUsage = {
         alias,
         servedBy: await this.servedBy(r.headers),
@@ -170,6 +177,7 @@ export class LlmClient {
       await this.record(usage, ctx, true, null);
       return { ...r.value, usage };
     } catch (err) {
+      if (isOutage(err)) this.circuits.failure(alias);
       const usage = { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 };
       await this.record(usage, ctx, false, errorClass(err));
       throw err;
@@ -247,7 +255,15 @@ function splitAlias(alias: string): [string | null, string | null] {
   return m ? [m[1]!, m[2]!] : [alias.startsWith('text_embedding') ? 'embedding' : null, null];
 }
 
+/** Failures that say the gateway or model is unavailable (not that the model answered badly). */
+function isOutage(err: unknown): boolean {
+  if (err instanceof CircuitOpenError) return false;
+  if (err instanceof APIError) return err.status === undefined || err.status === 429 || err.status >= 500;
+  return !(err instanceof LlmOutputError);
+}
+
 export function errorClass(err: unknown): string {
+  if (err instanceof CircuitOpenError) return 'circuit_open';
   if (err instanceof APIError) return `http_${err.status ?? 'network'}`;
   if (err instanceof LlmOutputError) return 'invalid_output';
   if (err instanceof Error) return err.name;
