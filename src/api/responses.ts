@@ -131,3 +131,14 @@ export const AuditResponse = obj({
   ...page,
   entries: z.array(obj({ id: num, at: timestamp, action: str, outcome: z.enum(['success', 'failure', 'denied']), actor_id: nullableStr, status: num.nullable() })),
 });
+
+export const ModelHealthResponse = obj({
+  gateway: obj({ ok: z.boolean(), version: str.optional(), error: str.optional() }),
+  aliases: z.array(obj({ alias: str, circuit: z.enum(['closed', 'open', 'half_open']), last_call: obj({ ok: z.boolean(), error_class: nullableStr, served_by: nullableStr, latency_ms: num }).nullable() })),
+});
+export const ModelPerformanceResponse = obj({
+  hours: num,
+  models: z.array(
+    obj({ alias: str, model: str, total_requests: num, avg_response_ms: num, p95_response_ms: num, success_rate: num, cost_per_1k_tokens: num, last_24h_requests: num }),
+  ),
+});

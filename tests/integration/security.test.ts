@@ -121,6 +121,8 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'POST /api/admin/workspaces': (role) => ({ path: '/api/admin/workspaces', init: post({ id: `walk-${role.replace('_', '-')}-${RUN}`, name: 'Walk' }) }),
   'POST /api/admin/members': () => ({ path: '/api/admin/members', init: post({ email: `target-${RUN}@example.com`, role: 'user' }) }),
   'GET /api/admin/audit': () => ({ path: '/api/admin/audit?limit=5' }),
+  'GET /api/admin/models/health': () => ({ path: '/api/admin/models/health' }),
+  'GET /api/admin/models/performance': () => ({ path: '/api/admin/models/performance?hours=24' }),
 };
 
 function form(name: string): FormData {
