@@ -1,7 +1,7 @@
 import OpenAI, { APIError } from 'openai';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import type { ChatAlias, EmbeddingAlias } from '../domain/model-aliases';
+import { PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
 import { CircuitBreakers, CircuitOpenError, type CircuitOptions } from './circuit';
 
 /**
@@ -115,6 +115,26 @@ export class LlmClient {
   }
 
   private async complete(
+    alias: string,
+    messages: OpenAI.ChatCompletionMessageParam[],
+    ctx: LlmCallContext,
+    options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
+  ): Promise<{ text: string; usage: LlmUsage }> {
+    // Along the profile chain: an outage of one alias (or its open circuit) moves to the next.
+    const chain = [alias, ...fallbacksOf(alias)];
+    let lastError: unknown;
+    for (const candidate of chain) {
+      try {
+        return await this.completeOnce(candidate, messages, ctx, options);
+      } catch (err) {
+        if (!isOutage(err) && !(err instanceof CircuitOpenError)) throw err;
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  private async completeOnce(
     alias: string,
     messages: OpenAI.ChatCompletionMessageParam[],
     ctx: LlmCallContext,
@@ -253,6 +273,13 @@ export class LlmClient {
 function splitAlias(alias: string): [string | null, string | null] {
   const m = /^(classification|extraction|synthesis|validation_primary|validation_secondary)_(premium|balanced|cost_effective|fast|local)$/.exec(alias);
   return m ? [m[1]!, m[2]!] : [alias.startsWith('text_embedding') ? 'embedding' : null, null];
+}
+
+/** The aliases to try after `alias` fails: the same task slot on the profile's fallback chain. */
+export function fallbacksOf(alias: string): string[] {
+  const [slot, profile] = splitAlias(alias);
+  if (!slot || !profile || !isProfile(profile) || slot === 'embedding') return [];
+  return PROFILE_FALLBACKS[profile].map((p) => chatAlias(slot as TaskSlot, p));
 }
 
 /** Failures that say the gateway or model is unavailable (not that the model answered badly). */

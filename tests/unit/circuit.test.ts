@@ -40,3 +40,13 @@ describe('circuit breaker per alias', () => {
     d.before('x'); // two failures since the success: still closed
   });
 });
+
+describe('fallback chain', () => {
+  it("follows the profile's fallback order for the same task slot, and none for local or embeddings", async () => {
+    const { fallbacksOf } = await import('../../src/adapters/llm');
+    expect(fallbacksOf('synthesis_premium')).toEqual(['synthesis_balanced', 'synthesis_local']);
+    expect(fallbacksOf('validation_secondary_fast')).toEqual(['validation_secondary_cost_effective', 'validation_secondary_local']);
+    expect(fallbacksOf('extraction_local')).toEqual([]);
+    expect(fallbacksOf('text_embedding_3_large')).toEqual([]);
+  });
+});
