@@ -32,13 +32,14 @@ export interface Deps {
 
 export async function createDeps(env: Env, opts: { temporal?: boolean } = {}): Promise<Deps> {
   const db = createPostgres(env.DATABASE_URL);
+  const redis = createRedis(env.REDIS_URL);
   const deps: Deps = {
     env,
     db,
-    redis: createRedis(env.REDIS_URL),
+    redis,
     graph: createNeo4j(env.NEO4J_URL, env.NEO4J_USER, env.NEO4J_PASSWORD),
     chroma: createChroma(env.CHROMA_URL),
-    llm: new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: env.LLM_TIMEOUT_MS, db }),
+    llm: new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: env.LLM_TIMEOUT_MS, db, redis }),
   };
   if (opts.temporal !== false) {
     deps.temporal = await createTemporalClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);

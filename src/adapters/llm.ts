@@ -1,7 +1,8 @@
 import OpenAI, { APIError } from 'openai';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
+import type Redis from 'ioredis';
+import { CHAT_MATRIX, PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
 import { CircuitBreakers, CircuitOpenError, type CircuitOptions } from './circuit';
 
 /**
@@ -33,7 +34,18 @@ export interface LlmClientOptions {
   maxRetries?: number;
   /** Where per-call analytics go; omitted in pure unit tests. */
   db?: Pool;
+  /** Where the assignment version is announced, so every process reroutes at once. */
+  redis?: Redis;
   circuit?: CircuitOptions;
+}
+
+/** Bumped whenever a model assignment changes; every client reloads its assignments on a change. */
+export const ASSIGNMENTS_VERSION_KEY = 'neuronode:model-assignments:version';
+
+interface Target {
+  model: string;
+  temperature?: number;
+  maxTokens?: number;
 }
 
 export class LlmOutputError extends Error {
@@ -52,6 +64,7 @@ export class LlmClient {
   private deployments?: Promise<Map<string, string>>;
   /** Per-alias circuit breakers of this process. */
   readonly circuits: CircuitBreakers;
+  private assignments?: { version: string | null; map: Map<string, string> };
   constructor(private readonly opts: LlmClientOptions) {
     this.circuits = new CircuitBreakers(opts.circuit);
     this.openai = new OpenAI({
@@ -140,13 +153,16 @@ export class LlmClient {
     ctx: LlmCallContext,
     options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
   ): Promise<{ text: string; usage: LlmUsage }> {
+    const target = await this.resolve(alias);
+    const maxTokens = options.maxTokens ?? target.maxTokens;
+    const temperature = options.temperature ?? target.temperature;
     return this.measured(alias, ctx, async () => {
       const { data, response } = await this.openai.chat.completions
         .create({
-          model: alias,
+          model: target.model,
           messages,
-          ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
-          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+          ...(temperature !== undefined ? { temperature } : {}),
           ...(options.responseFormat ? { response_format: options.responseFormat } : {}),
         })
         .withResponse();
@@ -157,6 +173,36 @@ export class LlmClient {
         tokensOut: data.usage?.completion_tokens ?? 0,
       };
     });
+  }
+
+  /**
+   * The model that serves an alias now: an assignment (an administrator's or the optimisation's)
+   * names another LiteLLM model, called with the alias's own temperature and token limit;
+   * otherwise the alias itself. Assignments are reloaded when their version in Redis changes.
+   */
+  private async resolve(alias: string): Promise<Target> {
+    const { db, redis } = this.opts;
+    if (!db || !redis) return { model: alias };
+    try {
+      const version = await redis.get(ASSIGNMENTS_VERSION_KEY);
+      if (!this.assignments || this.assignments.version !== version) {
+        const rows = (await db.query<{ task: string; profile: string; model: string }>(`SELECT task, profile, model FROM model_assignments`)).rows;
+        this.assignments = { version, map: new Map(rows.map((r) => [`${r.task}_${r.profile}`, r.model])) };
+      }
+    } catch {
+      // Redis or PostgreSQL unavailable: keep the assignments last loaded.
+    }
+    const model = this.assignments?.map.get(alias);
+    const [slot, profile] = splitAlias(alias);
+    if (!model || !slot || !profile || !isProfile(profile) || !(slot in CHAT_MATRIX)) return { model: alias };
+    const d = CHAT_MATRIX[slot as TaskSlot][profile];
+    return { model, temperature: d.temperature, maxTokens: d.maxTokens };
+  }
+
+  /** The model names the gateway serves (aliases and directly addressable models). */
+  async models(): Promise<string[]> {
+    const page = await this.openai.models.list();
+    return page.data.map((m) => m.id).sort();
   }
 
   /** Embeddings for `texts`, in order, through an embedding alias. */

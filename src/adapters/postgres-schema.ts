@@ -259,5 +259,34 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       ALTER TABLE users ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
     `,
   },
+  {
+    id: '0005_models',
+    sql: `
+      -- Which model serves a task slot × profile when it is not the alias's own (an admin's or the
+      -- optimisation's decision). Absent: the alias as LiteLLM configures it.
+      CREATE TABLE model_assignments (
+        task text NOT NULL,
+        profile text NOT NULL,
+        model text NOT NULL,
+        source text NOT NULL CHECK (source IN ('admin', 'optimization')),
+        reason jsonb,
+        updated_by uuid,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (task, profile)
+      );
+
+      -- The seed's model performance metrics, over every recorded call.
+      CREATE VIEW model_performance_metrics AS
+        SELECT alias, coalesce(served_by, 'unknown') AS model, task, profile,
+               count(*)::int AS total_requests,
+               avg(latency_ms)::float AS avg_response_ms,
+               avg(CASE WHEN ok THEN 1 ELSE 0 END)::float AS success_rate,
+               CASE WHEN coalesce(sum(tokens_in + tokens_out), 0) > 0
+                    THEN (coalesce(sum(cost_usd), 0) * 1000 / sum(tokens_in + tokens_out))::float ELSE 0 END AS cost_per_1k_tokens,
+               count(*) FILTER (WHERE at > now() - interval '24 hours')::int AS last_24h_usage,
+               max(at) AS last_call_at
+          FROM model_calls GROUP BY alias, coalesce(served_by, 'unknown'), task, profile;
+    `,
+  },
 ];
 

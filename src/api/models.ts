@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { allAliases } from '../domain/model-aliases';
+import { ASSIGNMENTS_VERSION_KEY } from '../adapters/llm';
+import { PROFILES, TASKS, allAliases } from '../domain/model-aliases';
 import type { Deps } from '../deps';
+import { ApiError } from './errors';
 import { parse } from './validate';
 
 /**
@@ -16,8 +18,45 @@ export const PerformanceQuery = z
   })
   .strict();
 
+export const AssignRequest = z
+  .object({
+    task: z.enum(TASKS),
+    profile: z.enum(PROFILES),
+    /** A model the gateway serves; null returns the slot to its alias's own model. */
+    model: z.string().min(1).max(200).nullable(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
 export function modelsRouter(deps: Deps): Router {
   const router = Router();
+
+  router.get('/assignments', async (_req, res) => {
+    const rows = (await deps.db.query(`SELECT task, profile, model, source, reason, updated_by, updated_at FROM model_assignments ORDER BY task, profile`)).rows;
+    res.json({ assignments: rows });
+  });
+
+  /** Persisted, and effective at once in every API and worker process (they watch a version in Redis). */
+  router.post('/assign', async (req, res) => {
+    const body = parse(AssignRequest, req.body);
+    const before = (await deps.db.query(`SELECT model FROM model_assignments WHERE task = $1 AND profile = $2`, [body.task, body.profile])).rows[0]?.model ?? null;
+    if (body.model === null) {
+      await deps.db.query(`DELETE FROM model_assignments WHERE task = $1 AND profile = $2`, [body.task, body.profile]);
+    } else {
+      const served = await deps.llm.models().catch((err: Error) => {
+        throw new ApiError('dependency_unavailable', `the model gateway cannot list its models: ${err.message}`);
+      });
+      if (!served.includes(body.model)) throw new ApiError('validation_failed', `the gateway serves no model ${body.model}`, { served });
+      await deps.db.query(
+        `INSERT INTO model_assignments (task, profile, model, source, reason, updated_by) VALUES ($1, $2, $3, 'admin', $4, $5)
+         ON CONFLICT (task, profile) DO UPDATE SET model = EXCLUDED.model, source = 'admin', reason = EXCLUDED.reason, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+        [body.task, body.profile, body.model, JSON.stringify({ note: body.reason ?? null }), req.user!.userId],
+      );
+    }
+    const version = await deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
+    res.locals.audit = { task: body.task, profile: body.profile, before, after: body.model };
+    res.json({ task: body.task, profile: body.profile, model: body.model, previous: before, version });
+  });
 
   router.get('/health', async (_req, res) => {
     const gateway = await deps.llm.ping().then(

@@ -142,3 +142,5 @@ export const ModelPerformanceResponse = obj({
     obj({ alias: str, model: str, total_requests: num, avg_response_ms: num, p95_response_ms: num, success_rate: num, cost_per_1k_tokens: num, last_24h_requests: num }),
   ),
 });
+export const AssignmentsResponse = obj({ assignments: z.array(obj({ task: str, profile: str, model: str, source: z.enum(['admin', 'optimization']), updated_at: timestamp })) });
+export const AssignResponse = obj({ task: str, profile: str, model: nullableStr, previous: nullableStr, version: num });

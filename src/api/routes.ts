@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest, UpdateUserRequest, UserIdParam, UserListQuery } from './admin';
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
-import { PerformanceQuery } from './models';
+import { AssignRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
@@ -85,6 +85,8 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201, response: R.MemberResponse },
   { method: 'get', path: '/api/admin/models/health', permission: 'model_management', tag: 'models', summary: "The gateway's readiness, and each alias's circuit and latest call", response: R.ModelHealthResponse },
   { method: 'get', path: '/api/admin/models/performance', permission: 'model_management', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
+  { method: 'get', path: '/api/admin/models/assignments', permission: 'model_management', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
+  { method: 'post', path: '/api/admin/models/assign', permission: 'model_management', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },
   { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery, response: R.AuditResponse },
 ];
 

@@ -122,6 +122,9 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'POST /api/admin/members': () => ({ path: '/api/admin/members', init: post({ email: `target-${RUN}@example.com`, role: 'user' }) }),
   'GET /api/admin/audit': () => ({ path: '/api/admin/audit?limit=5' }),
   'GET /api/admin/models/health': () => ({ path: '/api/admin/models/health' }),
+  'GET /api/admin/models/assignments': () => ({ path: '/api/admin/models/assignments' }),
+  // Assigning a slot its own configured model: a real change of the table that reroutes nothing.
+  'POST /api/admin/models/assign': () => ({ path: '/api/admin/models/assign', init: post({ task: 'classification', profile: 'premium', model: null }) }),
   'GET /api/admin/models/performance': () => ({ path: '/api/admin/models/performance?hours=24' }),
 };
 

@@ -1,0 +1,105 @@
+import type { ChildProcess } from 'node:child_process';
+import { LlmClient } from '../../src/adapters/llm';
+import { CircuitOpenError } from '../../src/adapters/circuit';
+import { ingest } from '../helpers/documents';
+import { stack } from '../helpers/stack';
+import { api, startSystem, type System } from '../helpers/system';
+import { startWorkerProcess } from '../helpers/worker';
+
+/**
+ * The model gateway against the real LiteLLM and local models: analytics of pipeline calls, an
+ * assignment that reroutes the next call in another process, and outages that fail over along the
+ * profile chain, fail clearly and open a circuit that closes again.
+ */
+jest.setTimeout(900_000);
+
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let sys: System;
+let worker: ChildProcess | undefined;
+
+beforeAll(async () => {
+  // The API here; the worker — which makes the model calls — in a process of its own.
+  sys = await startSystem({}, { worker: false });
+  worker = await startWorkerProcess();
+  const doc = await ingest(sys.url, `gateway-${RUN}.txt`, Buffer.from(`Annelie Brostrom founded the Skarvik Tidal Energy Cooperative in 2019. Run ${RUN}.`));
+  expect(doc.status).toBe('completed');
+});
+afterAll(async () => {
+  worker?.kill('SIGTERM');
+  await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: null } }).catch(() => undefined);
+  await sys?.stop();
+});
+
+const callsOf = async (workflowId: string) =>
+  (await sys.deps.db.query(`SELECT alias, served_by, latency_ms, tokens_in, tokens_out, cost_usd, ok FROM model_calls WHERE workflow_id = $1 ORDER BY id`, [workflowId])).rows;
+
+async function ask(question: string) {
+  const r = await api(sys.url, '/api/query', { method: 'POST', json: { question, profile: 'local', top_k: 3 } });
+  expect(r.status).toBe(200);
+  return r.json as { workflow_id: string; stages: Record<string, { model?: string }> };
+}
+
+describe('model gateway', () => {
+  it('records the pipeline’s calls with latency, tokens, cost and the serving model, and aggregates them', async () => {
+    const a = await ask('Who founded the Skarvik Tidal Energy Cooperative?');
+    const calls = await callsOf(a.workflow_id);
+    const synthesis = calls.find((c) => c.alias === 'synthesis_local');
+    expect(synthesis).toMatchObject({ ok: true, served_by: 'openai/local-gemma3-270m' });
+    expect(synthesis!.latency_ms).toBeGreaterThan(0);
+    expect(synthesis!.tokens_in).toBeGreaterThan(0);
+    expect(synthesis!.tokens_out).toBeGreaterThan(0);
+    expect(synthesis!.cost_usd).toBeGreaterThan(0);
+    const perf = await api(sys.url, '/api/admin/models/performance?alias=synthesis_local&hours=1');
+    const row = perf.json.models.find((m: { model: string }) => m.model === 'openai/local-gemma3-270m');
+    expect(row.total_requests).toBeGreaterThanOrEqual(1);
+    expect(row.success_rate).toBeGreaterThan(0);
+    expect(row.p95_response_ms).toBeGreaterThanOrEqual(row.avg_response_ms > 0 ? 1 : 0);
+    const view = await sys.deps.db.query(`SELECT total_requests FROM model_performance_metrics WHERE alias = 'synthesis_local' AND model = 'openai/local-gemma3-270m'`);
+    expect(view.rows[0].total_requests).toBeGreaterThanOrEqual(row.total_requests);
+  });
+
+  it('reroutes the next call in the worker process when an administrator assigns another model', async () => {
+    const refused = await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: 'no-such-model' } });
+    expect(refused.status).toBe(400);
+    const set = await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: 'local-smollm2-135m', reason: 'test' } });
+    expect(set.status).toBe(200);
+    const b = await ask('In which year was the Skarvik Tidal Energy Cooperative founded?');
+    expect((await callsOf(b.workflow_id)).find((c) => c.alias === 'synthesis_local')).toMatchObject({ ok: true, served_by: 'openai/local-smollm2-135m' });
+    const audit = await sys.deps.db.query(`SELECT details FROM audit_log WHERE action = 'POST /api/admin/models/assign' AND outcome = 'success' ORDER BY id DESC LIMIT 1`);
+    expect(audit.rows[0].details).toMatchObject({ task: 'synthesis', profile: 'local', after: 'local-smollm2-135m' });
+    // Back to the alias's own model, again without a restart.
+    expect((await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: null } })).status).toBe(200);
+    const c = await ask('Who founded the Skarvik Tidal Energy Cooperative, and when?');
+    expect((await callsOf(c.workflow_id)).find((x) => x.alias === 'synthesis_local')).toMatchObject({ served_by: 'openai/local-gemma3-270m' });
+  });
+
+  it('with the gateway down: walks the fallback chain, fails clearly without a retry storm, opens the circuit, and closes it once the gateway is back', async () => {
+    const env = sys.deps.env;
+    const llm = new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: 10_000, maxRetries: 1, db: sys.deps.db, circuit: { failureThreshold: 2, coolDownMs: 3000 } });
+    const ctx = { workflowId: `gateway-down-${RUN}` };
+    const msg = [{ role: 'user' as const, content: 'Say OK.' }];
+    expect(stack('stop', 'litellm').code).toBe(0);
+    try {
+      const started = Date.now();
+      await expect(llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 })).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(30_000); // no hang
+      // One attempt per alias of the chain, in order — not a storm.
+      expect((await callsOf(ctx.workflowId)).map((r) => r.alias)).toEqual(['synthesis_premium', 'synthesis_balanced', 'synthesis_local']);
+      await expect(llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 })).rejects.toThrow();
+      // Every circuit of the chain is open now: the next call fails at once, clearly.
+      const fast = Date.now();
+      const err = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 }).catch((e: unknown) => e);
+      expect(Date.now() - fast).toBeLessThan(200);
+      expect(err).toBeInstanceOf(CircuitOpenError);
+      expect((err as Error).message).toMatch(/circuit for synthesis_local is open/);
+      expect(llm.circuits.snapshot().synthesis_premium!.state).toBe('open');
+      expect((await callsOf(ctx.workflowId)).length).toBe(6 + 3);
+    } finally {
+      expect(stack('start', 'litellm').code).toBe(0);
+    }
+    await new Promise((r) => setTimeout(r, 3500)); // the cool-down
+    const ok = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 });
+    expect(ok.usage.alias).toBe('synthesis_premium');
+    expect(llm.circuits.snapshot().synthesis_premium!.state).toBe('closed');
+  });
+});
