@@ -104,6 +104,14 @@ const envSchema = z.object({
   WS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** @default 15000 ms between system alert checks (dependencies, model error rates) */
   ALERT_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(15_000),
+  /** @default weekly, Sunday 03:00 — when the model optimisation runs */
+  OPTIMIZE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'OPTIMIZE_CRON must be a five-field cron expression').default('0 3 * * 0'),
+  /** Models the optimisation compares (LiteLLM model names, comma-separated). */
+  OPTIMIZE_CANDIDATES: csv.pipe(z.array(z.string()).min(1, 'OPTIMIZE_CANDIDATES names no model')).default(['local-gemma3-270m', 'local-smollm2-135m']),
+  /** @default 0.5 — no choice may score below this on the golden set */
+  OPTIMIZE_QUALITY_FLOOR: z.coerce.number().min(0).max(1).default(0.5),
+  /** @default true — decisions wait for an administrator's approval */
+  OPTIMIZE_REQUIRE_APPROVAL: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

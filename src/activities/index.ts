@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Deps } from '../deps';
 import { createDeleteActivities } from './delete';
 import { createIngestActivities } from './ingest';
+import { createOptimizeActivities } from './optimize';
 import { createQueryActivities } from './query';
 import { createSystemActivities } from './system';
 
@@ -41,6 +42,7 @@ export function createActivities(deps: Deps) {
     ...createIngestActivities(deps),
     ...createDeleteActivities(deps),
     ...createQueryActivities(deps),
+    ...createOptimizeActivities(deps),
   });
 }
 

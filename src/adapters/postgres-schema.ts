@@ -286,6 +286,23 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
                count(*) FILTER (WHERE at > now() - interval '24 hours')::int AS last_24h_usage,
                max(at) AS last_call_at
           FROM model_calls GROUP BY alias, coalesce(served_by, 'unknown'), task, profile;
+
+      -- Model optimisation runs: candidates, every score (keyed task|model), the decision and its fate.
+      CREATE TABLE optimization_runs (
+        id text PRIMARY KEY,
+        status text NOT NULL CHECK (status IN ('running', 'deciding', 'awaiting_approval', 'applied', 'rejected', 'failed')),
+        trigger text NOT NULL,
+        golden_version text NOT NULL,
+        candidates jsonb NOT NULL,
+        tasks jsonb NOT NULL,
+        floor double precision NOT NULL,
+        require_approval boolean NOT NULL,
+        scores jsonb NOT NULL DEFAULT '{}'::jsonb,
+        decision jsonb,
+        note text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      );
     `,
   },
 ];

@@ -1,7 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ASSIGNMENTS_VERSION_KEY } from '../adapters/llm';
+import { GOLDEN_TASKS } from '../domain/golden-set';
 import { PROFILES, TASKS, allAliases } from '../domain/model-aliases';
+import { optimizeInput } from '../schedules';
+import { taskQueues } from '../config';
+import { newId } from '../domain';
 import type { Deps } from '../deps';
 import { ApiError } from './errors';
 import { parse } from './validate';
@@ -28,8 +32,56 @@ export const AssignRequest = z
   })
   .strict();
 
+export const OptimizeRequest = z
+  .object({
+    candidates: z.array(z.string().min(1).max(200)).min(1).max(8).optional(),
+    tasks: z.array(z.enum(GOLDEN_TASKS as [string, ...string[]])).min(1).optional(),
+    /** Items per task; the whole golden set when absent. */
+    limit: z.number().int().min(1).max(100).optional(),
+    require_approval: z.boolean().optional(),
+  })
+  .strict();
+export const OptimizationIdParam = z.object({ id: z.string().regex(/^optimize-[\w-]{1,100}$/, 'not an optimisation run id') });
+export const DecisionRequest = z.object({ approve: z.boolean() }).strict();
+
 export function modelsRouter(deps: Deps): Router {
   const router = Router();
+
+  /** Starts an optimisation run now (the same workflow the schedule starts). */
+  router.post('/optimize', async (req, res) => {
+    const body = parse(OptimizeRequest, req.body ?? {});
+    const input = optimizeInput(deps.env, {
+      trigger: 'admin',
+      ...(body.candidates ? { candidates: body.candidates } : {}),
+      ...(body.tasks ? { tasks: body.tasks as typeof GOLDEN_TASKS } : {}),
+      ...(body.limit ? { limit: body.limit } : {}),
+      ...(body.require_approval !== undefined ? { requireApproval: body.require_approval } : {}),
+    });
+    const workflowId = `optimize-${newId()}`;
+    await deps.temporal!.workflow.start('optimizeModels', { taskQueue: taskQueues(deps.env).main, workflowId, args: [input] });
+    res.locals.audit = { run_id: workflowId, candidates: input.candidates, tasks: input.tasks };
+    res.status(202).json({ run_id: workflowId, workflow_id: workflowId, candidates: input.candidates, tasks: input.tasks, require_approval: input.requireApproval });
+  });
+
+  router.get('/optimizations/:id', async (req, res) => {
+    const { id } = parse(OptimizationIdParam, req.params);
+    const run = (await deps.db.query(`SELECT * FROM optimization_runs WHERE id = $1`, [id])).rows[0];
+    if (!run) throw new ApiError('not_found', `no optimisation run ${id}`);
+    const progress = run.status === 'running' ? await deps.temporal!.workflow.getHandle(id).query('optimizationState').then((s) => ({ done: (s as { done: number }).done, total: (s as { total: number }).total }), () => null) : null;
+    res.json({ ...run, scores: Object.values(run.scores ?? {}), progress });
+  });
+
+  /** An administrator's approval or rejection of a run that waits for it. */
+  router.post('/optimizations/:id/decision', async (req, res) => {
+    const { id } = parse(OptimizationIdParam, req.params);
+    const body = parse(DecisionRequest, req.body);
+    const run = (await deps.db.query(`SELECT status FROM optimization_runs WHERE id = $1`, [id])).rows[0];
+    if (!run) throw new ApiError('not_found', `no optimisation run ${id}`);
+    if (run.status !== 'awaiting_approval') throw new ApiError('conflict', `the run is ${run.status}, not awaiting approval`);
+    await deps.temporal!.workflow.getHandle(id).signal('decision', { approve: body.approve, by: req.user!.email });
+    res.locals.audit = { run_id: id, approve: body.approve };
+    res.status(202).json({ run_id: id, approve: body.approve });
+  });
 
   router.get('/assignments', async (_req, res) => {
     const rows = (await deps.db.query(`SELECT task, profile, model, source, reason, updated_by, updated_at FROM model_assignments ORDER BY task, profile`)).rows;

@@ -144,3 +144,13 @@ export const ModelPerformanceResponse = obj({
 });
 export const AssignmentsResponse = obj({ assignments: z.array(obj({ task: str, profile: str, model: str, source: z.enum(['admin', 'optimization']), updated_at: timestamp })) });
 export const AssignResponse = obj({ task: str, profile: str, model: nullableStr, previous: nullableStr, version: num });
+export const OptimizeStartResponse = obj({ run_id: str, workflow_id: str, candidates: z.array(str), tasks: z.array(str), require_approval: z.boolean() });
+const Score = obj({ task: str, model: str, quality: num, p50Ms: num, costUsd: num, items: num, errors: num });
+export const OptimizationRunResponse = obj({
+  id: str,
+  status: z.enum(['running', 'deciding', 'awaiting_approval', 'applied', 'rejected', 'failed']),
+  golden_version: str,
+  scores: z.array(Score),
+  decision: z.array(obj({ task: str, profile: str, model: nullableStr, rule: str, evidence: z.array(Score) })).nullable(),
+});
+export const OptimizationDecisionResponse = obj({ run_id: str, approve: z.boolean() });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest, UpdateUserRequest, UserIdParam, UserListQuery } from './admin';
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
-import { AssignRequest, PerformanceQuery } from './models';
+import { AssignRequest, DecisionRequest, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
@@ -87,6 +87,9 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/api/admin/models/performance', permission: 'model_management', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
   { method: 'get', path: '/api/admin/models/assignments', permission: 'model_management', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
   { method: 'post', path: '/api/admin/models/assign', permission: 'model_management', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },
+  { method: 'post', path: '/api/admin/models/optimize', permission: 'model_management', tag: 'models', summary: 'Start a model optimisation run now (the scheduled workflow)', body: OptimizeRequest, success: 202, response: R.OptimizeStartResponse },
+  { method: 'get', path: '/api/admin/models/optimizations/{id}', permission: 'model_management', tag: 'models', summary: 'An optimisation run: every score, the decision and its evidence', params: OptimizationIdParam, response: R.OptimizationRunResponse },
+  { method: 'post', path: '/api/admin/models/optimizations/{id}/decision', permission: 'model_management', tag: 'models', summary: 'Approve or reject a run that waits for approval', params: OptimizationIdParam, body: DecisionRequest, success: 202, response: R.OptimizationDecisionResponse },
   { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery, response: R.AuditResponse },
 ];
 

@@ -2,6 +2,7 @@ import { loadConfigOrExit } from '../config';
 import { closeDeps, createDeps } from '../deps';
 import { prepareStores } from '../worker-setup';
 import { createApp } from './app';
+import { ensureOptimizationSchedule } from '../schedules';
 import { startAlertMonitor } from './alerts';
 import { authenticateUpgrade, ensureFirstAdmin } from './auth';
 import type { Metrics } from './metrics';
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   const deps = await createDeps(env);
   await prepareStores(deps);
   await ensureFirstAdmin(deps);
+  if (deps.temporal) console.log(`neuronode: model optimisation schedule ${await ensureOptimizationSchedule(deps.temporal, env)}`);
   const app = createApp(deps);
   const server = app.listen(env.PORT, env.HOST, () => {
     console.log(`neuronode API: http://${env.HOST}:${env.PORT}/api (health: /api/health)`);

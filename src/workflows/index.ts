@@ -5,3 +5,4 @@ export { deleteDocument } from './delete-document';
 export { ingestBatch, batchProgressQuery, type BatchInput, type BatchProgress } from './ingest-batch';
 export { answerQuery, type AnswerWorkflowInput } from './answer-query';
 export { batchQuery, batchQueryProgress, type BatchQueryInput, type BatchQueryProgress } from './batch-query';
+export { optimizeModels, optimizationState, decisionSignal, type OptimizeModelsInput, type OptimizeModelsState } from './optimize-models';

@@ -103,3 +103,61 @@ describe('model gateway', () => {
     expect(llm.circuits.snapshot().synthesis_premium!.state).toBe('closed');
   });
 });
+
+describe('model optimisation', () => {
+  it('scores two real local candidates on the golden set, decides per profile with evidence, waits for approval and applies', async () => {
+    const start = await api(sys.url, '/api/admin/models/optimize', {
+      method: 'POST',
+      json: { candidates: ['local-gemma3-270m', 'local-smollm2-135m'], tasks: ['classification', 'validation'], limit: 2, require_approval: true },
+    });
+    expect(start.status).toBe(202);
+    const id = start.json.run_id as string;
+    const end = Date.now() + 600_000;
+    let run = (await api(sys.url, `/api/admin/models/optimizations/${id}`)).json;
+    while (run.status !== 'awaiting_approval') {
+      if (Date.now() > end || run.status === 'failed') throw new Error(`run ${id} is ${run.status}`);
+      await new Promise((r) => setTimeout(r, 2000));
+      run = (await api(sys.url, `/api/admin/models/optimizations/${id}`)).json;
+    }
+    expect(run.golden_version).toBe('v1');
+    // Every candidate × task scored, with quality, latency and cost measured on real calls.
+    expect(run.scores).toHaveLength(4);
+    for (const s of run.scores) {
+      expect(s.items).toBe(2);
+      expect(s.quality).toBeGreaterThanOrEqual(0);
+      expect(s.quality).toBeLessThanOrEqual(1);
+      if (s.errors < s.items) expect(s.p50Ms).toBeGreaterThan(0);
+    }
+    // A decision for every slot × profile the tasks cover, each with its rule and evidence.
+    expect(run.decision).toHaveLength(3 * 5);
+    for (const d of run.decision) {
+      expect(d.evidence).toHaveLength(2);
+      expect(d.rule).toMatch(/quality|cost|latency|floor/);
+    }
+    const calls = await sys.deps.db.query(`SELECT DISTINCT served_by FROM model_calls WHERE workflow_id = $1 AND ok`, [id]);
+    expect(calls.rows.map((r) => r.served_by).sort()).toEqual(['openai/local-gemma3-270m', 'openai/local-smollm2-135m']);
+    // Nothing is applied before the approval.
+    expect((await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_assignments WHERE reason->>'run_id' = $1`, [id])).rows[0].n).toBe(0);
+    expect((await api(sys.url, `/api/admin/models/optimizations/${id}/decision`, { method: 'POST', json: { approve: true } })).status).toBe(202);
+    const result = await sys.deps.temporal!.workflow.getHandle(id).result();
+    expect(result.status).toBe('applied');
+    const applied = (await sys.deps.db.query(`SELECT task, profile, model FROM model_assignments WHERE reason->>'run_id' = $1`, [id])).rows;
+    expect(applied.length).toBe(run.decision.filter((d: { model: string | null }) => d.model).length);
+    expect((await api(sys.url, `/api/admin/models/optimizations/${id}`)).json.status).toBe('applied');
+    // The assignments go again, so the rest of the suite runs on the aliases' own models.
+    await sys.deps.db.query(`DELETE FROM model_assignments WHERE reason->>'run_id' = $1`, [id]);
+    await sys.deps.redis.incr('neuronode:model-assignments:version');
+  });
+
+  it('creates the optimisation schedule once, however often the system starts', async () => {
+    const { ensureOptimizationSchedule, OPTIMIZE_SCHEDULE_ID } = await import('../../src/schedules');
+    const client = sys.deps.temporal!;
+    await ensureOptimizationSchedule(client, sys.deps.env);
+    expect(await ensureOptimizationSchedule(client, sys.deps.env)).toBe('updated');
+    const ids: string[] = [];
+    for await (const s of client.schedule.list()) ids.push(s.scheduleId);
+    expect(ids.filter((x) => x === OPTIMIZE_SCHEDULE_ID)).toHaveLength(1);
+    const desc = await client.schedule.getHandle(OPTIMIZE_SCHEDULE_ID).describe();
+    expect(desc.action.type === 'startWorkflow' && desc.action.workflowType).toBe('optimizeModels');
+  });
+});

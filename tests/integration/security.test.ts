@@ -70,6 +70,8 @@ beforeAll(async () => {
   }
   const batchUp = await upload(sys.url, textFile(`batch-${RUN}.txt`, `Batch fixture ${RUN}.`), 'nlp', { path: '/api/documents/batch' });
   ids.docBatch = batchUp.json.batch_id;
+  const tiny = { candidates: ['local-smollm2-135m'], tasks: ['classification'], limit: 1, require_approval: true };
+  ids.optimization = (await api(sys.url, '/api/admin/models/optimize', { method: 'POST', json: tiny })).json.run_id;
   const ents = await api(sys.url, '/api/graph/entities?limit=1');
   ids.entity = ents.json.entities[0]?.id ?? 'no-entity';
   ids.target = (await createUser('user', 'target')).id;
@@ -122,6 +124,10 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'POST /api/admin/members': () => ({ path: '/api/admin/members', init: post({ email: `target-${RUN}@example.com`, role: 'user' }) }),
   'GET /api/admin/audit': () => ({ path: '/api/admin/audit?limit=5' }),
   'GET /api/admin/models/health': () => ({ path: '/api/admin/models/health' }),
+  'POST /api/admin/models/optimize': () => ({ path: '/api/admin/models/optimize', init: post({ candidates: ['local-smollm2-135m'], tasks: ['classification'], limit: 1, require_approval: true }), ok: [202] }),
+  'GET /api/admin/models/optimizations/{id}': () => ({ path: `/api/admin/models/optimizations/${ids.optimization}` }),
+  // Rejected, once it waits for a decision; still evaluating: 409.
+  'POST /api/admin/models/optimizations/{id}/decision': () => ({ path: `/api/admin/models/optimizations/${ids.optimization}/decision`, init: post({ approve: false }), ok: [202, 409] }),
   'GET /api/admin/models/assignments': () => ({ path: '/api/admin/models/assignments' }),
   // Assigning a slot its own configured model: a real change of the table that reroutes nothing.
   'POST /api/admin/models/assign': () => ({ path: '/api/admin/models/assign', init: post({ task: 'classification', profile: 'premium', model: null }) }),
