@@ -13,7 +13,7 @@ import { adminCredentials, api, login, startSystem, type System } from '../helpe
  * Left out, each for a stated reason: logout (it would end the fuzzer's own session), and the
  * operations that start model work which outlives the run and would queue up behind the local CPU
  * model (answers, query batches, the system check, uploads and reprocessing with a random model
- * profile). Their validation is covered by the query, batch and ingestion tests with malformed input.
+ * profile, optimisation runs). Their validation is covered by the query, batch and ingestion tests with malformed input.
  */
 jest.setTimeout(900_000);
 
@@ -25,6 +25,7 @@ const EXCLUDED = [
   'POST /api/documents/upload',
   'POST /api/documents/batch',
   'POST /api/documents/{id}/reprocess',
+  'POST /api/admin/models/optimize',
 ];
 
 let sys: System;
