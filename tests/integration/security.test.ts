@@ -78,6 +78,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Optimisation runs the walk started wait for a decision: they end with the test.
+  const started = await sys?.deps.db.query(`SELECT id FROM optimization_runs WHERE status NOT IN ('applied', 'rejected', 'failed') AND candidates = '["local-smollm2-135m"]'::jsonb`);
+  for (const r of started?.rows ?? []) {
+    await sys.deps.temporal!.workflow.getHandle(r.id).terminate('security test cleanup').catch(() => undefined);
+    await sys.deps.db.query(`UPDATE optimization_runs SET status = 'failed', note = 'terminated by the test that started it', finished_at = now() WHERE id = $1`, [r.id]);
+  }
   await sys?.stop();
 });
 
