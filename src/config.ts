@@ -112,6 +112,14 @@ const envSchema = z.object({
   OPTIMIZE_QUALITY_FLOOR: z.coerce.number().min(0).max(1).default(0.5),
   /** @default true — decisions wait for an administrator's approval */
   OPTIMIZE_REQUIRE_APPROVAL: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Default for workspaces without their own setting: an ingestion estimated above this many USD waits for an administrator's approval (unset: none waits). */
+  BUDGET_APPROVAL_USD: z.coerce.number().min(0).optional(),
+  /** Default for workspaces without their own setting: model spend per UTC day after which new LLM work pauses (unset: no limit). */
+  BUDGET_DAILY_USD: z.coerce.number().min(0).optional(),
+  /** @default 168 hours an ingestion waits for a budget decision before it counts as rejected */
+  BUDGET_APPROVAL_TIMEOUT_HOURS: z.coerce.number().min(0.001).max(24 * 90).default(168),
+  /** @default 60000 ms between checks of a paused ingestion whether the day's spend limit still holds */
+  BUDGET_RECHECK_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -3,6 +3,7 @@ import type { ChromaClient } from 'chromadb';
 import type Redis from 'ioredis';
 import type { Driver } from 'neo4j-driver';
 import type { Pool } from 'pg';
+import { createSpendGuard } from './budget';
 import {
   LlmClient,
   createChroma,
@@ -39,7 +40,7 @@ export async function createDeps(env: Env, opts: { temporal?: boolean } = {}): P
     redis,
     graph: createNeo4j(env.NEO4J_URL, env.NEO4J_USER, env.NEO4J_PASSWORD),
     chroma: createChroma(env.CHROMA_URL),
-    llm: new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: env.LLM_TIMEOUT_MS, db, redis }),
+    llm: new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: env.LLM_TIMEOUT_MS, db, redis, beforeCall: createSpendGuard(db, redis, env) }),
   };
   if (opts.temporal !== false) {
     deps.temporal = await createTemporalClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);

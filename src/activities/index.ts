@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Deps } from '../deps';
+import { createBudgetActivities } from './budget';
 import { createDeleteActivities } from './delete';
 import { createIngestActivities } from './ingest';
 import { createOptimizeActivities } from './optimize';
@@ -43,6 +44,7 @@ export function createActivities(deps: Deps) {
     ...createDeleteActivities(deps),
     ...createQueryActivities(deps),
     ...createOptimizeActivities(deps),
+    ...createBudgetActivities(deps),
   });
 }
 

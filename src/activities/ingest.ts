@@ -10,7 +10,7 @@ import {
   type ExtractedRelation,
 } from '../domain/entities';
 import { extractFast } from '../domain/fast-extraction';
-import { ClassificationSchema, ExtractionSchema, classificationMessages, extractionMessages } from '../domain/prompts';
+import { CLASSIFICATION_MAX_TOKENS, ClassificationSchema, EXTRACTION_MAX_TOKENS, ExtractionSchema, classificationMessages, extractionMessages } from '../domain/prompts';
 import { UnsupportedFormatError, detectFormat, type Detected } from '../domain/formats';
 import { stableId } from '../domain/ids';
 import { detectLanguage } from '../domain/language';
@@ -45,7 +45,7 @@ export interface StageEvent {
   document_id: string;
   workspace_id: string;
   stage: string;
-  status: 'started' | 'completed' | 'failed';
+  status: 'started' | 'completed' | 'failed' | 'waiting';
   detail?: Record<string, unknown>;
 }
 
@@ -56,14 +56,16 @@ const badInput = (err: unknown): never => {
   throw err;
 };
 
+/** A stage event, with the document's visibility so a private document's events reach only its owner. */
+export async function publishStageEvent(redis: Redis, db: Pool, e: StageEvent): Promise<void> {
+  const d = (await db.query(`SELECT owner_id, visibility FROM documents WHERE id = $1`, [e.document_id])).rows[0];
+  await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, owner_id: d?.owner_id ?? null, visibility: d?.visibility ?? 'organisation', at: new Date().toISOString() }));
+}
+
 export function createIngestActivities(deps: Deps) {
   const { db, redis, graph, chroma, llm } = deps;
 
-  /** A stage event, with the document's visibility so a private document's events reach only its owner. */
-  const publish = async (e: StageEvent) => {
-    const d = (await db.query(`SELECT owner_id, visibility FROM documents WHERE id = $1`, [e.document_id])).rows[0];
-    await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, owner_id: d?.owner_id ?? null, visibility: d?.visibility ?? 'organisation', at: new Date().toISOString() }));
-  };
+  const publish = (e: StageEvent) => publishStageEvent(redis, db, e);
 
   const setStage = async (documentId: string, workspaceId: string, stage: string, status = 'processing') => {
     await db.query(`UPDATE documents SET stage = $2, status = $3, updated_at = now() WHERE id = $1`, [documentId, stage, status]);
@@ -225,7 +227,7 @@ export function createIngestActivities(deps: Deps) {
             classificationMessages({ title: doc.title ?? doc.filename, format: doc.format, sample }),
             ClassificationSchema,
             { workspaceId: doc.workspace_id, workflowId: Context.current().info.workflowExecution?.workflowId, activity: 'classifyDocument' },
-            { maxTokens: 120, schemaName: 'classification' },
+            { maxTokens: CLASSIFICATION_MAX_TOKENS, schemaName: 'classification' },
           );
           result = { docType: value.document_type, category: value.category.toLowerCase(), confidence: value.confidence / 100, tokens: usage.tokensIn + usage.tokensOut, costUsd: usage.costUsd };
         } catch (err) {
@@ -256,7 +258,7 @@ export function createIngestActivities(deps: Deps) {
           extractionMessages(chunks.map((c) => c.content)),
           ExtractionSchema,
           { workspaceId: doc.workspace_id, workflowId: Context.current().info.workflowExecution?.workflowId, activity: 'extractEntitiesBatch' },
-          { maxTokens: 1800, schemaName: 'knowledge_graph' },
+          { maxTokens: EXTRACTION_MAX_TOKENS, schemaName: 'knowledge_graph' },
         ).catch((err: Error) => {
           if (err.name === 'LlmOutputError') throw ApplicationFailure.nonRetryable(`entity extraction returned invalid output twice: ${err.message}`, 'ExtractionInvalid');
           throw err;
@@ -522,7 +524,7 @@ export function createIngestActivities(deps: Deps) {
     },
 
     /** Records why a document failed, and removes whatever the failed run wrote outside PostgreSQL. */
-    async failDocument(documentId: string, error: { type: string; message: string; stage: string }, status: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+    async failDocument(documentId: string, error: { type: string; message: string; stage: string }, status: 'failed' | 'cancelled' | 'rejected' = 'failed'): Promise<void> {
       const r = await db.query(`UPDATE documents SET status = $2, error = $3, updated_at = now() WHERE id = $1 RETURNING workspace_id`, [documentId, status, JSON.stringify(error)]);
       const ws = r.rows[0]?.workspace_id as string | undefined;
       if (ws) await publish({ document_id: documentId, workspace_id: ws, stage: error.stage, status: 'failed', detail: error });

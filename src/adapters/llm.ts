@@ -37,6 +37,8 @@ export interface LlmClientOptions {
   /** Where the assignment version is announced, so every process reroutes at once. */
   redis?: Redis;
   circuit?: CircuitOptions;
+  /** Runs before each chat call of a workspace and throws to refuse it (the daily spend limit). */
+  beforeCall?: (workspaceId: string | undefined) => Promise<void>;
 }
 
 /** Bumped whenever a model assignment changes; every client reloads its assignments on a change. */
@@ -65,6 +67,7 @@ export class LlmClient {
   /** Per-alias circuit breakers of this process. */
   readonly circuits: CircuitBreakers;
   private assignments?: { version: string | null; map: Map<string, string> };
+  private prices?: { at: number; map: Map<string, { input: number; output: number }> };
   constructor(private readonly opts: LlmClientOptions) {
     this.circuits = new CircuitBreakers(opts.circuit);
     this.openai = new OpenAI({
@@ -133,6 +136,7 @@ export class LlmClient {
     ctx: LlmCallContext,
     options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
   ): Promise<{ text: string; usage: LlmUsage }> {
+    await this.opts.beforeCall?.(ctx.workspaceId);
     // Along the profile chain: an outage of one alias (or its open circuit) moves to the next.
     const chain = [alias, ...fallbacksOf(alias)];
     let lastError: unknown;
@@ -197,6 +201,28 @@ export class LlmClient {
     if (!model || !slot || !profile || !isProfile(profile) || !(slot in CHAT_MATRIX)) return { model: alias };
     const d = CHAT_MATRIX[slot as TaskSlot][profile];
     return { model, temperature: d.temperature, maxTokens: d.maxTokens };
+  }
+
+  /**
+   * What the gateway charges per token for the model that serves `alias` now (its assignment, or the
+   * alias itself), from LiteLLM's /model/info; unknown prices count as zero.
+   */
+  async priceOf(alias: string): Promise<{ input: number; output: number; model: string }> {
+    const { model } = await this.resolve(alias);
+    if (!this.prices || this.prices.at < Date.now() - 60_000) {
+      const res = await fetch(`${this.opts.baseUrl.replace(/\/$/, '')}/model/info`, {
+        headers: { Authorization: `Bearer ${this.opts.masterKey}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`LiteLLM /model/info answered ${res.status}`);
+      const body = (await res.json()) as { data?: { model_name?: string; model_info?: { input_cost_per_token?: number | string | null; output_cost_per_token?: number | string | null } }[] };
+      const map = new Map<string, { input: number; output: number }>();
+      for (const d of body.data ?? []) {
+        if (d.model_name && !map.has(d.model_name)) map.set(d.model_name, { input: Number(d.model_info?.input_cost_per_token ?? 0) || 0, output: Number(d.model_info?.output_cost_per_token ?? 0) || 0 });
+      }
+      this.prices = { at: Date.now(), map };
+    }
+    return { ...(this.prices.map.get(model) ?? { input: 0, output: 0 }), model };
   }
 
   /** The model names the gateway serves (aliases and directly addressable models). */

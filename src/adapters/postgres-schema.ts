@@ -305,5 +305,28 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '0006_budget',
+    sql: `
+      -- A workspace's budget: ingestions estimated above approval_above_usd wait for an
+      -- administrator; at daily_limit_usd of model spend per UTC day new model work pauses. NULL: none.
+      CREATE TABLE budget_settings (
+        workspace_id text PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+        approval_above_usd numeric CHECK (approval_above_usd >= 0),
+        daily_limit_usd numeric CHECK (daily_limit_usd >= 0),
+        updated_by uuid,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- An ingestion waiting for its budget decision, or rejected by it; the estimate and decision.
+      ALTER TABLE documents DROP CONSTRAINT documents_status_check;
+      ALTER TABLE documents ADD CONSTRAINT documents_status_check
+        CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled', 'awaiting_approval', 'rejected'));
+      ALTER TABLE documents ADD COLUMN budget jsonb;
+
+      -- Today's spend of a workspace.
+      CREATE INDEX model_calls_ws_at ON model_calls (workspace_id, at DESC);
+    `,
+  },
 ];
 

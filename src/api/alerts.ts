@@ -1,14 +1,14 @@
 import type { Deps } from '../deps';
 import { probeDependencies } from '../deps';
+import { publishAlert } from '../alerts-stream';
 
 /**
  * System alerts for `/ws/system/alerts`: a dependency going down or coming back, and a model alias
  * whose recent calls mostly fail. One API process at a time watches (a Redis lease), the last known
- * states live in Redis, so a restart or a change of watcher does not repeat an alert. Budget alerts
- * join this stream when spend limits exist.
+ * states live in Redis, so a restart or a change of watcher does not repeat an alert. The budget gate
+ * adds its own alerts to the same stream (`src/budget.ts`).
  */
-export const ALERTS_STREAM = 'neuronode:events:alerts';
-const ALERTS_KEPT = 5_000;
+export { ALERTS_STREAM } from '../alerts-stream';
 const LEASE = 'neuronode:alerts:lease';
 const STATE = 'neuronode:alerts:state';
 
@@ -40,11 +40,7 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
   const windowMinutes = opts.windowMinutes ?? 5;
   let running = false;
 
-  const raise = async (alert: Record<string, unknown>) => {
-    const event = { ...alert, workspace_id: '*', at: new Date().toISOString() };
-    await deps.redis.xadd(ALERTS_STREAM, 'MAXLEN', '~', ALERTS_KEPT, '*', 'event', JSON.stringify(event));
-    return event;
-  };
+  const raise = (alert: Record<string, unknown>) => publishAlert(deps.redis, alert);
 
   const check = async (): Promise<Record<string, unknown>[]> => {
     if (running) return [];

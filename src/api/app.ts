@@ -10,6 +10,7 @@ import { authRouter, createAuthenticator } from './auth';
 import { documentsRouter } from './documents';
 import { graphRouter } from './graph';
 import { modelsRouter } from './models';
+import { budgetRouter } from './budget';
 import { createMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { queryRouter } from './query';
@@ -69,6 +70,7 @@ export function createApp(deps: Deps) {
   app.use('/api', systemRouter(deps));
   app.use('/api/auth', authRouter(deps, limits));
   app.use('/api/admin/models', modelsRouter(deps));
+  app.use('/api', budgetRouter(deps));
   app.use('/api/admin', adminRouter(deps));
   app.use('/api/documents', documentsRouter(deps));
   app.use('/api/graph', graphRouter(deps));

@@ -14,7 +14,7 @@ import { ApiError } from './errors';
 import { isoInstant, parse } from './validate';
 
 export const INGEST_PROFILES = [FAST_PROFILE, ...PROFILES] as const;
-const STATUSES = ['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled'] as const;
+const STATUSES = ['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled', 'awaiting_approval', 'rejected'] as const;
 
 /** The workspace of an authenticated request (from its token, or X-Workspace-Id where the user is a member). */
 export function workspaceOf(req: Request): string {
@@ -42,8 +42,12 @@ export function ingestInput(deps: Deps, documentId: string, workspaceId: string,
     chunkTokens: deps.env.CHUNK_TOKENS,
     overlapTokens: deps.env.CHUNK_OVERLAP_TOKENS,
     reprocess,
+    budget: budgetTiming(deps),
   };
 }
+
+/** The budget gate's timing for the workflows this process starts. */
+const budgetTiming = (deps: Deps) => ({ approvalTimeoutMs: Math.round(deps.env.BUDGET_APPROVAL_TIMEOUT_HOURS * 3_600_000), recheckMs: deps.env.BUDGET_RECHECK_MS });
 
 /** Starts (or joins) the one ingestion workflow of a document. */
 export async function startIngestion(deps: Deps, documentId: string, workspaceId: string, profile: string, reprocess = false): Promise<string> {
@@ -87,7 +91,10 @@ export const BatchIdParam = z.object({ batchId: z.uuid() });
 export const DocumentIdParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
 
 const PUBLIC_COLUMNS = `id, workspace_id, filename, format, mime, client_mime, size_bytes, checksum, status, stage, title, language,
-  doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, owner_id, created_at, updated_at`;
+  doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, owner_id, budget, created_at, updated_at`;
+
+/** States in which a document's ingestion workflow is still running. */
+const IN_FLIGHT = new Set(['queued', 'processing', 'awaiting_approval']);
 
 /** Stores one file's bytes and record (idempotent by workspace + checksum); starts nothing. */
 export async function storeFile(deps: Deps, ws: string, originalName: string, clientMime: string, bytes: Buffer, profile: string, owner: string | null = null, vis: (typeof VISIBILITIES)[number] = 'organisation') {
@@ -201,7 +208,7 @@ export function documentsRouter(deps: Deps): Router {
     await deps.temporal!.workflow.start('ingestBatch', {
       taskQueue: taskQueues(deps.env).main,
       workflowId,
-      args: [{ batchId, workspaceId: ws, profile, llmTaskQueue: taskQueues(deps.env).llm, documentIds: fresh, window: fields.window, chunkTokens: deps.env.CHUNK_TOKENS, overlapTokens: deps.env.CHUNK_OVERLAP_TOKENS }],
+      args: [{ batchId, workspaceId: ws, profile, llmTaskQueue: taskQueues(deps.env).llm, documentIds: fresh, window: fields.window, chunkTokens: deps.env.CHUNK_TOKENS, overlapTokens: deps.env.CHUNK_OVERLAP_TOKENS, budget: budgetTiming(deps) }],
     });
     await deps.db.query(`UPDATE documents SET workflow_id = 'ingest-' || id WHERE id = ANY($1)`, [fresh]);
     res.status(202).json({ batch_id: batchId, workflow_id: workflowId, total: fresh.length, duplicates: stored.length - fresh.length, documents: stored });
@@ -247,7 +254,7 @@ export function documentsRouter(deps: Deps): Router {
     const doc = r.rows[0];
     if (!doc) throw new ApiError('not_found', `no document ${id}`);
     let progress = null;
-    if (doc.workflow_id && (doc.status === 'queued' || doc.status === 'processing')) {
+    if (doc.workflow_id && IN_FLIGHT.has(doc.status)) {
       progress = await deps.temporal!.workflow.getHandle(doc.workflow_id).query('progress').catch(() => null);
     }
     res.json({ ...doc, progress });
@@ -259,7 +266,7 @@ export function documentsRouter(deps: Deps): Router {
     if (!r.rows[0]) throw new ApiError('not_found', `no document ${id}`);
     assertMayChange(req, r.rows[0], id);
     // A running ingestion is cancelled first (it cleans up what it wrote), then the deletion runs.
-    if (r.rows[0].status === 'processing' || r.rows[0].status === 'queued') {
+    if (IN_FLIGHT.has(r.rows[0].status)) {
       await deps.temporal!.workflow.getHandle(r.rows[0].workflow_id).cancel().catch((e: unknown) => {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       });
@@ -288,7 +295,7 @@ export function documentsRouter(deps: Deps): Router {
     const doc = r.rows[0];
     if (!doc) throw new ApiError('not_found', `no document ${id}`);
     assertMayChange(req, doc, id);
-    if (doc.status === 'processing' || doc.status === 'queued' || doc.status === 'deleting') {
+    if (IN_FLIGHT.has(doc.status) || doc.status === 'deleting') {
       throw new ApiError('conflict', `document ${id} is ${doc.status}; reprocess it when that has finished`);
     }
     const profile = body.profile ?? doc.profile;

@@ -48,7 +48,7 @@ const DocumentRecord = obj({
   workspace_id: str,
   filename: str,
   format: nullableStr,
-  status: z.enum(['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled']),
+  status: z.enum(['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled', 'awaiting_approval', 'rejected']),
   stage: str,
   title: nullableStr,
   language: nullableStr,
@@ -56,6 +56,7 @@ const DocumentRecord = obj({
   owner_id: nullableStr,
   metadata: obj({}),
   counts: obj({}),
+  budget: obj({}).nullable().describe('the budget estimate and decision, when the budget gate looked at this ingestion'),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -154,3 +155,16 @@ export const OptimizationRunResponse = obj({
   decision: z.array(obj({ task: str, profile: str, model: nullableStr, rule: str, evidence: z.array(Score) })).nullable(),
 });
 export const OptimizationDecisionResponse = obj({ run_id: str, approve: z.boolean() });
+
+const usdOrNull = num.nullable();
+export const BudgetResponse = obj({
+  workspace_id: str,
+  approval_above_usd: usdOrNull,
+  daily_limit_usd: usdOrNull,
+  source: z.enum(['workspace', 'defaults']),
+  spent_today_usd: num,
+  daily_limit_reached: z.boolean(),
+  resets_at: timestamp,
+  awaiting_approval: z.array(obj({ document_id: str, filename: str, workflow_id: nullableStr, budget: obj({}).nullable(), since: timestamp })),
+});
+export const BudgetDecisionResponse = obj({ document_id: str, workflow_id: str, approve: z.boolean() });

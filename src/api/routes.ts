@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest, UpdateUserRequest, UserIdParam, UserListQuery } from './admin';
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
+import { BudgetDecisionRequest, BudgetUpdate } from './budget';
 import { AssignRequest, DecisionRequest, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
@@ -90,6 +91,9 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/api/admin/models/optimize', permission: 'model_management', tag: 'models', summary: 'Start a model optimisation run now (the scheduled workflow)', body: OptimizeRequest, success: 202, response: R.OptimizeStartResponse },
   { method: 'get', path: '/api/admin/models/optimizations/{id}', permission: 'model_management', tag: 'models', summary: 'An optimisation run: every score, the decision and its evidence', params: OptimizationIdParam, response: R.OptimizationRunResponse },
   { method: 'post', path: '/api/admin/models/optimizations/{id}/decision', permission: 'model_management', tag: 'models', summary: 'Approve or reject a run that waits for approval', params: OptimizationIdParam, body: DecisionRequest, success: 202, response: R.OptimizationDecisionResponse },
+  { method: 'get', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "This workspace's budget: approval threshold, daily spend limit, today's spend and the ingestions waiting for a decision", response: R.BudgetResponse },
+  { method: 'patch', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "Set this workspace's approval threshold and daily spend limit (null: none); effective at the next estimate or model call, audited", body: BudgetUpdate, response: R.BudgetResponse },
+  { method: 'post', path: '/api/documents/{id}/budget-decision', permission: 'model_management', tag: 'documents', summary: 'Approve or reject an ingestion waiting for budget approval (a rejected one leaves nothing written but its record and original)', params: DocumentIdParam, body: BudgetDecisionRequest, success: 202, response: R.BudgetDecisionResponse },
   { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery, response: R.AuditResponse },
 ];
 

@@ -92,7 +92,8 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
 
   const matches = (c: Client, stream: string, e: Record<string, unknown>) =>
     stream === c.channel.stream &&
-    (c.channel.global || e.workspace_id === c.principal.workspaceId) &&
+    // A global channel carries installation-wide events (`*`) and those of the client's workspace.
+    (e.workspace_id === c.principal.workspaceId || (c.channel.global && e.workspace_id === '*')) &&
     (!c.subject || e[c.channel.key] === c.subject) &&
     (e.visibility !== 'private' || e.owner_id === c.principal.userId);
 

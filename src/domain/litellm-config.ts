@@ -36,6 +36,12 @@ const generalSettings = {
   master_key: 'os.environ/LITELLM_MASTER_KEY',
 };
 
+/**
+ * LiteLLM reads its configuration with PyYAML (YAML 1.1), which takes `2e-8` for a string: a float
+ * there needs a point in the mantissa and a sign in the exponent (`2.000000e-8`).
+ */
+const pyYamlFloats = (text: string) => text.replace(/(_cost_per_token: )(\d+(?:\.\d+)?e[-+]?\d+)$/gm, (_m, key: string, v: string) => key + Number(v).toExponential(6));
+
 /** Both configurations as file name → YAML text. */
 export function renderLiteLlmConfigs(): Record<string, string> {
   const local: unknown[] = [];
@@ -94,9 +100,9 @@ export function renderLiteLlmConfigs(): Record<string, string> {
   return {
     'config.local.yaml':
       HEADER('Every alias served by the self-hosted model server, so the whole system runs offline.') +
-      stringify(localDoc, { lineWidth: 0 }),
+      pyYamlFloats(stringify(localDoc, { lineWidth: 0 })),
     'config.production.yaml':
       HEADER("The seed's providers; API keys are read only from LiteLLM's own environment.") +
-      stringify(productionDoc, { lineWidth: 0 }),
+      pyYamlFloats(stringify(productionDoc, { lineWidth: 0 })),
   };
 }

@@ -11,6 +11,9 @@ type Messages = OpenAI.ChatCompletionMessageParam[];
 
 /** Chunks per LLM extraction call: bounds the prompt to roughly 3 × 220 tokens plus instructions. */
 export const EXTRACTION_BATCH_CHUNKS = 3;
+/** Output bounds of the ingestion calls (their max_tokens). */
+export const CLASSIFICATION_MAX_TOKENS = 120;
+export const EXTRACTION_MAX_TOKENS = 1800;
 
 /**
  * Confidence as a whole percentage: llama.cpp's schema grammar bounds integers but not decimals, and

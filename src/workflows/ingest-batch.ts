@@ -14,7 +14,9 @@ export interface BatchInput {
   overlapTokens?: number;
   /** Carried across continue-as-new. */
   cursor?: number;
-  done?: { completed: number; failed: number; cancelled: number };
+  done?: { completed: number; failed: number; cancelled: number; rejected?: number };
+  /** Passed to every document's ingestion. */
+  budget?: { approvalTimeoutMs: number; recheckMs: number };
 }
 
 export interface BatchProgress {
@@ -23,6 +25,8 @@ export interface BatchProgress {
   completed: number;
   failed: number;
   cancelled: number;
+  /** Refused by the budget gate. */
+  rejected: number;
   in_flight: number;
   percent: number;
 }
@@ -38,11 +42,11 @@ const DOCUMENTS_PER_RUN = 200;
 /** Ingests many stored documents as child workflows through a bounded sliding window. */
 export async function ingestBatch(input: BatchInput): Promise<BatchProgress> {
   const window = Math.max(1, Math.min(input.window ?? 4, 32));
-  const done = { ...(input.done ?? { completed: 0, failed: 0, cancelled: 0 }) };
+  const done = { rejected: 0, ...(input.done ?? { completed: 0, failed: 0, cancelled: 0 }) };
   let cursor = input.cursor ?? 0;
   const inFlight = new Map<string, Promise<void>>();
   const progress = (): BatchProgress => {
-    const finished = done.completed + done.failed + done.cancelled;
+    const finished = done.completed + done.failed + done.cancelled + done.rejected;
     return { total: input.documentIds.length, started: cursor, ...done, in_flight: inFlight.size, percent: Math.round((100 * finished) / Math.max(1, input.documentIds.length)) };
   };
   setHandler(batchProgressQuery, progress);
@@ -53,7 +57,7 @@ export async function ingestBatch(input: BatchInput): Promise<BatchProgress> {
       const documentId = input.documentIds[cursor++]!;
       const handle: ChildWorkflowHandle<typeof ingestDocument> = await startChild(ingestDocument, {
         workflowId: `ingest-${documentId}`,
-        args: [{ documentId, workspaceId: input.workspaceId, profile: input.profile, llmTaskQueue: input.llmTaskQueue, chunkTokens: input.chunkTokens, overlapTokens: input.overlapTokens }],
+        args: [{ documentId, workspaceId: input.workspaceId, profile: input.profile, llmTaskQueue: input.llmTaskQueue, chunkTokens: input.chunkTokens, overlapTokens: input.overlapTokens, budget: input.budget }],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
       inFlight.set(
@@ -61,6 +65,7 @@ export async function ingestBatch(input: BatchInput): Promise<BatchProgress> {
         handle.result().then(
           (r) => {
             if (r.status === 'cancelled') done.cancelled++;
+            else if (r.status === 'rejected') done.rejected++;
             else done.completed++;
           },
           () => {

@@ -5,9 +5,12 @@ import {
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   startChild,
+  condition,
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
+  sleep,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -15,6 +18,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { IngestProfile } from '../activities/ingest';
+import type { BudgetCheck, BudgetDecision } from '../activities/budget';
 
 /** Store-bound stages: quick, retried with backoff through outages of any store. */
 const stores = proxyActivities<Activities>({
@@ -38,6 +42,8 @@ export interface IngestInput {
   llmTaskQueue: string;
   /** A re-run: first remove what the previous run wrote (its chunk count may differ). */
   reprocess?: boolean;
+  /** The budget gate's timing (from configuration when the ingestion starts). */
+  budget?: { approvalTimeoutMs: number; recheckMs: number };
 }
 
 export interface IngestProgress {
@@ -50,13 +56,22 @@ export interface IngestProgress {
   tokens: number;
   cost_usd: number;
   errors: string[];
+  /** The budget gate's estimate and, once made, its decision. */
+  budget?: BudgetCheck & { decision?: BudgetDecision };
+  /** Why model work waits now (the day's spend limit), and until when at the latest. */
+  paused?: { reason: string; since: string; resume_at?: string } | null;
 }
 
 export const progressQuery = defineQuery<IngestProgress>('progress');
 export const cancelSignal = defineSignal('cancel');
+/** An administrator's answer to an ingestion waiting for budget approval. */
+export const budgetDecisionSignal = defineSignal<[BudgetDecision]>('budgetDecision');
+
+/** The failure type the LLM client's spend guard raises when the day's limit is reached. */
+const SPEND_LIMIT = 'DailySpendLimit';
 
 const STAGE_PERCENT: Record<string, number> = {
-  queued: 0, detect: 5, extract: 10, metadata: 20, chunk: 25, classify: 30, entities: 35, resolve: 75, embed: 80, graph: 90, done: 100, failed: 100, cancelled: 100,
+  queued: 0, detect: 5, extract: 10, metadata: 20, chunk: 25, awaiting_approval: 25, rejected: 100, classify: 30, entities: 35, resolve: 75, embed: 80, graph: 90, done: 100, failed: 100, cancelled: 100,
 };
 
 /**
@@ -80,10 +95,42 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
     upsertSearchAttributes({ Stage: [name] });
   };
   setHandler(progressQuery, () => progress);
+  let decision: BudgetDecision | undefined;
+  setHandler(budgetDecisionSignal, (d) => {
+    decision ??= d;
+  });
+  const budget = input.budget ?? { approvalTimeoutMs: 7 * 24 * 3_600_000, recheckMs: 60_000 };
+
+  /**
+   * Runs one model-bound step; while the workspace's daily spend limit holds, the step waits
+   * (re-checking every `recheckMs`) instead of failing, then runs again.
+   */
+  const modelStep = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        const r = await run();
+        if (progress.paused) {
+          progress.paused = null;
+          await stores.noteResumed(documentId, progress.stage);
+        }
+        return r;
+      } catch (err) {
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (!(cause instanceof ApplicationFailure && cause.type === SPEND_LIMIT)) throw err;
+        const detail = (cause.details?.[0] ?? {}) as { resume_at?: string };
+        progress.paused = { reason: cause.message, since: new Date().toISOString(), resume_at: detail.resume_at };
+        await stores.notePaused(documentId, { reason: cause.message, resume_at: detail.resume_at ?? null });
+        // Waits without calling a model until the limit no longer holds (raised, or a new day).
+        do await sleep(budget.recheckMs);
+        while (!(await stores.spendAllowed(workspaceId)));
+      }
+    }
+  };
   const scope = new CancellationScope();
   setHandler(cancelSignal, () => scope.cancel());
   upsertSearchAttributes({ DocumentId: [documentId], WorkspaceId: [workspaceId], IngestStatus: ['processing'] });
 
+  let rejected = false;
   try {
     await scope.run(async () => {
       if (input.reprocess) await stores.cleanupDocumentData(documentId, workspaceId);
@@ -107,8 +154,32 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
       stage('chunk');
       const chunked = await stores.chunkDocument(documentId, { maxTokens: input.chunkTokens ?? 220, overlapTokens: input.overlapTokens ?? 30 });
       progress.chunks_total = chunked.chunks;
+
+      // The budget gate: the estimate from the chunks and the gateway's prices, before any model call.
+      if (patched('budget-gate')) {
+        const check = await stores.estimateIngestionBudget(documentId, profile);
+        progress.budget = check;
+        if (check.needs_approval) {
+          stage('awaiting_approval');
+          await stores.holdForBudgetApproval(documentId, check);
+          const answered = await condition(() => decision !== undefined, budget.approvalTimeoutMs);
+          const final: BudgetDecision = answered ? decision! : { approve: false, by: null, reason: 'no decision in time', timed_out: true };
+          progress.budget = { ...check, decision: final };
+          await stores.recordBudgetDecision(documentId, final);
+          if (!final.approve) {
+            // Rejected: nothing of the document stays in any store but its record and original.
+            await stores.cleanupDocumentData(documentId, workspaceId);
+            await stores.failDocument(documentId, { type: 'BudgetRejected', message: `the estimated ${check.estimate.cost_usd} USD is above the approval limit of ${check.approval_above_usd} USD and was ${final.timed_out ? 'not approved in time' : 'rejected'}${final.reason ? `: ${final.reason}` : ''}`, stage: 'awaiting_approval' }, 'rejected');
+            upsertSearchAttributes({ IngestStatus: ['rejected'] });
+            stage('rejected');
+            rejected = true;
+            return;
+          }
+        }
+      }
+
       stage('classify');
-      const cls = await models.classifyDocument(documentId, profile);
+      const cls = await modelStep(() => models.classifyDocument(documentId, profile));
       progress.tokens += cls.tokens;
       progress.cost_usd += cls.costUsd;
 
@@ -122,7 +193,7 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
       const worker = async () => {
         while (next < batches) {
           const b = next++;
-          const r = await models.extractEntitiesBatch(documentId, profile, b, batchSize);
+          const r = await modelStep(() => models.extractEntitiesBatch(documentId, profile, b, batchSize));
           progress.chunks_done = Math.min(chunked.chunks, progress.chunks_done + batchSize);
           progress.tokens += r.tokens;
           progress.cost_usd += r.costUsd;
@@ -153,6 +224,7 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
       });
       stage('done');
     });
+    if (rejected) return { ...progress, status: 'rejected' };
     upsertSearchAttributes({ IngestStatus: ['completed'] });
     return { ...progress, status: 'completed' };
   } catch (err) {

@@ -129,6 +129,11 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'POST /api/admin/workspaces': (role) => ({ path: '/api/admin/workspaces', init: post({ id: `walk-${role.replace('_', '-')}-${RUN}`, name: 'Walk' }) }),
   'POST /api/admin/members': () => ({ path: '/api/admin/members', init: post({ email: `target-${RUN}@example.com`, role: 'user' }) }),
   'GET /api/admin/audit': () => ({ path: '/api/admin/audit?limit=5' }),
+  'GET /api/admin/budget': () => ({ path: '/api/admin/budget' }),
+  // The workspace's settings as they are (no threshold, no limit), so the walk changes nothing.
+  'PATCH /api/admin/budget': () => ({ path: '/api/admin/budget', init: { method: 'PATCH', json: { approval_above_usd: null, daily_limit_usd: null } } }),
+  // The shared document is not waiting for a decision: an administrator is answered 409.
+  'POST /api/documents/{id}/budget-decision': () => ({ path: `/api/documents/${ids.sharedDoc}/budget-decision`, init: post({ approve: true }), ok: [409] }),
   'GET /api/admin/models/health': () => ({ path: '/api/admin/models/health' }),
   'POST /api/admin/models/optimize': () => ({ path: '/api/admin/models/optimize', init: post({ candidates: ['local-smollm2-135m'], tasks: ['classification'], limit: 1, require_approval: true }), ok: [202] }),
   'GET /api/admin/models/optimizations/{id}': () => ({ path: `/api/admin/models/optimizations/${ids.optimization}` }),

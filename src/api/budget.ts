@@ -1,0 +1,81 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { budgetSettings, spentToday } from '../budget';
+import { nextUtcMidnight } from '../domain/budget';
+import type { Deps } from '../deps';
+import { DocumentIdParam, workspaceOf } from './documents';
+import { ApiError } from './errors';
+import { parse } from './validate';
+
+/**
+ * The budget gate's API (model_management): a workspace's approval threshold and daily spend limit,
+ * today's spend, the ingestions waiting for a decision, and the decision itself.
+ */
+const usd = z.number().min(0).max(1_000_000).nullable();
+export const BudgetUpdate = z
+  .object({
+    /** Ingestions estimated above this wait for approval; null: none waits. */
+    approval_above_usd: usd.optional(),
+    /** Model spend per UTC day after which new model work pauses; null: no limit. */
+    daily_limit_usd: usd.optional(),
+  })
+  .strict()
+  .refine((b) => b.approval_above_usd !== undefined || b.daily_limit_usd !== undefined, 'name approval_above_usd, daily_limit_usd or both');
+export const BudgetDecisionRequest = z.object({ approve: z.boolean(), reason: z.string().max(500).optional() }).strict();
+
+export function budgetRouter(deps: Deps): Router {
+  const router = Router();
+
+  const overview = async (ws: string) => {
+    const settings = await budgetSettings(deps.db, deps.env, ws);
+    const spent = await spentToday(deps.db, ws);
+    const waiting = (
+      await deps.db.query(
+        `SELECT id AS document_id, filename, workflow_id, budget, updated_at AS since FROM documents
+          WHERE workspace_id = $1 AND status = 'awaiting_approval' ORDER BY updated_at`,
+        [ws],
+      )
+    ).rows;
+    const reached = settings.daily_limit_usd !== null && spent >= settings.daily_limit_usd;
+    return { ...settings, spent_today_usd: spent, daily_limit_reached: reached, resets_at: nextUtcMidnight(new Date()).toISOString(), awaiting_approval: waiting };
+  };
+
+  router.get('/admin/budget', async (req, res) => {
+    res.json(await overview(workspaceOf(req)));
+  });
+
+  /** Effective at the next model call or estimate in every process (they read the row each time). */
+  router.patch('/admin/budget', async (req, res) => {
+    const body = parse(BudgetUpdate, req.body);
+    const ws = workspaceOf(req);
+    const before = await budgetSettings(deps.db, deps.env, ws);
+    const next = {
+      approval_above_usd: body.approval_above_usd !== undefined ? body.approval_above_usd : before.approval_above_usd,
+      daily_limit_usd: body.daily_limit_usd !== undefined ? body.daily_limit_usd : before.daily_limit_usd,
+    };
+    await deps.db.query(
+      `INSERT INTO budget_settings (workspace_id, approval_above_usd, daily_limit_usd, updated_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (workspace_id) DO UPDATE SET approval_above_usd = EXCLUDED.approval_above_usd, daily_limit_usd = EXCLUDED.daily_limit_usd,
+         updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [ws, next.approval_above_usd, next.daily_limit_usd, req.user!.userId],
+    );
+    res.locals.audit = { before: { approval_above_usd: before.approval_above_usd, daily_limit_usd: before.daily_limit_usd }, after: next };
+    res.json(await overview(ws));
+  });
+
+  /** Approves or rejects an ingestion that waits for its budget decision (a signal to its workflow). */
+  router.post('/documents/:id/budget-decision', async (req, res) => {
+    const { id } = parse(DocumentIdParam, req.params);
+    const body = parse(BudgetDecisionRequest, req.body);
+    // Administrators decide over every document of their workspace, private ones included: the
+    // decision reveals nothing of the content.
+    const doc = (await deps.db.query(`SELECT status, workflow_id, budget FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)])).rows[0];
+    if (!doc) throw new ApiError('not_found', `no document ${id}`);
+    if (doc.status !== 'awaiting_approval') throw new ApiError('conflict', `document ${id} is ${doc.status}, not awaiting budget approval`);
+    await deps.temporal!.workflow.getHandle(doc.workflow_id).signal('budgetDecision', { approve: body.approve, by: req.user!.email, reason: body.reason ?? null });
+    res.locals.audit = { document_id: id, approve: body.approve, estimated_cost_usd: doc.budget?.estimate?.cost_usd ?? null };
+    res.status(202).json({ document_id: id, workflow_id: doc.workflow_id, approve: body.approve });
+  });
+
+  return router;
+}

@@ -1,0 +1,163 @@
+import type { ChildProcess } from 'node:child_process';
+import { COLLECTIONS } from '../../src/adapters';
+import { ALERTS_STREAM } from '../../src/alerts-stream';
+import { upload } from '../helpers/documents';
+import { adminCredentials, api, startSystem, type System } from '../helpers/system';
+import { startWorkerProcess } from '../helpers/worker';
+
+/**
+ * The budget gate against the real stack: an ingestion estimated above the workspace's threshold
+ * waits durably (through a killed worker) for an administrator; approved it runs, rejected it ends
+ * with nothing written; the daily spend limit pauses model work until it is raised. Real LiteLLM
+ * prices and real local model calls; a workspace of its own so no other test's spend counts.
+ */
+jest.setTimeout(900_000);
+
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const WS = `budget-${RUN}`;
+const H = { 'x-workspace-id': WS };
+let sys: System;
+let worker: ChildProcess | undefined;
+
+beforeAll(async () => {
+  // Paused ingestions check again every second here (a minute by default).
+  sys = await startSystem({ BUDGET_RECHECK_MS: 1000 }, { worker: false });
+  worker = await startWorkerProcess();
+  expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: WS, name: 'Budget gate' } })).status).toBe(201);
+});
+afterAll(async () => {
+  worker?.kill('SIGKILL');
+  await sys?.stop();
+});
+
+const setBudget = async (json: Record<string, number | null>) => {
+  const r = await api(sys.url, '/api/admin/budget', { method: 'PATCH', json, headers: H });
+  expect(r.status).toBe(200);
+  return r.json;
+};
+
+async function uploadLocal(name: string, text: string): Promise<string> {
+  const r = await upload(sys.url, [{ name, bytes: Buffer.from(text) }], 'local', { headers: H });
+  expect(r.status).toBe(202);
+  return r.json.documents[0].document_id as string;
+}
+
+async function waitFor(id: string, ok: (d: Record<string, any>) => boolean, what: string, ms = 300_000) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const end = Date.now() + ms;
+  for (;;) {
+    const d = await api(sys.url, `/api/documents/${id}`, { headers: H });
+    if (d.status === 200 && ok(d.json)) return d.json;
+    if (Date.now() > end) throw new Error(`document ${id} never became ${what}: ${d.json?.status}/${d.json?.stage}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const modelCalls = async (id: string) =>
+  (await sys.deps.db.query(`SELECT count(*)::int AS n, coalesce(sum(cost_usd), 0)::float AS usd FROM model_calls WHERE workflow_id = $1`, [`ingest-${id}`])).rows[0] as { n: number; usd: number };
+
+async function alerts(kind: string) {
+  const entries = await sys.deps.redis.xrange(ALERTS_STREAM, '-', '+');
+  return entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.kind === kind && e.workspace_id === WS);
+}
+
+/** What a document left in every store. */
+async function leftovers(id: string) {
+  const pg = (
+    await sys.deps.db.query(
+      `SELECT (SELECT count(*) FROM chunks WHERE document_id = $1)::int AS chunks,
+              (SELECT count(*) FROM extraction_batches WHERE document_id = $1)::int AS batches,
+              (SELECT count(*) FROM document_entities WHERE document_id = $1)::int AS entities,
+              (SELECT count(*) FROM document_blobs WHERE document_id = $1)::int AS originals`,
+      [id],
+    )
+  ).rows[0];
+  const col = await sys.deps.chroma.getCollection({ name: COLLECTIONS.chunks });
+  const vectors = (await col.get({ where: { document_id: id }, include: [] })).ids.length;
+  const g = await sys.deps.graph.executeQuery(`MATCH (n) WHERE n.document_id = $id OR n.id = $id RETURN count(n) AS n`, { id });
+  return { ...pg, vectors, graphNodes: g.records[0]!.get('n').toNumber?.() ?? Number(g.records[0]!.get('n')) };
+}
+
+const TEXT = (topic: string) =>
+  `${topic} — Ingrid Solvang leads the Varde Harbour Heat project in Esbjerg. Run ${RUN}.\n\nThe Varde Harbour Heat project pipes waste heat from the Esbjerg smelter to 4,000 homes; Ingrid Solvang signed the contract with Maren Holt in March.`;
+
+describe('budget gate', () => {
+  it('holds an ingestion estimated above the threshold — through a worker kill — until an administrator approves; then it runs', async () => {
+    const settings = await setBudget({ approval_above_usd: 0 });
+    expect(settings).toMatchObject({ workspace_id: WS, approval_above_usd: 0, source: 'workspace' });
+    const id = await uploadLocal(`approve-${RUN}.txt`, TEXT('Approved'));
+    const waiting = await waitFor(id, (d) => d.status === 'awaiting_approval', 'awaiting_approval');
+    // The estimate: real prompts counted, real gateway prices; no model called yet.
+    expect(waiting.stage).toBe('awaiting_approval');
+    expect(waiting.budget.needs_approval).toBe(true);
+    expect(waiting.budget.estimate.cost_usd).toBeGreaterThan(0);
+    expect(waiting.budget.estimate.calls).toBe(2); // classification + one extraction batch
+    expect(waiting.budget.prices.extraction.input).toBeGreaterThan(0);
+    expect(waiting.progress.stage).toBe('awaiting_approval');
+    expect(waiting.progress.budget.estimate.cost_usd).toBe(waiting.budget.estimate.cost_usd);
+    expect((await modelCalls(id)).n).toBe(0);
+    const overview = (await api(sys.url, '/api/admin/budget', { headers: H })).json;
+    expect(overview.awaiting_approval.map((w: { document_id: string }) => w.document_id)).toEqual([id]);
+    expect((await alerts('budget_approval_required')).map((a) => a.document_id)).toContain(id);
+
+    // The wait is durable: the worker dies and another takes over; the document still waits.
+    worker!.kill('SIGKILL');
+    worker = await startWorkerProcess();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await api(sys.url, `/api/documents/${id}`, { headers: H })).json.status).toBe('awaiting_approval');
+
+    const decided = await api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: true, reason: 'within the quarter' }, headers: H });
+    expect(decided.status).toBe(202);
+    const done = await waitFor(id, (d) => d.status === 'completed' || d.status === 'failed', 'finished');
+    expect(done.status).toBe('completed');
+    expect(done.budget.decision).toMatchObject({ approve: true, by: adminCredentials().email, reason: 'within the quarter' });
+    const actual = await modelCalls(id);
+    expect(actual.n).toBeGreaterThanOrEqual(2);
+    console.log(`budget estimate for ${id}: ${done.budget.estimate.cost_usd} USD (worst case ${done.budget.estimate.worst_case_usd}, output basis ${JSON.stringify(done.budget.estimate.basis)}); actual ${actual.usd} USD over ${actual.n} calls`);
+    // The estimate is of the right size: real cost within a factor of three of it.
+    expect(actual.usd).toBeGreaterThan(done.budget.estimate.cost_usd / 3);
+    expect(actual.usd).toBeLessThan(done.budget.estimate.cost_usd * 3);
+    const audit = await sys.deps.db.query(`SELECT outcome, details FROM audit_log WHERE action LIKE 'POST /api/documents/%/budget-decision' AND details->>'document_id' = $1`, [id]);
+    expect(audit.rows[0]).toMatchObject({ outcome: 'success' });
+    // A decision on a document that no longer waits is refused.
+    expect((await api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: true }, headers: H })).status).toBe(409);
+  });
+
+  it('ends a rejected ingestion cleanly: nothing written but the record and its original, no model called', async () => {
+    await setBudget({ approval_above_usd: 0 });
+    const id = await uploadLocal(`reject-${RUN}.txt`, TEXT('Rejected'));
+    await waitFor(id, (d) => d.status === 'awaiting_approval', 'awaiting_approval');
+    expect((await leftovers(id)).chunks).toBeGreaterThan(0); // the estimate is made from stored chunks
+    const decided = await api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: false, reason: 'too dear' }, headers: H });
+    expect(decided.status).toBe(202);
+    const result = (await sys.deps.temporal!.workflow.getHandle(`ingest-${id}`).result()) as { status: string };
+    expect(result.status).toBe('rejected');
+    const doc = (await api(sys.url, `/api/documents/${id}`, { headers: H })).json;
+    expect(doc.status).toBe('rejected');
+    expect(doc.error).toMatchObject({ type: 'BudgetRejected', stage: 'awaiting_approval' });
+    expect(doc.error.message).toMatch(/rejected: too dear/);
+    expect(doc.budget.decision).toMatchObject({ approve: false, reason: 'too dear' });
+    expect(await leftovers(id)).toEqual({ chunks: 0, batches: 0, entities: 0, originals: 1, vectors: 0, graphNodes: 0 });
+    expect((await modelCalls(id)).n).toBe(0);
+  });
+
+  it('pauses model work at the daily spend limit and resumes when the limit is raised', async () => {
+    // The workspace has spent real money today (the approved ingestion): a limit of 0 is reached.
+    const settings = await setBudget({ approval_above_usd: null, daily_limit_usd: 0 });
+    expect(settings.spent_today_usd).toBeGreaterThan(0);
+    expect(settings.daily_limit_reached).toBe(true);
+    const id = await uploadLocal(`paused-${RUN}.txt`, TEXT('Paused'));
+    const paused = await waitFor(id, (d) => d.stage === 'paused', 'paused');
+    expect(paused.status).toBe('processing');
+    expect(paused.progress.paused.reason).toMatch(/daily limit of 0 USD/);
+    expect(paused.progress.paused.resume_at).toMatch(/T00:00:00.000Z$/);
+    await new Promise((r) => setTimeout(r, 3000)); // three re-checks: still paused, still no call
+    expect((await api(sys.url, `/api/documents/${id}`, { headers: H })).json.stage).toBe('paused');
+    expect((await modelCalls(id)).n).toBe(0);
+    expect((await alerts('budget_daily_limit')).length).toBe(1);
+
+    await setBudget({ daily_limit_usd: null });
+    const done = await waitFor(id, (d) => d.status === 'completed' || d.status === 'failed', 'finished');
+    expect(done.status).toBe('completed');
+    expect((await modelCalls(id)).n).toBeGreaterThanOrEqual(2);
+  });
+});
