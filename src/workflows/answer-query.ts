@@ -45,6 +45,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
     let answer = INSUFFICIENT;
     let draft: string | undefined;
     let grounded = false;
+    let modelFailed = false;
     let score = 0;
     let citations: AnswerResponse['citations'] = [];
 
@@ -56,6 +57,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       reasons.push(`the sources found do not cover the question (${Math.round(retrieval.coverage.share * 100)}% of its terms; missing: ${retrieval.coverage.missing.slice(0, 8).join(', ')})`);
     } else {
       let gen: Awaited<ReturnType<Activities['generateAnswer']>> | null = null;
+      // An answer spoilt by a model failure (an outage, the spend limit) is not cached.
       try {
         gen = await llm.generateAnswer({ workspaceId: input.workspaceId, question: input.question, intent: intent.intent, profile: input.profile, chunks: retrieval.chunks });
         stages.synthesis = gen.synthesis;
@@ -66,6 +68,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       } catch (err) {
         if (isCancellation(err)) throw err;
         reasons.push(`the model gave no usable answer: ${failureMessage(err)}`);
+        modelFailed = true;
       }
       if (gen && gen.insufficient) {
         reasons.push('the model found no answer in the sources');
@@ -80,6 +83,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
         } catch (err) {
           if (isCancellation(err)) throw err;
           reasons.push(`validation could not run: ${failureMessage(err)}`);
+          modelFailed = true;
         }
         if (grounded) answer = text;
         else draft = text;
@@ -108,7 +112,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       cached: false,
       ...(generate ? {} : { answer: '', retrieved: retrieval.chunks.map((c) => ({ chunk_id: c.chunk_id, document_id: c.document_id, title: c.title, page: c.page, score: c.score, ranks: c.ranks })) }),
     };
-    await local.recordQuery({ queryId: input.queryId, workspaceId: input.workspaceId, userId: input.userId, question: input.question, request, response, status: 'completed', batchId: input.batchId, batchIndex: input.batchIndex, cacheKey: input.cacheKey, durationMs: Date.now() - started });
+    await local.recordQuery({ queryId: input.queryId, workspaceId: input.workspaceId, userId: input.userId, question: input.question, request, response, status: 'completed', batchId: input.batchId, batchIndex: input.batchIndex, cacheKey: modelFailed ? null : input.cacheKey, durationMs: Date.now() - started });
     return response;
   } catch (err) {
     if (!isCancellation(err)) {

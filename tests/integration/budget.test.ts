@@ -154,10 +154,21 @@ describe('budget gate', () => {
     expect((await api(sys.url, `/api/documents/${id}`, { headers: H })).json.stage).toBe('paused');
     expect((await modelCalls(id)).n).toBe(0);
     expect((await alerts('budget_daily_limit')).length).toBe(1);
+    // A question meanwhile gets a clear refusal, without a model call, and the refusal is not cached.
+    const question = { question: 'Who leads the Varde Harbour Heat project?', profile: 'local', top_k: 3 };
+    const refused = await api(sys.url, '/api/query', { method: 'POST', json: question, headers: H });
+    expect(refused.status).toBe(200);
+    expect(refused.json.validation.grounded).toBe(false);
+    expect(refused.json.validation.reasons.join(' ')).toMatch(/daily limit of 0 USD/);
+    const refusedCalls = await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_calls WHERE workflow_id = $1`, [refused.json.workflow_id]);
+    expect(refusedCalls.rows[0].n).toBe(0);
 
     await setBudget({ daily_limit_usd: null });
     const done = await waitFor(id, (d) => d.status === 'completed' || d.status === 'failed', 'finished');
     expect(done.status).toBe('completed');
     expect((await modelCalls(id)).n).toBeGreaterThanOrEqual(2);
+    const again = await api(sys.url, '/api/query', { method: 'POST', json: question, headers: H });
+    expect(again.json.cached).toBe(false);
+    expect(again.json.validation.reasons.join(' ')).not.toMatch(/daily limit/);
   });
 });
