@@ -120,6 +120,8 @@ const envSchema = z.object({
   BUDGET_APPROVAL_TIMEOUT_HOURS: z.coerce.number().min(0.001).max(24 * 90).default(168),
   /** @default 60000 ms between checks of a paused ingestion whether the day's spend limit still holds */
   BUDGET_RECHECK_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  /** @default 300 s that the per-alias probe results of /api/admin/models/health stay fresh */
+  MODEL_PROBE_TTL_S: z.coerce.number().int().min(5).max(86_400).default(300),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

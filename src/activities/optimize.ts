@@ -17,7 +17,9 @@ export interface OptimizationRunInput {
   tasks: GoldenTask[];
   /** Items per task (the whole golden set when absent). */
   limit?: number;
+  /** No choice may score below this on the golden set. */
   floor: number;
+  /** Wait for an administrator's decision signal before applying. */
   requireApproval: boolean;
   trigger: 'schedule' | 'admin';
 }

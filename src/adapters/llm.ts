@@ -2,7 +2,7 @@ import OpenAI, { APIError } from 'openai';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type Redis from 'ioredis';
-import { CHAT_MATRIX, PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
+import { CHAT_MATRIX, EMBEDDING_ALIASES, PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
 import { CircuitBreakers, CircuitOpenError, type CircuitOptions } from './circuit';
 
 /**
@@ -223,6 +223,24 @@ export class LlmClient {
       this.prices = { at: Date.now(), map };
     }
     return { ...(this.prices.map.get(model) ?? { input: 0, output: 0 }), model };
+  }
+
+  /**
+   * One minimal real call through `alias` alone (no fallback): a one-token completion, or one
+   * embedding. Recorded like every call; an open circuit answers without a call.
+   */
+  async probe(alias: string, timeoutMs = 20_000): Promise<{ ok: boolean; latency_ms: number; served_by: string | null; error?: string }> {
+    const started = Date.now();
+    const ctx = { activity: 'health_probe' };
+    try {
+      const call = (EMBEDDING_ALIASES as readonly string[]).includes(alias)
+        ? this.embed(alias, ['ping'], ctx).then((r) => r.usage)
+        : this.completeOnce(alias, [{ role: 'user', content: 'Say OK.' }], ctx, { maxTokens: 1 }).then((r) => r.usage);
+      const usage = await Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+      return { ok: true, latency_ms: Date.now() - started, served_by: usage.servedBy };
+    } catch (err) {
+      return { ok: false, latency_ms: Date.now() - started, served_by: null, error: `${errorClass(err)}: ${(err as Error).message}`.slice(0, 300) };
+    }
   }
 
   /** The model names the gateway serves (aliases and directly addressable models). */

@@ -42,6 +42,13 @@ export const OptimizeRequest = z
   })
   .strict();
 export const OptimizationIdParam = z.object({ id: z.string().regex(/^optimize-[\w-]{1,100}$/, 'not an optimisation run id') });
+export const HealthQuery = z.object({ refresh: z.enum(['true', 'false']).optional() }).strict();
+const PROBE_KEY = 'neuronode:models:probe';
+const PROBE_LOCK = 'neuronode:models:probe:lock';
+interface ProbeSet {
+  probed_at: string;
+  results: Record<string, { ok: boolean; latency_ms: number; served_by: string | null; error?: string }>;
+}
 export const DecisionRequest = z.object({ approve: z.boolean() }).strict();
 
 export function modelsRouter(deps: Deps): Router {
@@ -110,11 +117,49 @@ export function modelsRouter(deps: Deps): Router {
     res.json({ task: body.task, profile: body.profile, model: body.model, previous: before, version });
   });
 
-  router.get('/health', async (_req, res) => {
+  /**
+   * Probes every alias with one minimal real call (three at a time) and caches the results in Redis
+   * for MODEL_PROBE_TTL_S, so every API process shares them and a dashboard polling the endpoint
+   * causes no model traffic. One process probes at a time (a Redis lock).
+   */
+  const probeAll = async (): Promise<ProbeSet | null> => {
+    if (!(await deps.redis.set(PROBE_LOCK, '1', 'EX', 120, 'NX'))) return null;
+    try {
+      const aliases = allAliases();
+      const results: Record<string, Awaited<ReturnType<typeof deps.llm.probe>>> = {};
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          while (next < aliases.length) {
+            const alias = aliases[next++]!;
+            results[alias] = await deps.llm.probe(alias);
+          }
+        }),
+      );
+      const set: ProbeSet = { probed_at: new Date().toISOString(), results };
+      await deps.redis.set(PROBE_KEY, JSON.stringify(set), 'EX', 7 * 86_400);
+      return set;
+    } finally {
+      await deps.redis.del(PROBE_LOCK);
+    }
+  };
+
+  router.get('/health', async (req, res) => {
+    const q = parse(HealthQuery, req.query);
     const gateway = await deps.llm.ping().then(
       (version) => ({ ok: true, version }),
       (err: Error) => ({ ok: false, error: err.message }),
     );
+    let probes = JSON.parse((await deps.redis.get(PROBE_KEY)) ?? 'null') as ProbeSet | null;
+    const stale = !probes || Date.parse(probes.probed_at) < Date.now() - deps.env.MODEL_PROBE_TTL_S * 1000;
+    let refreshing = false;
+    if (q.refresh === 'true' && gateway.ok) {
+      probes = (await probeAll()) ?? probes;
+    } else if (stale && gateway.ok) {
+      // Answered from the cache at once; the refresh runs behind the response.
+      refreshing = true;
+      void probeAll().catch((err: Error) => console.error('model probe failed:', err.message));
+    }
     const last = (
       await deps.db.query(
         `SELECT DISTINCT ON (alias) alias, ok, error_class, served_by, latency_ms, at FROM model_calls ORDER BY alias, at DESC`,
@@ -124,11 +169,18 @@ export function modelsRouter(deps: Deps): Router {
     const circuits = deps.llm.circuits.snapshot();
     res.json({
       gateway,
+      probe: {
+        probed_at: probes?.probed_at ?? null,
+        ttl_s: deps.env.MODEL_PROBE_TTL_S,
+        stale: !probes || Date.parse(probes.probed_at) < Date.now() - deps.env.MODEL_PROBE_TTL_S * 1000,
+        refreshing,
+      },
       aliases: allAliases().map((alias) => {
         const l = byAlias.get(alias);
         return {
           alias,
           circuit: circuits[alias]?.state ?? 'closed',
+          probe: probes?.results[alias] ?? null,
           last_call: l ? { ok: l.ok, error_class: l.error_class, served_by: l.served_by, latency_ms: l.latency_ms, at: l.at } : null,
         };
       }),

@@ -135,7 +135,8 @@ export const AuditResponse = obj({
 
 export const ModelHealthResponse = obj({
   gateway: obj({ ok: z.boolean(), version: str.optional(), error: str.optional() }),
-  aliases: z.array(obj({ alias: str, circuit: z.enum(['closed', 'open', 'half_open']), last_call: obj({ ok: z.boolean(), error_class: nullableStr, served_by: nullableStr, latency_ms: num }).nullable() })),
+  probe: obj({ probed_at: timestamp.nullable(), ttl_s: num, stale: z.boolean(), refreshing: z.boolean() }),
+  aliases: z.array(obj({ alias: str, circuit: z.enum(['closed', 'open', 'half_open']), probe: obj({ ok: z.boolean(), latency_ms: num, served_by: nullableStr, error: str.optional() }).nullable(), last_call: obj({ ok: z.boolean(), error_class: nullableStr, served_by: nullableStr, latency_ms: num }).nullable() })),
 });
 export const ModelPerformanceResponse = obj({
   hours: num,

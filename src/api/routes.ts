@@ -3,7 +3,7 @@ import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
 import { BudgetDecisionRequest, BudgetUpdate } from './budget';
-import { AssignRequest, DecisionRequest, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
+import { AssignRequest, DecisionRequest, HealthQuery, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
@@ -84,7 +84,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'patch', path: '/api/admin/users/{id}', permission: 'user_management', tag: 'admin', summary: "Change a member's role or disable the account", params: UserIdParam, body: UpdateUserRequest, response: R.UserResponse },
   { method: 'post', path: '/api/admin/workspaces', permission: 'user_management', tag: 'admin', summary: 'Create a workspace; its creator becomes its administrator', body: CreateWorkspaceRequest, success: 201, response: R.WorkspaceResponse },
   { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201, response: R.MemberResponse },
-  { method: 'get', path: '/api/admin/models/health', permission: 'model_management', tag: 'models', summary: "The gateway's readiness, and each alias's circuit and latest call", response: R.ModelHealthResponse },
+  { method: 'get', path: '/api/admin/models/health', permission: 'model_management', tag: 'models', summary: "The gateway's readiness, each alias's cached probe (a minimal real call; refresh=true probes now), its circuit and latest call", query: HealthQuery, response: R.ModelHealthResponse },
   { method: 'get', path: '/api/admin/models/performance', permission: 'model_management', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
   { method: 'get', path: '/api/admin/models/assignments', permission: 'model_management', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
   { method: 'post', path: '/api/admin/models/assign', permission: 'model_management', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },

@@ -13,7 +13,12 @@ type Messages = OpenAI.ChatCompletionMessageParam[];
 export const EXTRACTION_BATCH_CHUNKS = 3;
 /** Output bounds of the ingestion calls (their max_tokens). */
 export const CLASSIFICATION_MAX_TOKENS = 120;
-export const EXTRACTION_MAX_TOKENS = 1800;
+/**
+ * The extraction schema's fullest output (12 entities and 12 relations with every string at its
+ * maximum length, about 6,700 characters) must fit, or a small model that fills every field is cut
+ * off inside a string and its output is lost.
+ */
+export const EXTRACTION_MAX_TOKENS = 2400;
 
 /**
  * Confidence as a whole percentage: llama.cpp's schema grammar bounds integers but not decimals, and

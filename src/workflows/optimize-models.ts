@@ -1,6 +1,6 @@
 import { condition, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { GoldenTask } from '../domain/golden-set';
+import type { OptimizationRunInput } from '../activities/optimize';
 import type { CandidateScore, Decision } from '../domain/model-choice';
 
 const stores = proxyActivities<Activities>({
@@ -8,18 +8,8 @@ const stores = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 5 },
 });
 
-export interface OptimizeModelsInput {
-  candidates: string[];
-  tasks: GoldenTask[];
-  limit?: number;
-  /** No choice may score below this on the golden set. */
-  floor: number;
-  /** Wait for an administrator's decision signal before applying. */
-  requireApproval: boolean;
-  trigger: 'schedule' | 'admin';
-  /** Model calls run on the LLM task queue. */
-  llmTaskQueue: string;
-}
+/** A run's settings (see `OptimizationRunInput`), and the queue its model calls run on. */
+export type OptimizeModelsInput = Omit<OptimizationRunInput, 'runId'> & { llmTaskQueue: string };
 
 export interface OptimizeModelsState {
   status: 'evaluating' | 'awaiting_approval' | 'applied' | 'rejected';

@@ -26,6 +26,12 @@ beforeAll(async () => {
   expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: WS, name: 'Budget gate' } })).status).toBe(201);
 });
 afterAll(async () => {
+  // Ingestions a failed assertion left waiting or paused are ended, so they do not outlive the test.
+  if (sys?.deps.temporal) {
+    for await (const w of sys.deps.temporal.workflow.list({ query: `WorkspaceId = '${WS}' AND ExecutionStatus = 'Running'` })) {
+      await sys.deps.temporal.workflow.getHandle(w.workflowId).terminate('ended by the budget test').catch(() => undefined);
+    }
+  }
   worker?.kill('SIGKILL');
   await sys?.stop();
 });

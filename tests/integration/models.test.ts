@@ -73,18 +73,24 @@ describe('model gateway', () => {
     expect((await callsOf(c.workflow_id)).find((x) => x.alias === 'synthesis_local')).toMatchObject({ served_by: 'openai/local-gemma3-270m' });
   });
 
-  it('with the gateway down: walks the fallback chain, fails clearly without a retry storm, opens the circuit, and closes it once the gateway is back', async () => {
+  it.each([
+    ['the local model server', 'models'],
+    ['the gateway itself', 'litellm'],
+  ])('with %s down: walks the fallback chain, fails clearly without a retry storm, opens the circuit, and closes it once it is back', async (_what, service) => {
     const env = sys.deps.env;
     const llm = new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: 10_000, maxRetries: 1, db: sys.deps.db, circuit: { failureThreshold: 2, coolDownMs: 3000 } });
-    const ctx = { workflowId: `gateway-down-${RUN}` };
+    const ctx = { workflowId: `gateway-down-${service}-${RUN}` };
     const msg = [{ role: 'user' as const, content: 'Say OK.' }];
-    expect(stack('stop', 'litellm').code).toBe(0);
+    expect(stack('stop', service).code).toBe(0);
     try {
       const started = Date.now();
-      await expect(llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 })).rejects.toThrow();
+      const first = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 }).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(Error);
       expect(Date.now() - started).toBeLessThan(30_000); // no hang
       // One attempt per alias of the chain, in order — not a storm.
-      expect((await callsOf(ctx.workflowId)).map((r) => r.alias)).toEqual(['synthesis_premium', 'synthesis_balanced', 'synthesis_local']);
+      const calls = await callsOf(ctx.workflowId);
+      expect(calls.map((r) => r.alias)).toEqual(['synthesis_premium', 'synthesis_balanced', 'synthesis_local']);
+      expect(calls.every((c) => c.ok === false)).toBe(true);
       await expect(llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 })).rejects.toThrow();
       // Every circuit of the chain is open now: the next call fails at once, clearly.
       const fast = Date.now();
@@ -94,13 +100,36 @@ describe('model gateway', () => {
       expect((err as Error).message).toMatch(/circuit for synthesis_local is open/);
       expect(llm.circuits.snapshot().synthesis_premium!.state).toBe('open');
       expect((await callsOf(ctx.workflowId)).length).toBe(6 + 3);
+      if (service === 'models') {
+        // The gateway is up but nothing behind it answers: every alias's probe says so.
+        const health = (await api(sys.url, '/api/admin/models/health?refresh=true')).json;
+        expect(health.gateway.ok).toBe(true);
+        expect(health.aliases.filter((a: { probe: { ok: boolean } | null }) => a.probe?.ok === false)).toHaveLength(27);
+      }
     } finally {
-      expect(stack('start', 'litellm').code).toBe(0);
+      expect(stack('start', service).code).toBe(0);
     }
     await new Promise((r) => setTimeout(r, 3500)); // the cool-down
     const ok = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 });
     expect(ok.usage.alias).toBe('synthesis_premium');
     expect(llm.circuits.snapshot().synthesis_premium!.state).toBe('closed');
+  });
+
+  it('probes every alias with one real minimal call, and serves the probe from its cache until it is stale', async () => {
+    const fresh = await api(sys.url, '/api/admin/models/health?refresh=true');
+    expect(fresh.status).toBe(200);
+    expect(fresh.json.probe.stale).toBe(false);
+    expect(fresh.json.aliases).toHaveLength(27);
+    for (const a of fresh.json.aliases) {
+      expect(a.probe).toMatchObject({ ok: true });
+      expect(a.probe.served_by).toMatch(/^openai\/local-/);
+    }
+    const probes = async () => (await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_calls WHERE activity = 'health_probe'`)).rows[0].n as number;
+    const before = await probes();
+    const cached = await api(sys.url, '/api/admin/models/health');
+    expect(cached.json.probe.probed_at).toBe(fresh.json.probe.probed_at);
+    expect(cached.json.probe.refreshing).toBe(false);
+    expect(await probes()).toBe(before); // no model traffic for a cached answer
   });
 });
 
