@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { estimateIngestionCost, type IngestionCostEstimate } from '../domain/budget';
 import { EMBEDDING_FOR, chatAlias, isProfile } from '../domain/model-aliases';
 import { CLASSIFICATION_MAX_TOKENS, EXTRACTION_MAX_TOKENS } from '../domain/prompts';
-import { publishStageEvent, type IngestProfile } from './ingest';
+import { updateAndAnnounce, type IngestProfile } from './ingest';
 
 export interface BudgetCheck {
   estimate: IngestionCostEstimate;
@@ -85,9 +85,8 @@ export function createBudgetActivities(deps: Deps) {
     /** Marks the document as waiting for a budget decision, and tells the channels. */
     async holdForBudgetApproval(documentId: string, check: BudgetCheck): Promise<void> {
       const doc = await loadDoc(documentId);
-      await db.query(`UPDATE documents SET status = 'awaiting_approval', stage = 'awaiting_approval', updated_at = now() WHERE id = $1`, [documentId]);
       const detail = { estimated_cost_usd: check.estimate.cost_usd, approval_above_usd: check.approval_above_usd, tokens_in: check.estimate.tokens_in, tokens_out: check.estimate.tokens_out };
-      await publishStageEvent(redis, db, { document_id: documentId, workspace_id: doc.workspace_id, stage: 'awaiting_approval', status: 'waiting', detail });
+      await updateAndAnnounce(redis, db, documentId, `status = 'awaiting_approval', stage = 'awaiting_approval'`, [], { stage: 'awaiting_approval', status: 'waiting', detail });
       const alerted = await redis.set(`neuronode:budget:approval-alerted:${documentId}`, '1', 'EX', 86_400, 'NX');
       if (alerted) await publishAlert(redis, { kind: 'budget_approval_required', severity: 'warning', workspace_id: doc.workspace_id, document_id: documentId, filename: doc.filename, ...detail });
     },
@@ -100,9 +99,7 @@ export function createBudgetActivities(deps: Deps) {
 
     /** Tells the document's channel that its model work is paused by the daily spend limit. */
     async notePaused(documentId: string, detail: Record<string, unknown>): Promise<void> {
-      const doc = await loadDoc(documentId);
-      await db.query(`UPDATE documents SET stage = 'paused', updated_at = now() WHERE id = $1`, [documentId]);
-      await publishStageEvent(redis, db, { document_id: documentId, workspace_id: doc.workspace_id, stage: 'paused', status: 'waiting', detail });
+      await updateAndAnnounce(redis, db, documentId, `stage = 'paused'`, [], { stage: 'paused', status: 'waiting', detail });
     },
 
     /** Whether the workspace may start new model work now (its daily limit, if any, not reached). */
@@ -113,9 +110,7 @@ export function createBudgetActivities(deps: Deps) {
 
     /** The pause is over: the document's stage is the one its work is in again. */
     async noteResumed(documentId: string, stage: string): Promise<void> {
-      const doc = await loadDoc(documentId);
-      await db.query(`UPDATE documents SET stage = $2, updated_at = now() WHERE id = $1`, [documentId, stage]);
-      await publishStageEvent(redis, db, { document_id: documentId, workspace_id: doc.workspace_id, stage, status: 'started', detail: { resumed: true } });
+      await updateAndAnnounce(redis, db, documentId, `stage = $2`, [stage], { stage, status: 'started', detail: { resumed: true } });
     },
   };
 }

@@ -56,21 +56,24 @@ const badInput = (err: unknown): never => {
   throw err;
 };
 
-/** A stage event, with the document's visibility so a private document's events reach only its owner. */
-export async function publishStageEvent(redis: Redis, db: Pool, e: StageEvent): Promise<void> {
-  const d = (await db.query(`SELECT owner_id, visibility FROM documents WHERE id = $1`, [e.document_id])).rows[0];
-  await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, owner_id: d?.owner_id ?? null, visibility: d?.visibility ?? 'organisation', at: new Date().toISOString() }));
+/**
+ * Updates the document's row and announces the change on its channel, tagged from the same row
+ * (its workspace, owner and visibility, so a private document's events reach only its owner): one
+ * round trip. `set` is the SET list after `$1` = the document id; nothing is announced for a
+ * document that no longer exists.
+ */
+export async function updateAndAnnounce(redis: Redis, db: Pool, documentId: string, set: string, params: unknown[], e: Omit<StageEvent, 'document_id' | 'workspace_id'>): Promise<void> {
+  const r = await db.query(`UPDATE documents SET ${set}, updated_at = now() WHERE id = $1 RETURNING workspace_id, owner_id, visibility`, [documentId, ...params]);
+  const d = r.rows[0];
+  if (!d) return;
+  await redis.xadd(EVENTS_STREAM, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', JSON.stringify({ ...e, document_id: documentId, workspace_id: d.workspace_id, owner_id: d.owner_id ?? null, visibility: d.visibility ?? 'organisation', at: new Date().toISOString() }));
 }
 
 export function createIngestActivities(deps: Deps) {
   const { db, redis, graph, chroma, llm } = deps;
 
-  const publish = (e: StageEvent) => publishStageEvent(redis, db, e);
-
-  const setStage = async (documentId: string, workspaceId: string, stage: string, status = 'processing') => {
-    await db.query(`UPDATE documents SET stage = $2, status = $3, updated_at = now() WHERE id = $1`, [documentId, stage, status]);
-    await publish({ document_id: documentId, workspace_id: workspaceId, stage, status: 'started' });
-  };
+  const setStage = (documentId: string, stage: string, status = 'processing') =>
+    updateAndAnnounce(redis, db, documentId, `stage = $2, status = $3`, [stage, status], { stage, status: 'started' });
 
   type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null; metadata: Record<string, unknown> | null };
 
@@ -101,7 +104,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 2: the format from the bytes. */
     async detectDocumentFormat(documentId: string): Promise<Detected> {
       const doc = await loadDocWithBytes(documentId);
-      await setStage(documentId, doc.workspace_id, 'detect');
+      await setStage(documentId, 'detect');
       let detected: Detected;
       try {
         const isZip = doc.bytes[0] === 0x50 && doc.bytes[1] === 0x4b;
@@ -116,7 +119,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 3: text with structure; attachments of e-mails become child documents. */
     async extractDocumentContent(documentId: string, detected: Detected): Promise<{ sections: number; pages: number | null; links: number; attachments: { filename: string; checksum: string; documentId: string }[] }> {
       const doc = await loadDocWithBytes(documentId);
-      await setStage(documentId, doc.workspace_id, 'extract');
+      await setStage(documentId, 'extract');
       let extracted;
       try {
         extracted = await extractContent(doc.bytes, detected, doc.filename);
@@ -159,7 +162,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 4: title, authors, dates, language, counts, size, MIME, original name. */
     async extractDocumentMetadata(documentId: string): Promise<{ title: string; language: string }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'metadata');
+      await setStage(documentId, 'metadata');
       const ex = await db.query(`SELECT sections FROM document_extracts WHERE document_id = $1`, [documentId]);
       const sections = (ex.rows[0]?.sections ?? []) as Section[];
       const meta = ((await db.query(`SELECT metadata FROM documents WHERE id = $1`, [documentId])).rows[0]?.metadata?.extracted ?? {}) as Record<string, unknown>;
@@ -184,7 +187,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 5: token-bounded chunks with page and section; ids derive from (document, position). */
     async chunkDocument(documentId: string, opts: { maxTokens: number; overlapTokens: number }): Promise<{ chunks: number; tokens: number }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'chunk');
+      await setStage(documentId, 'chunk');
       const sections = ((await db.query(`SELECT sections FROM document_extracts WHERE document_id = $1`, [documentId])).rows[0]?.sections ?? []) as Section[];
       const chunks = chunkSections(
         sections.map((s) => ({ text: s.text, page: s.page, heading: s.heading })),
@@ -214,7 +217,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 6: document type and category, schema-validated; the fast profile classifies by rules. */
     async classifyDocument(documentId: string, profile: IngestProfile): Promise<{ docType: string; category: string; confidence: number; tokens: number; costUsd: number }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'classify');
+      await setStage(documentId, 'classify');
       const chunks = await loadChunks(documentId);
       let result: { docType: string; category: string; confidence: number; tokens: number; costUsd: number };
       if (profile === FAST_PROFILE || !isProfile(profile)) {
@@ -244,7 +247,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 7: entities and relations of one batch of chunks; the batch's output replaces its own row. */
     async extractEntitiesBatch(documentId: string, profile: IngestProfile, batch: number, batchSize: number): Promise<{ entities: number; relations: number; tokens: number; costUsd: number }> {
       const doc = await loadDoc(documentId);
-      if (batch === 0) await setStage(documentId, doc.workspace_id, 'entities');
+      if (batch === 0) await setStage(documentId, 'entities');
       // Chunk positions run 0..n-1, so a batch is a position range.
       const chunks = await loadChunks(documentId, { from: batch * batchSize, to: (batch + 1) * batchSize });
       let entities: ExtractedEntity[] = [];
@@ -297,7 +300,7 @@ export function createIngestActivities(deps: Deps) {
      */
     async resolveDocumentEntities(documentId: string, batches: number, similarityThreshold: number): Promise<{ entities: number; relations: number; mergedBySimilarity: number }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'resolve');
+      await setStage(documentId, 'resolve');
       const rows = (await db.query(`SELECT result, model FROM extraction_batches WHERE document_id = $1 AND batch < $2 ORDER BY batch`, [documentId, batches])).rows;
       const rawEntities: ExtractedEntity[] = rows.flatMap((r) => r.result.entities);
       const rawRelations: ExtractedRelation[] = rows.flatMap((r) => r.result.relations);
@@ -381,7 +384,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 9: chunk and entity vectors to Chroma (upserts by deterministic ids). */
     async embedAndIndexDocument(documentId: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'embed');
+      await setStage(documentId, 'embed');
       const chunks = await loadChunks(documentId);
       const ctx = { workspaceId: doc.workspace_id, activity: 'embedAndIndexDocument' };
       let dimension = 0;
@@ -424,7 +427,7 @@ export function createIngestActivities(deps: Deps) {
     /** Stage 10: the graph, MERGE-only so a retry changes nothing. */
     async writeDocumentGraph(documentId: string): Promise<{ chunks: number; entities: number; mentions: number; relations: number; references: number }> {
       const doc = await loadDoc(documentId);
-      await setStage(documentId, doc.workspace_id, 'graph');
+      await setStage(documentId, 'graph');
       const chunks = await loadChunks(documentId);
       const ents = (await db.query(`SELECT entity_id, name, type, aliases, description, confidence, chunk_positions FROM document_entities WHERE document_id = $1`, [documentId])).rows;
       const rels = (await db.query(`SELECT source_id, target_id, type, description, confidence, chunk_position FROM document_relations WHERE document_id = $1`, [documentId])).rows;
@@ -518,16 +521,13 @@ export function createIngestActivities(deps: Deps) {
     /** The last stage: status completed, counts recorded, caches of answers invalidated. */
     async completeDocument(documentId: string, counts: Record<string, number>): Promise<void> {
       const doc = await loadDoc(documentId);
-      await db.query(`UPDATE documents SET status = 'completed', stage = 'done', error = NULL, counts = counts || $2::jsonb, updated_at = now() WHERE id = $1`, [documentId, JSON.stringify(counts)]);
       await redis.incr(`neuronode:corpus-version:${doc.workspace_id}`);
-      await publish({ document_id: documentId, workspace_id: doc.workspace_id, stage: 'done', status: 'completed', detail: counts });
+      await updateAndAnnounce(redis, db, documentId, `status = 'completed', stage = 'done', error = NULL, counts = counts || $2::jsonb`, [JSON.stringify(counts)], { stage: 'done', status: 'completed', detail: counts });
     },
 
     /** Records why a document failed, and removes whatever the failed run wrote outside PostgreSQL. */
     async failDocument(documentId: string, error: { type: string; message: string; stage: string }, status: 'failed' | 'cancelled' | 'rejected' = 'failed'): Promise<void> {
-      const r = await db.query(`UPDATE documents SET status = $2, error = $3, updated_at = now() WHERE id = $1 RETURNING workspace_id`, [documentId, status, JSON.stringify(error)]);
-      const ws = r.rows[0]?.workspace_id as string | undefined;
-      if (ws) await publish({ document_id: documentId, workspace_id: ws, stage: error.stage, status: 'failed', detail: error });
+      await updateAndAnnounce(redis, db, documentId, `status = $2, error = $3`, [status, JSON.stringify(error)], { stage: error.stage, status: 'failed', detail: error });
     },
   };
 }

@@ -66,3 +66,26 @@ export async function pingPostgres(pool: Pool): Promise<string> {
   const r = await pool.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v');
   return `PostgreSQL ${r.rows[0]?.v ?? '?'}`;
 }
+
+/**
+ * A WHERE clause grown one condition at a time: each `?` in a condition becomes the next numbered
+ * parameter, after the fixed conditions and parameters it starts with.
+ */
+export class SqlFilter {
+  readonly conditions: string[];
+  readonly params: unknown[];
+  constructor(conditions: string[], params: unknown[]) {
+    this.conditions = [...conditions];
+    this.params = [...params];
+  }
+
+  add(condition: string, value: unknown): this {
+    this.params.push(value);
+    this.conditions.push(condition.replaceAll('?', `$${this.params.length}`));
+    return this;
+  }
+
+  get sql(): string {
+    return this.conditions.join(' AND ');
+  }
+}

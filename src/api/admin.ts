@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { transaction } from '../adapters';
+import { SqlFilter, transaction } from '../adapters';
 import type { Deps } from '../deps';
 import { hashPassword } from './auth';
 import { workspaceOf } from './documents';
@@ -116,19 +116,14 @@ export function adminRouter(deps: Deps): Router {
     const q = parse(AuditQuery, req.query);
     const ws = workspaceOf(req);
     // Rows without a workspace (failed logins of unknown accounts) belong to the installation's default workspace.
-    const where = [`(workspace_id = $1 OR (workspace_id IS NULL AND $1 = 'default'))`];
-    const params: unknown[] = [ws];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replaceAll('?', `$${params.length}`));
-    };
-    if (q.action) add('action = ?', q.action);
-    if (q.outcome) add('outcome = ?', q.outcome);
-    if (q.actor_id) add('actor_id = ?', q.actor_id);
-    if (q.from) add('at >= ?', q.from);
-    if (q.to) add('at <= ?', q.to);
-    const total = (await deps.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE ${where.join(' AND ')}`, params)).rows[0].n;
-    const rows = (await deps.db.query(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${q.limit} OFFSET ${q.offset}`, params)).rows;
+    const f = new SqlFilter([`(workspace_id = $1 OR (workspace_id IS NULL AND $1 = 'default'))`], [ws]);
+    if (q.action) f.add('action = ?', q.action);
+    if (q.outcome) f.add('outcome = ?', q.outcome);
+    if (q.actor_id) f.add('actor_id = ?', q.actor_id);
+    if (q.from) f.add('at >= ?', q.from);
+    if (q.to) f.add('at <= ?', q.to);
+    const total = (await deps.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE ${f.sql}`, f.params)).rows[0].n;
+    const rows = (await deps.db.query(`SELECT * FROM audit_log WHERE ${f.sql} ORDER BY id DESC LIMIT ${q.limit} OFFSET ${q.offset}`, f.params)).rows;
     res.json({ total, limit: q.limit, offset: q.offset, entries: rows.map((r) => ({ ...r, id: Number(r.id) })) });
   });
 

@@ -4,6 +4,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import multer, { MulterError } from 'multer';
 import { z } from 'zod';
 import { FAST_PROFILE, documentIdFor } from '../activities';
+import { SqlFilter } from '../adapters';
 import { taskQueues } from '../config';
 import { PROFILES, makeBatchWorkflowId, makeDeleteWorkflowId, makeIngestWorkflowId, newId } from '../domain';
 import { FORMATS } from '../domain/formats';
@@ -227,24 +228,16 @@ export function documentsRouter(deps: Deps): Router {
 
   router.get('/', async (req, res) => {
     const q = parse(DocumentListQuery, req.query);
-    const where = ['workspace_id = $1', readableSql('$2')];
-    const params: unknown[] = [workspaceOf(req), req.user!.userId];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replaceAll('?', `$${params.length}`));
-    };
-    if (q.type) add('doc_type = ?', q.type);
-    if (q.format) add('format = ?', q.format);
-    if (q.status) add('status = ?', q.status);
-    if (q.category) add('category = ?', q.category);
-    if (q.from) add('created_at >= ?', q.from);
-    if (q.to) add('created_at <= ?', q.to);
-    if (q.q) add('(title ILIKE ? OR filename ILIKE ?)', `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
-    const total = await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE ${where.join(' AND ')}`, params);
-    const rows = await deps.db.query(
-      `SELECT ${PUBLIC_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
-      params,
-    );
+    const f = new SqlFilter(['workspace_id = $1', readableSql('$2')], [workspaceOf(req), req.user!.userId]);
+    if (q.type) f.add('doc_type = ?', q.type);
+    if (q.format) f.add('format = ?', q.format);
+    if (q.status) f.add('status = ?', q.status);
+    if (q.category) f.add('category = ?', q.category);
+    if (q.from) f.add('created_at >= ?', q.from);
+    if (q.to) f.add('created_at <= ?', q.to);
+    if (q.q) f.add('(title ILIKE ? OR filename ILIKE ?)', `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    const total = await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE ${f.sql}`, f.params);
+    const rows = await deps.db.query(`SELECT ${PUBLIC_COLUMNS} FROM documents WHERE ${f.sql} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`, f.params);
     res.json({ total: total.rows[0].n, limit: q.limit, offset: q.offset, documents: rows.rows });
   });
 

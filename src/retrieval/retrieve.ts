@@ -1,6 +1,6 @@
 import type { Where } from 'chromadb';
 import neo4j from 'neo4j-driver';
-import { COLLECTIONS, vectorCollection } from '../adapters';
+import { COLLECTIONS, SqlFilter, vectorCollection } from '../adapters';
 import type { Deps } from '../deps';
 import { EMBEDDING_FOR } from '../domain/model-aliases';
 import {
@@ -114,23 +114,18 @@ export function createRetriever(deps: Deps) {
   }
 
   /** The documents a filter allows, or null when nothing narrows them. */
-  async function allowedDocuments(workspaceId: string, f: QueryFilters, readableBy?: string | null): Promise<string[] | null> {
-    const where: string[] = [`workspace_id = $1`, `status = 'completed'`];
-    const args: unknown[] = [workspaceId];
-    const add = (sql: string, v: unknown) => {
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    if (f.document_ids?.length) add(`id = ANY(?)`, f.document_ids);
-    if (f.types?.length) add(`doc_type = ANY(?)`, f.types);
-    if (f.categories?.length) add(`category = ANY(?)`, f.categories);
-    if (f.sources?.length) add(`metadata->>'source' = ANY(?)`, f.sources);
+  async function allowedDocuments(workspaceId: string, filters: QueryFilters, readableBy?: string | null): Promise<string[] | null> {
+    const f = new SqlFilter([`workspace_id = $1`, `status = 'completed'`], [workspaceId]);
+    if (filters.document_ids?.length) f.add(`id = ANY(?)`, filters.document_ids);
+    if (filters.types?.length) f.add(`doc_type = ANY(?)`, filters.types);
+    if (filters.categories?.length) f.add(`category = ANY(?)`, filters.categories);
+    if (filters.sources?.length) f.add(`metadata->>'source' = ANY(?)`, filters.sources);
     const day = `coalesce(left(metadata->>'created', 10), to_char(created_at, 'YYYY-MM-DD'))`;
-    if (f.date_from) add(`${day} >= ?`, f.date_from.slice(0, 10));
-    if (f.date_to) add(`${day} <= ?`, f.date_to.slice(0, 10));
-    if (readableBy !== undefined) add(`(visibility = 'organisation' OR owner_id IS NOT DISTINCT FROM ?::uuid)`, readableBy);
-    if (where.length === 2) return null;
-    return (await db.query(`SELECT id FROM documents WHERE ${where.join(' AND ')}`, args)).rows.map((r) => r.id as string);
+    if (filters.date_from) f.add(`${day} >= ?`, filters.date_from.slice(0, 10));
+    if (filters.date_to) f.add(`${day} <= ?`, filters.date_to.slice(0, 10));
+    if (readableBy !== undefined) f.add(`(visibility = 'organisation' OR owner_id IS NOT DISTINCT FROM ?::uuid)`, readableBy);
+    if (f.conditions.length === 2) return null;
+    return (await db.query(`SELECT id FROM documents WHERE ${f.sql}`, f.params)).rows.map((r) => r.id as string);
   }
 
   /** Names in the question linked to the workspace's entities (full-text on names and aliases). */
