@@ -11,6 +11,8 @@ export interface BudgetCheck {
   estimate: IngestionCostEstimate;
   approval_above_usd: number | null;
   needs_approval: boolean;
+  /** The decision already made for the document's whole batch, when there is one. */
+  batch_decision?: BudgetDecision;
 }
 
 export interface BudgetDecision {
@@ -19,6 +21,8 @@ export interface BudgetDecision {
   reason?: string | null;
   /** Set by the workflow when no decision came in time. */
   timed_out?: boolean;
+  /** Set when the decision was made for the document's whole batch. */
+  batch_id?: string;
 }
 
 const usd = (v: number) => Math.round(v * 1e9) / 1e9;
@@ -31,9 +35,9 @@ export function createBudgetActivities(deps: Deps) {
   const { db, redis, llm } = deps;
 
   const loadDoc = async (documentId: string) => {
-    const r = await db.query(`SELECT id, workspace_id, filename, title, format FROM documents WHERE id = $1`, [documentId]);
+    const r = await db.query(`SELECT id, workspace_id, filename, title, format, batch_id FROM documents WHERE id = $1`, [documentId]);
     if (!r.rows[0]) throw ApplicationFailure.nonRetryable(`document ${documentId} does not exist`, 'DocumentMissing');
-    return r.rows[0] as { id: string; workspace_id: string; filename: string; title: string | null; format: string | null };
+    return r.rows[0] as { id: string; workspace_id: string; filename: string; title: string | null; format: string | null; batch_id: string | null };
   };
 
   const observedOutput = async (alias: string): Promise<number | undefined> => {
@@ -77,18 +81,28 @@ export function createBudgetActivities(deps: Deps) {
         ...(usesModels ? {} : { calls: 0, tokens_in: 0, tokens_out: 0 }),
       };
       const needs = settings.approval_above_usd !== null && total.cost_usd > settings.approval_above_usd;
+      const batch = needs && doc.batch_id ? (await db.query(`SELECT approve, decided_by, reason FROM batch_budget_decisions WHERE batch_id = $1`, [doc.batch_id])).rows[0] : undefined;
+      const batchDecision: BudgetDecision | undefined = batch ? { approve: batch.approve, by: batch.decided_by, reason: batch.reason, batch_id: doc.batch_id! } : undefined;
       const record = { estimate: total, approval_above_usd: settings.approval_above_usd, needs_approval: needs, prices: { classification: clsPrice, extraction: extPrice, embedding: embPrice }, estimated_at: new Date().toISOString() };
       await db.query(`UPDATE documents SET budget = $2 WHERE id = $1`, [documentId, JSON.stringify(record)]);
-      return { estimate: total, approval_above_usd: settings.approval_above_usd, needs_approval: needs };
+      return { estimate: total, approval_above_usd: settings.approval_above_usd, needs_approval: needs, ...(batchDecision ? { batch_decision: batchDecision } : {}) };
     },
 
-    /** Marks the document as waiting for a budget decision, and tells the channels. */
-    async holdForBudgetApproval(documentId: string, check: BudgetCheck): Promise<void> {
+    /**
+     * Marks the document as waiting for a budget decision and tells the channels. Returns the
+     * decision for its batch if one was made meanwhile (the API records a batch decision before it
+     * signals the waiting documents, and this reads it after marking the document waiting, so no
+     * document misses it).
+     */
+    async holdForBudgetApproval(documentId: string, check: BudgetCheck): Promise<BudgetDecision | null> {
       const doc = await loadDoc(documentId);
       const detail = { estimated_cost_usd: check.estimate.cost_usd, approval_above_usd: check.approval_above_usd, tokens_in: check.estimate.tokens_in, tokens_out: check.estimate.tokens_out };
       await updateAndAnnounce(redis, db, documentId, `status = 'awaiting_approval', stage = 'awaiting_approval'`, [], { stage: 'awaiting_approval', status: 'waiting', detail });
+      const batch = doc.batch_id ? (await db.query(`SELECT approve, decided_by, reason FROM batch_budget_decisions WHERE batch_id = $1`, [doc.batch_id])).rows[0] : undefined;
+      if (batch) return { approve: batch.approve, by: batch.decided_by, reason: batch.reason, batch_id: doc.batch_id! };
       const alerted = await redis.set(`neuronode:budget:approval-alerted:${documentId}`, '1', 'EX', 86_400, 'NX');
-      if (alerted) await publishAlert(redis, { kind: 'budget_approval_required', severity: 'warning', workspace_id: doc.workspace_id, document_id: documentId, filename: doc.filename, ...detail });
+      if (alerted) await publishAlert(redis, { kind: 'budget_approval_required', severity: 'warning', workspace_id: doc.workspace_id, document_id: documentId, filename: doc.filename, batch_id: doc.batch_id, ...detail });
+      return null;
     },
 
     /** Records the decision on the document (the workflow is its only writer). */

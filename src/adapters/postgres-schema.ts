@@ -328,5 +328,22 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       CREATE INDEX model_calls_ws_at ON model_calls (workspace_id, at DESC);
     `,
   },
+  {
+    id: '0007_batch_budget',
+    sql: `
+      -- The ingestion batch a document came in with, and one budget decision for a whole batch:
+      -- its documents that need approval take it instead of each waiting for one of their own.
+      ALTER TABLE documents ADD COLUMN batch_id text;
+      CREATE INDEX documents_batch ON documents (batch_id) WHERE batch_id IS NOT NULL;
+      CREATE TABLE batch_budget_decisions (
+        batch_id text PRIMARY KEY,
+        workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        approve boolean NOT NULL,
+        decided_by text,
+        reason text,
+        decided_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 

@@ -1,9 +1,10 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { budgetSettings, spentToday } from '../budget';
 import { nextUtcMidnight } from '../domain/budget';
 import type { Deps } from '../deps';
-import { DocumentIdParam, workspaceOf } from './documents';
+import { BatchIdParam, DocumentIdParam, workspaceOf } from './documents';
 import { ApiError } from './errors';
 import { parse } from './validate';
 
@@ -75,6 +76,33 @@ export function budgetRouter(deps: Deps): Router {
     await deps.temporal!.workflow.getHandle(doc.workflow_id).signal('budgetDecision', { approve: body.approve, by: req.user!.email, reason: body.reason ?? null });
     res.locals.audit = { document_id: id, approve: body.approve, estimated_cost_usd: doc.budget?.estimate?.cost_usd ?? null };
     res.status(202).json({ document_id: id, workflow_id: doc.workflow_id, approve: body.approve });
+  });
+
+  /**
+   * One decision for a whole ingestion batch: recorded first, then sent to every document of the
+   * batch waiting now; documents of the batch that reach the gate later take it without waiting.
+   */
+  router.post('/documents/batch/:batchId/budget-decision', async (req, res) => {
+    const { batchId } = parse(BatchIdParam, req.params);
+    const body = parse(BudgetDecisionRequest, req.body);
+    const ws = workspaceOf(req);
+    const inBatch = (await deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE batch_id = $1 AND workspace_id = $2`, [batchId, ws])).rows[0].n as number;
+    if (inBatch === 0) throw new ApiError('not_found', `no ingestion batch ${batchId}`);
+    const inserted = await deps.db.query(
+      `INSERT INTO batch_budget_decisions (batch_id, workspace_id, approve, decided_by, reason) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id`,
+      [batchId, ws, body.approve, req.user!.email, body.reason ?? null],
+    );
+    if (inserted.rowCount === 0) throw new ApiError('conflict', `batch ${batchId} already has a budget decision`);
+    const waiting = (await deps.db.query(`SELECT id, workflow_id FROM documents WHERE batch_id = $1 AND workspace_id = $2 AND status = 'awaiting_approval'`, [batchId, ws])).rows;
+    for (const d of waiting) {
+      await deps.temporal!.workflow.getHandle(d.workflow_id).signal('budgetDecision', { approve: body.approve, by: req.user!.email, reason: body.reason ?? null, batch_id: batchId }).catch((e: unknown) => {
+        // A document that stopped waiting meanwhile (deleted, timed out) needs no signal.
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
+      });
+    }
+    res.locals.audit = { batch_id: batchId, approve: body.approve, documents_waiting: waiting.length };
+    res.status(202).json({ batch_id: batchId, approve: body.approve, documents: inBatch, signalled: waiting.map((d) => d.id) });
   });
 
   return router;

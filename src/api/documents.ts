@@ -211,7 +211,7 @@ export function documentsRouter(deps: Deps): Router {
       workflowId,
       args: [{ batchId, workspaceId: ws, profile, llmTaskQueue: taskQueues(deps.env).llm, documentIds: fresh, window: fields.window, chunkTokens: deps.env.CHUNK_TOKENS, overlapTokens: deps.env.CHUNK_OVERLAP_TOKENS, budget: budgetTiming(deps) }],
     });
-    await deps.db.query(`UPDATE documents SET workflow_id = 'ingest-' || id WHERE id = ANY($1)`, [fresh]);
+    await deps.db.query(`UPDATE documents SET workflow_id = 'ingest-' || id, batch_id = $2 WHERE id = ANY($1)`, [fresh, batchId]);
     res.status(202).json({ batch_id: batchId, workflow_id: workflowId, total: fresh.length, duplicates: stored.length - fresh.length, documents: stored });
   });
 

@@ -169,3 +169,4 @@ export const BudgetResponse = obj({
   awaiting_approval: z.array(obj({ document_id: str, filename: str, workflow_id: nullableStr, budget: obj({}).nullable(), since: timestamp })),
 });
 export const BudgetDecisionResponse = obj({ document_id: str, workflow_id: str, approve: z.boolean() });
+export const BatchBudgetDecisionResponse = obj({ batch_id: str, approve: z.boolean(), documents: num, signalled: z.array(str) });

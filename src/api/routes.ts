@@ -94,6 +94,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "This workspace's budget: approval threshold, daily spend limit, today's spend and the ingestions waiting for a decision", response: R.BudgetResponse },
   { method: 'patch', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "Set this workspace's approval threshold and daily spend limit (null: none); effective at the next estimate or model call, audited", body: BudgetUpdate, response: R.BudgetResponse },
   { method: 'post', path: '/api/documents/{id}/budget-decision', permission: 'model_management', tag: 'documents', summary: 'Approve or reject an ingestion waiting for budget approval (a rejected one leaves nothing written but its record and original)', params: DocumentIdParam, body: BudgetDecisionRequest, success: 202, response: R.BudgetDecisionResponse },
+  { method: 'post', path: '/api/documents/batch/{batchId}/budget-decision', permission: 'model_management', tag: 'documents', summary: "One budget decision for a whole ingestion batch: its waiting documents get it now, the rest when they reach the gate", params: DocumentBatchIdParam, body: BudgetDecisionRequest, success: 202, response: R.BatchBudgetDecisionResponse },
   { method: 'get', path: '/api/admin/audit', permission: 'user_management', tag: 'admin', summary: 'The append-only audit log, filtered', query: AuditQuery, response: R.AuditResponse },
 ];
 

@@ -160,8 +160,13 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
         const check = await stores.estimateIngestionBudget(documentId, profile);
         progress.budget = check;
         if (check.needs_approval) {
-          stage('awaiting_approval');
-          await stores.holdForBudgetApproval(documentId, check);
+          // A decision for the whole batch stands for this document too; otherwise it waits for one.
+          if (check.batch_decision) decision ??= check.batch_decision;
+          else {
+            stage('awaiting_approval');
+            const meanwhile = await stores.holdForBudgetApproval(documentId, check);
+            if (meanwhile) decision ??= meanwhile;
+          }
           const answered = await condition(() => decision !== undefined, budget.approvalTimeoutMs);
           const final: BudgetDecision = answered ? decision! : { approve: false, by: null, reason: 'no decision in time', timed_out: true };
           progress.budget = { ...check, decision: final };

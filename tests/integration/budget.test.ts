@@ -177,4 +177,55 @@ describe('budget gate', () => {
     expect(again.json.cached).toBe(false);
     expect(again.json.validation.reasons.join(' ')).not.toMatch(/daily limit/);
   });
+
+  it('takes one decision for a whole batch: its waiting documents get it at once, the later ones without waiting', async () => {
+    await setBudget({ approval_above_usd: 0, daily_limit_usd: null });
+    const batch = async (tag: string, n: number, window: number) => {
+      const form = new FormData();
+      for (let i = 0; i < n; i++) form.append('files', new Blob([`Batch ${tag} document ${i}: the Esbjerg heat network reached ${i * 1000 + 7} homes. Run ${RUN}.`]), `batch-${tag}-${i}-${RUN}.txt`);
+      form.append('profile', 'nlp');
+      form.append('window', String(window));
+      const r = await api(sys.url, '/api/documents/batch', { method: 'POST', body: form, headers: H });
+      expect(r.status).toBe(202);
+      return { batchId: r.json.batch_id as string, ids: (r.json.documents as { document_id: string }[]).map((d) => d.document_id) };
+    };
+    const statuses = async (ids: string[]) => (await sys.deps.db.query(`SELECT id, status, budget FROM documents WHERE id = ANY($1) ORDER BY id`, [ids])).rows;
+    const settle = async (batchId: string) => {
+      const end = Date.now() + 300_000;
+      for (;;) {
+        const b = await api(sys.url, `/api/documents/batch/${batchId}`, { headers: H });
+        if (b.json.status === 'completed') return b.json.progress;
+        if (Date.now() > end) throw new Error(`batch ${batchId} is still ${b.json.status}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+
+    // Approve: five documents, two at a time; the first two wait, one decision releases all five.
+    const a = await batch('approve', 5, 2);
+    const end = Date.now() + 120_000;
+    while ((await statuses(a.ids)).filter((d) => d.status === 'awaiting_approval').length < 2) {
+      if (Date.now() > end) throw new Error(`the batch's first documents never waited: ${JSON.stringify((await statuses(a.ids)).map((d) => d.status))}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const decided = await api(sys.url, `/api/documents/batch/${a.batchId}/budget-decision`, { method: 'POST', json: { approve: true, reason: 'batch approved' }, headers: H });
+    expect(decided.status).toBe(202);
+    expect(decided.json.signalled).toHaveLength(2);
+    expect((await settle(a.batchId)).completed).toBe(5);
+    const approved = await statuses(a.ids);
+    expect(approved.map((d) => d.status)).toEqual(Array(5).fill('completed'));
+    for (const d of approved) expect(d.budget.decision).toMatchObject({ approve: true, batch_id: a.batchId, reason: 'batch approved' });
+    expect((await api(sys.url, `/api/documents/batch/${a.batchId}/budget-decision`, { method: 'POST', json: { approve: false }, headers: H })).status).toBe(409);
+
+    // Reject: three documents, one at a time; one rejection ends all three, none left half-written.
+    const r = await batch('reject', 3, 1);
+    const end2 = Date.now() + 120_000;
+    while (!(await statuses(r.ids)).some((d) => d.status === 'awaiting_approval')) {
+      if (Date.now() > end2) throw new Error('the rejected batch never waited');
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    expect((await api(sys.url, `/api/documents/batch/${r.batchId}/budget-decision`, { method: 'POST', json: { approve: false, reason: 'not now' }, headers: H })).status).toBe(202);
+    expect((await settle(r.batchId)).rejected).toBe(3);
+    for (const id of r.ids) expect(await leftovers(id)).toEqual({ chunks: 0, batches: 0, entities: 0, originals: 1, vectors: 0, graphNodes: 0 });
+    expect((await api(sys.url, '/api/documents/batch/00000000-0000-4000-8000-000000000000/budget-decision', { method: 'POST', json: { approve: true }, headers: H })).status).toBe(404);
+  });
 });

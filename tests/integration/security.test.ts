@@ -133,6 +133,8 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   // The workspace's settings as they are (no threshold, no limit), so the walk changes nothing.
   'PATCH /api/admin/budget': () => ({ path: '/api/admin/budget', init: { method: 'PATCH', json: { approval_above_usd: null, daily_limit_usd: null } } }),
   // The shared document is not waiting for a decision: an administrator is answered 409.
+  // No document of the walk's batch needs approval in this workspace; the decision is recorded all the same.
+  'POST /api/documents/batch/{batchId}/budget-decision': () => ({ path: `/api/documents/batch/${ids.docBatch}/budget-decision`, init: post({ approve: true }), ok: [202] }),
   'POST /api/documents/{id}/budget-decision': () => ({ path: `/api/documents/${ids.sharedDoc}/budget-decision`, init: post({ approve: true }), ok: [409] }),
   'GET /api/admin/models/health': () => ({ path: '/api/admin/models/health' }),
   'POST /api/admin/models/optimize': () => ({ path: '/api/admin/models/optimize', init: post({ candidates: ['local-smollm2-135m'], tasks: ['classification'], limit: 1, require_approval: true }), ok: [202] }),
