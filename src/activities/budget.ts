@@ -25,8 +25,6 @@ export interface BudgetDecision {
   batch_id?: string;
 }
 
-const usd = (v: number) => Math.round(v * 1e9) / 1e9;
-
 /** Recent calls of an alias needed before their average output length replaces max_tokens. */
 const OBSERVED_MIN_CALLS = 5;
 
@@ -49,6 +47,13 @@ export function createBudgetActivities(deps: Deps) {
     return r.rows[0].n >= OBSERVED_MIN_CALLS ? Math.ceil(r.rows[0].avg) : undefined;
   };
 
+  /** The decision an administrator made for the whole batch, if any. */
+  const batchDecisionOf = async (batchId: string | null): Promise<BudgetDecision | null> => {
+    if (!batchId) return null;
+    const r = (await db.query(`SELECT approve, decided_by, reason FROM batch_budget_decisions WHERE batch_id = $1`, [batchId])).rows[0];
+    return r ? { approve: r.approve, by: r.decided_by, reason: r.reason, batch_id: batchId } : null;
+  };
+
   return {
     /**
      * Estimates the ingestion's model tokens and cost from its stored chunks and the gateway's prices,
@@ -66,26 +71,17 @@ export function createBudgetActivities(deps: Deps) {
       const estimate = estimateIngestionCost({
         title: doc.title ?? doc.filename,
         format: doc.format,
-        chunks: usesModels ? chunks : [],
-        prices: { classification: clsPrice, extraction: extPrice, embedding: free },
+        chunks,
+        chatCalls: usesModels,
+        prices: { classification: clsPrice, extraction: extPrice, embedding: embPrice },
         maxOutput: { classification: CLASSIFICATION_MAX_TOKENS, extraction: EXTRACTION_MAX_TOKENS },
         observedOutput: { classification: cls ? await observedOutput(cls) : undefined, extraction: ext ? await observedOutput(ext) : undefined },
       });
-      // Embeddings are priced separately: every chunk is embedded whatever the profile.
-      const embedding = estimateIngestionCost({ title: '', format: null, chunks, prices: { classification: free, extraction: free, embedding: embPrice }, maxOutput: { classification: 0, extraction: 0 } });
-      const total: IngestionCostEstimate = {
-        ...estimate,
-        embedding_tokens: embedding.embedding_tokens,
-        cost_usd: usd(estimate.cost_usd + embedding.cost_usd),
-        worst_case_usd: usd(estimate.worst_case_usd + embedding.cost_usd),
-        ...(usesModels ? {} : { calls: 0, tokens_in: 0, tokens_out: 0 }),
-      };
-      const needs = settings.approval_above_usd !== null && total.cost_usd > settings.approval_above_usd;
-      const batch = needs && doc.batch_id ? (await db.query(`SELECT approve, decided_by, reason FROM batch_budget_decisions WHERE batch_id = $1`, [doc.batch_id])).rows[0] : undefined;
-      const batchDecision: BudgetDecision | undefined = batch ? { approve: batch.approve, by: batch.decided_by, reason: batch.reason, batch_id: doc.batch_id! } : undefined;
-      const record = { estimate: total, approval_above_usd: settings.approval_above_usd, needs_approval: needs, prices: { classification: clsPrice, extraction: extPrice, embedding: embPrice }, estimated_at: new Date().toISOString() };
+      const needs = settings.approval_above_usd !== null && estimate.cost_usd > settings.approval_above_usd;
+      const batchDecision = needs ? await batchDecisionOf(doc.batch_id) : null;
+      const record = { estimate, approval_above_usd: settings.approval_above_usd, needs_approval: needs, prices: { classification: clsPrice, extraction: extPrice, embedding: embPrice }, estimated_at: new Date().toISOString() };
       await db.query(`UPDATE documents SET budget = $2 WHERE id = $1`, [documentId, JSON.stringify(record)]);
-      return { estimate: total, approval_above_usd: settings.approval_above_usd, needs_approval: needs, ...(batchDecision ? { batch_decision: batchDecision } : {}) };
+      return { estimate, approval_above_usd: settings.approval_above_usd, needs_approval: needs, ...(batchDecision ? { batch_decision: batchDecision } : {}) };
     },
 
     /**
@@ -98,8 +94,8 @@ export function createBudgetActivities(deps: Deps) {
       const doc = await loadDoc(documentId);
       const detail = { estimated_cost_usd: check.estimate.cost_usd, approval_above_usd: check.approval_above_usd, tokens_in: check.estimate.tokens_in, tokens_out: check.estimate.tokens_out };
       await updateAndAnnounce(redis, db, documentId, `status = 'awaiting_approval', stage = 'awaiting_approval'`, [], { stage: 'awaiting_approval', status: 'waiting', detail });
-      const batch = doc.batch_id ? (await db.query(`SELECT approve, decided_by, reason FROM batch_budget_decisions WHERE batch_id = $1`, [doc.batch_id])).rows[0] : undefined;
-      if (batch) return { approve: batch.approve, by: batch.decided_by, reason: batch.reason, batch_id: doc.batch_id! };
+      const batchDecision = await batchDecisionOf(doc.batch_id);
+      if (batchDecision) return batchDecision;
       const alerted = await redis.set(`neuronode:budget:approval-alerted:${documentId}`, '1', 'EX', 86_400, 'NX');
       if (alerted) await publishAlert(redis, { kind: 'budget_approval_required', severity: 'warning', workspace_id: doc.workspace_id, document_id: documentId, filename: doc.filename, batch_id: doc.batch_id, ...detail });
       return null;

@@ -17,6 +17,8 @@ export interface IngestionCostInput {
   format: string | null;
   /** The document's chunks in order. */
   chunks: string[];
+  /** Whether the profile classifies and extracts with models (the `nlp` profile does not). @default true */
+  chatCalls?: boolean;
   prices: { classification: TokenPrice; extraction: TokenPrice; embedding: TokenPrice };
   /** Output tokens a call may produce at most (its max_tokens). */
   maxOutput: { classification: number; extraction: number };
@@ -45,24 +47,30 @@ export function promptTokens(messages: OpenAI.ChatCompletionMessageParam[]): num
 }
 
 export function estimateIngestionCost(d: IngestionCostInput): IngestionCostEstimate {
-  // Classification reads the first three chunks (up to 3000 characters), as the pipeline does.
-  const sample = d.chunks.slice(0, 3).join('\n\n').slice(0, 3000);
-  const clsIn = promptTokens(classificationMessages({ title: d.title, format: d.format, sample }));
+  const chat = d.chatCalls !== false;
+  let clsIn = 0;
   let extIn = 0;
   let batches = 0;
-  for (let i = 0; i < d.chunks.length; i += EXTRACTION_BATCH_CHUNKS) {
-    extIn += promptTokens(extractionMessages(d.chunks.slice(i, i + EXTRACTION_BATCH_CHUNKS)));
-    batches++;
+  if (chat) {
+    // Classification reads the first three chunks (up to 3000 characters), as the pipeline does.
+    const sample = d.chunks.slice(0, 3).join('\n\n').slice(0, 3000);
+    clsIn = promptTokens(classificationMessages({ title: d.title, format: d.format, sample }));
+    for (let i = 0; i < d.chunks.length; i += EXTRACTION_BATCH_CHUNKS) {
+      extIn += promptTokens(extractionMessages(d.chunks.slice(i, i + EXTRACTION_BATCH_CHUNKS)));
+      batches++;
+    }
   }
+  // Every chunk is embedded, whatever the profile.
   const embeddingTokens = d.chunks.reduce((n, c) => n + countTokens(c), 0);
+  const clsCalls = chat ? 1 : 0;
   const clsOut = d.observedOutput?.classification ?? d.maxOutput.classification;
   const extOut = d.observedOutput?.extraction ?? d.maxOutput.extraction;
   const cost = (clsO: number, extO: number) =>
-    clsIn * d.prices.classification.input + clsO * d.prices.classification.output + extIn * d.prices.extraction.input + batches * extO * d.prices.extraction.output + embeddingTokens * d.prices.embedding.input;
+    clsIn * d.prices.classification.input + clsCalls * clsO * d.prices.classification.output + extIn * d.prices.extraction.input + batches * extO * d.prices.extraction.output + embeddingTokens * d.prices.embedding.input;
   return {
-    calls: 1 + batches,
+    calls: clsCalls + batches,
     tokens_in: clsIn + extIn,
-    tokens_out: Math.round(clsOut + batches * extOut),
+    tokens_out: Math.round(clsCalls * clsOut + batches * extOut),
     cost_usd: round(cost(clsOut, extOut)),
     worst_case_usd: round(cost(d.maxOutput.classification, d.maxOutput.extraction)),
     embedding_tokens: embeddingTokens,

@@ -42,6 +42,15 @@ describe('ingestion cost estimate', () => {
     expect(withText.cost_usd).toBeCloseTo(withText.embedding_tokens * 1e-6, 12);
   });
 
+  it('counts only embeddings for a profile without model calls', () => {
+    const chunks = Array.from({ length: 5 }, (_, i) => chunk(i));
+    const e = estimateIngestionCost({ ...base, chunks, chatCalls: false, prices: { ...base.prices, embedding: { input: 1e-6, output: 0 } } });
+    expect(e).toMatchObject({ calls: 0, tokens_in: 0, tokens_out: 0 });
+    expect(e.embedding_tokens).toBeGreaterThan(0);
+    expect(e.cost_usd).toBeCloseTo(e.embedding_tokens * 1e-6, 12);
+    expect(e.worst_case_usd).toBe(e.cost_usd);
+  });
+
   it('knows when the day’s spend starts again', () => {
     expect(nextUtcMidnight(new Date('2026-11-28T17:25:00Z')).toISOString()).toBe('2026-11-29T00:00:00.000Z');
     expect(nextUtcMidnight(new Date('2026-12-31T23:59:59Z')).toISOString()).toBe('2027-01-01T00:00:00.000Z');
