@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
 # The whole test suite against the real services: installs what is missing, starts the stack,
-# type-checks, lints, runs Jest, prints the summary, and stops the services it started.
+# type-checks, lints, runs Jest, stops the services it started, and prints the summary as its very
+# last line ("tests: N passed, N failed, N skipped").
+#
+# Without arguments every file runs once in the fixed order, then the integration files run once
+# more in a shuffled order (the seed is printed), which shows that no file depends on another.
+# With arguments, one Jest run with those arguments (for instance a single file).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/install.sh
 
+results_dir="$(mktemp -d)"
 was_up=0
 bash stack/stack.sh status >/dev/null 2>&1 && was_up=1
 finish() {
   local rc=$?
   if [ "$was_up" = 1 ]; then bash stack/stack.sh up >/dev/null 2>&1 || true; else bash stack/stack.sh down || true; fi
+  # The summary of every Jest run, after the services are stopped: the last line of the log.
+  node -e '
+    const fs = require("fs");
+    const t = { passed: 0, failed: 0, skipped: 0 };
+    const files = process.argv.slice(1);
+    for (const f of files) {
+      const r = JSON.parse(fs.readFileSync(f, "utf8"));
+      t.passed += r.numPassedTests;
+      t.failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      t.skipped += r.numPendingTests + r.numTodoTests;
+    }
+    if (!files.length) t.failed = 1; // no test ran: never a green summary
+    console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+  ' $(ls "$results_dir"/*.json 2>/dev/null) || true
+  rm -rf "$results_dir"
   exit $rc
 }
 trap finish EXIT
@@ -24,13 +45,20 @@ echo "[test] typecheck" >&2
 npx tsc --noEmit -p .
 echo "[test] lint" >&2
 npx eslint .
-echo "[test] jest" >&2
-results="$(mktemp --suffix=.json)"
+
 rc=0
-NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --ci --json --outputFile="$results" "$@" || rc=$?
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-' "$results" || true
-rm -f "$results"
+jest_run() { # name args...
+  local name="$1"; shift
+  NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --ci --json --outputFile="$results_dir/$name.json" "$@" || rc=1
+}
+if [ $# -gt 0 ]; then
+  echo "[test] jest $*" >&2
+  jest_run custom "$@"
+else
+  echo "[test] jest: every file, in order" >&2
+  jest_run ordered
+  seed="${NEURONODE_TEST_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
+  echo "[test] jest: the integration files again, shuffled with seed $seed" >&2
+  NEURONODE_TEST_ORDER=shuffle jest_run shuffled --seed="$seed" tests/integration
+fi
 exit $rc

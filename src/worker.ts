@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from './config';
+import { loadConfigOrExit, taskQueues } from './config';
 import { closeDeps, createDeps } from './deps';
 import { createWorkers, prepareStores } from './worker-setup';
 
@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const stop = () => workers.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`neuronode worker: polling ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE})`);
+  const queues = taskQueues(env);
+  console.log(`neuronode worker: polling ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE}) on ${queues.main} and ${queues.llm}`);
   try {
     await workers.run();
   } finally {

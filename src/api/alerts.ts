@@ -14,14 +14,17 @@ const STATE = 'neuronode:alerts:state';
 
 export interface AlertMonitorOptions {
   intervalMs: number;
-  /** Calls in the window before an error rate counts. */
+  /** Calls in the window before an error rate counts. @default 5 */
   minCalls?: number;
-  /** Share of failed calls that raises an alert. */
+  /** Share of failed calls that raises an alert. @default 0.5 */
   errorRate?: number;
+  /** The window over which calls are counted, in minutes. @default 5 */
   windowMinutes?: number;
 }
 
 export interface AlertMonitor {
+  /** The window over which a model alias's calls are counted, in minutes. @default 5 */
+  readonly windowMinutes: number;
   /** One round now (tests and start-up); returns the alerts it raised. */
   check(): Promise<Record<string, unknown>[]>;
   /** Whether this process holds the watcher lease now. */
@@ -64,9 +67,13 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
         }
       }
 
+      // Calls per alias in one stated window, (window_start, window_end]: an alert's counts are
+      // exactly those of its window, so anyone can count them again.
       const rates = await deps.db.query(
-        `SELECT alias, count(*)::int AS calls, count(*) FILTER (WHERE NOT ok)::int AS failed
-           FROM model_calls WHERE at > now() - make_interval(mins => $1) GROUP BY alias`,
+        `WITH w AS (SELECT now() - make_interval(mins => $1) AS since, now() AS until)
+         SELECT m.alias, count(*)::int AS calls, count(*) FILTER (WHERE NOT m.ok)::int AS failed, w.since, w.until
+           FROM w JOIN model_calls m ON m.at > w.since AND m.at <= w.until
+          GROUP BY m.alias, w.since, w.until`,
         [windowMinutes],
       );
       const seen = new Set<string>();
@@ -76,7 +83,19 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
         const state = r.calls >= minCalls && r.failed / r.calls >= threshold ? 'failing' : 'ok';
         states[k] = state;
         if (state !== (before[k] ?? 'ok')) {
-          raised.push(await raise({ kind: state === 'failing' ? 'model_error_rate' : 'model_recovered', severity: state === 'failing' ? 'warning' : 'info', alias: r.alias, calls: r.calls, failed: r.failed, window_minutes: windowMinutes }));
+          raised.push(
+            await raise({
+              kind: state === 'failing' ? 'model_error_rate' : 'model_recovered',
+              severity: state === 'failing' ? 'warning' : 'info',
+              alias: r.alias,
+              calls: r.calls,
+              failed: r.failed,
+              error_rate: Number((r.failed / r.calls).toFixed(3)),
+              window_minutes: windowMinutes,
+              window_start: (r.since as Date).toISOString(),
+              window_end: (r.until as Date).toISOString(),
+            }),
+          );
         }
       }
       // An alias with no recent calls is no longer failing.
@@ -97,6 +116,7 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
   const timer = setInterval(() => void check(), opts.intervalMs);
   timer.unref();
   return {
+    windowMinutes,
     check,
     async watching() {
       return (await deps.redis.get(LEASE)) === me;

@@ -8,6 +8,7 @@ import { attachWebSockets } from '../../src/api/ws';
 import { closeDeps, createDeps, type Deps } from '../../src/deps';
 import { createWorkers, prepareStores, type Workers } from '../../src/worker-setup';
 import { stackEnv } from './stack';
+import { Resources } from './teardown';
 
 /** The API and a worker in this process, against the real stack. */
 export interface System {
@@ -21,42 +22,58 @@ export interface System {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the API (with WebSockets and the alert monitor) and, unless told otherwise, a worker. Each
+ * part is listed for teardown as soon as it exists: a start that fails half-way (a refused login, a
+ * store that is down) closes what it had started before it rethrows, so no worker of a failed start
+ * keeps polling.
+ */
 export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}, opts: { worker?: boolean } = {}): Promise<System> {
   const env = { ...stackEnv(), ...overrides };
-  const deps = await createDeps(env);
-  await prepareStores(deps);
-  await ensureFirstAdmin(deps);
-  const app = createApp(deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const metrics = app.locals.metrics as Metrics;
-  const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req), {
-    heartbeatMs: env.WS_HEARTBEAT_MS,
-    onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
-  });
-  const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
-  const workers = opts.worker === false ? undefined : await createWorkers(deps, { identity: 'jest' });
-  const running = workers?.run();
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const token = (await login(url, adminCredentials())).access_token as string;
-  tokens.set(url, token);
-  return {
-    deps,
-    url,
-    token,
-    alerts,
-    workers,
-    async stop() {
-      workers?.shutdown();
-      await running;
-      await workers?.connection.close();
-      await alerts.stop();
-      await hub.close();
-      await new Promise((r) => server.close(r));
-      await closeDeps(deps);
-    },
-  };
+  const parts = new Resources(`the system of ${expect.getState().testPath ?? 'a test'}`);
+  try {
+    const deps = await createDeps(env);
+    parts.add('the store clients', () => closeDeps(deps));
+    await prepareStores(deps);
+    await ensureFirstAdmin(deps);
+    const app = createApp(deps);
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s)).once('error', reject);
+    });
+    parts.add('the HTTP server', () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))));
+    const metrics = app.locals.metrics as Metrics;
+    const hub = attachWebSockets(server, deps, (req) => authenticateUpgrade(deps, req), {
+      heartbeatMs: env.WS_HEARTBEAT_MS,
+      onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
+    });
+    parts.add('the WebSocket hub', () => hub.close());
+    const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
+    parts.add('the alert monitor', () => alerts.stop());
+    let workers: Workers | undefined;
+    if (opts.worker !== false) {
+      const w = await createWorkers(deps, { identity: 'jest' });
+      workers = w;
+      parts.add('the worker connection', () => w.connection.close());
+      // A worker that fails while the tests run is reported when the system stops, not lost.
+      let failure: unknown;
+      const settled = w.run().then(
+        () => undefined,
+        (err: unknown) => void (failure = err),
+      );
+      parts.add('the workers', async () => {
+        w.shutdown();
+        await settled;
+        if (failure) throw failure;
+      });
+    }
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const token = (await login(url, adminCredentials())).access_token as string;
+    tokens.set(url, token);
+    parts.add('the administrator token', () => void tokens.delete(url));
+    return { deps, url, token, alerts, workers, stop: () => parts.close() };
+  } catch (err) {
+    return parts.abandon(err);
+  }
 }
 
 /** The first administrator's credentials, from the stack's environment. */

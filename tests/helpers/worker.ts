@@ -1,17 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './stack';
+import { spawnTracked } from './teardown';
 
-/** A worker in a process of its own, so it can be killed with SIGKILL mid-run. */
+/**
+ * A worker in a process of its own, so it can be killed with SIGKILL mid-run. It inherits this test
+ * file's environment, so it polls the file's own task queues; it is listed for teardown until it exits.
+ */
 export function startWorkerProcess(): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'worker.ts')], {
+    const child = spawnTracked('a worker process', process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'worker.ts')], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 120_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start within 120 s: ${out}`));
+    }, 120_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('neuronode worker: polling')) {
@@ -21,7 +28,10 @@ export function startWorkerProcess(): Promise<ChildProcess> {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code}: ${out}`));
+    });
   });
 }
-

@@ -3,6 +3,7 @@ import { COLLECTIONS } from '../../src/adapters';
 import { ALERTS_STREAM } from '../../src/alerts-stream';
 import { upload } from '../helpers/documents';
 import { adminCredentials, api, startSystem, type System } from '../helpers/system';
+import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 
 /**
@@ -32,7 +33,7 @@ afterAll(async () => {
       await sys.deps.temporal.workflow.getHandle(w.workflowId).terminate('ended by the budget test').catch(() => undefined);
     }
   }
-  worker?.kill('SIGKILL');
+  if (worker) await stopChild(worker, 'SIGKILL');
   await sys?.stop();
 });
 

@@ -2,6 +2,7 @@ import { freshUpload, upload, waitForDocument } from '../helpers/documents';
 import { stack } from '../helpers/stack';
 import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
 import { connectWs, until as waitUntil, type Msg } from '../helpers/ws';
+import { TASKS, chatAlias, type ChatAlias } from '../../src/domain/model-aliases';
 
 /**
  * Real-time channels against the real stack: graph updates as ingestion and deletion change the
@@ -96,20 +97,40 @@ describe('WS /ws/system/alerts', () => {
     // This process must be the watcher (a monitor that ended without handing back its lease holds it
     // for three intervals), and the current states are known before anything changes.
     await until(async () => (await sys.alerts.check(), sys.alerts.watching()), 60_000, 'this process to hold the alert watcher lease');
+    // An alias of the local profile (no fallback) that had no call in the monitor's window, so its
+    // state is "ok" now and the five failures below are the only calls its alert can count, whatever
+    // ran before this file.
+    const window = sys.alerts.windowMinutes;
+    const idle = await sys.deps.db.query(
+      `SELECT a AS alias FROM unnest($1::text[]) AS a
+        WHERE NOT EXISTS (SELECT 1 FROM model_calls WHERE alias = a AND at > now() - make_interval(mins => $2)) ORDER BY a LIMIT 1`,
+      [TASKS.map((t) => chatAlias(t, 'local')), window],
+    );
+    if (!idle.rows.length) throw new Error(`every local alias had calls in the last ${window} minutes: no alias to spike`);
+    const alias = idle.rows[0].alias as ChatAlias;
+    await sys.alerts.check();
     expect(stack('stop', 'litellm').code).toBe(0);
     try {
       // Calls that really fail while the gateway is down.
-      for (let i = 0; i < 5; i++) await sys.deps.llm.chat('synthesis_local', [{ role: 'user', content: 'ping' }], { workspaceId: 'default' }).catch(() => undefined);
+      for (let i = 0; i < 5; i++) await expect(sys.deps.llm.chat(alias, [{ role: 'user', content: 'ping' }], { workspaceId: 'default' })).rejects.toThrow();
       await sys.alerts.check();
       const seen = () => JSON.stringify(alerts.messages.map((m) => [m.kind, m.dependency ?? m.alias]));
       await until(() => alerts.messages.some((m) => m.kind === 'dependency_down' && m.dependency === 'litellm'), 30_000, 'dependency_down for litellm').catch((e) => {
         throw new Error(`${(e as Error).message}; alerts seen: ${seen()}`);
       });
-      await until(() => alerts.messages.some((m) => m.kind === 'model_error_rate' && m.alias === 'synthesis_local'), 30_000, 'model_error_rate for synthesis_local').catch((e) => {
+      await until(() => alerts.messages.some((m) => m.kind === 'model_error_rate' && m.alias === alias), 30_000, `model_error_rate for ${alias}`).catch((e) => {
         throw new Error(`${(e as Error).message}; alerts seen: ${seen()}`);
       });
-      const spike = alerts.messages.find((m) => m.kind === 'model_error_rate')!;
-      expect(spike.failed).toBeGreaterThanOrEqual(5);
+      const spike = alerts.messages.find((m) => m.kind === 'model_error_rate' && m.alias === alias)!;
+      // The alert states its window, and its counts are exactly the calls recorded in that window:
+      // the five failures, nothing else (the alias was idle before).
+      expect(spike).toMatchObject({ window_minutes: window, calls: 5, failed: 5, error_rate: 1 });
+      const recount = await sys.deps.db.query(
+        `SELECT count(*)::int AS calls, count(*) FILTER (WHERE NOT ok)::int AS failed FROM model_calls WHERE alias = $1 AND at > $2 AND at <= $3`,
+        [alias, spike.window_start, spike.window_end],
+      );
+      expect(recount.rows[0]).toEqual({ calls: spike.calls, failed: spike.failed });
+      expect(Date.parse(spike.window_end) - Date.parse(spike.window_start)).toBe(window * 60_000);
     } finally {
       expect(stack('start', 'litellm').code).toBe(0);
     }

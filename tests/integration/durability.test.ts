@@ -3,6 +3,7 @@ import { COLLECTIONS } from '../../src/adapters';
 import { freshUpload, ingest, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { stack } from '../helpers/stack';
+import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 import { api, startSystem, type System } from '../helpers/system';
 
@@ -53,7 +54,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
       sys = await startSystem({}, { worker: false });
     });
     afterAll(async () => {
-      worker?.kill('SIGKILL');
+      if (worker) await stopChild(worker, 'SIGKILL');
       await sys?.stop();
     });
 

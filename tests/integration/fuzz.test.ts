@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
+import { spawnTracked } from '../helpers/teardown';
 
 /**
  * A bounded fuzz run of the whole API from its own OpenAPI document, with schemathesis (from PyPI,
@@ -80,10 +80,10 @@ it('finds no 5xx in a bounded schemathesis run over the OpenAPI document', async
   ];
   // Asynchronously: the API under test answers from this very process.
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, SCHEMATHESIS_TELEMETRY: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked('schemathesis', bin, args, { env: { ...process.env, SCHEMATHESIS_TELEMETRY: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
     child.once('error', reject);
     child.once('close', (c) => {

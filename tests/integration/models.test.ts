@@ -1,9 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { LlmClient } from '../../src/adapters/llm';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { ASSIGNMENTS_VERSION_KEY, LlmClient } from '../../src/adapters/llm';
+import { transaction } from '../../src/adapters/postgres';
+import { ensureOptimizationSchedule, optimizeScheduleId } from '../../src/schedules';
 import { CircuitOpenError } from '../../src/adapters/circuit';
 import { ingest } from '../helpers/documents';
 import { stack } from '../helpers/stack';
 import { api, startSystem, type System } from '../helpers/system';
+import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 
 /**
@@ -17,16 +21,38 @@ const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}
 let sys: System;
 let worker: ChildProcess | undefined;
 
+/** The installation's model assignments before this file: restored after it, whatever failed. */
+let assignmentsBefore: Record<string, unknown>[] = [];
+
 beforeAll(async () => {
   // The API here; the worker — which makes the model calls — in a process of its own.
   sys = await startSystem({}, { worker: false });
+  assignmentsBefore = (await sys.deps.db.query(`SELECT task, profile, model, source, reason, updated_by, updated_at FROM model_assignments`)).rows;
   worker = await startWorkerProcess();
   const doc = await ingest(sys.url, `gateway-${RUN}.txt`, Buffer.from(`Annelie Brostrom founded the Skarvik Tidal Energy Cooperative in 2019. Run ${RUN}.`));
   expect(doc.status).toBe('completed');
 });
 afterAll(async () => {
-  worker?.kill('SIGTERM');
-  await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: null } }).catch(() => undefined);
+  if (worker) await stopChild(worker, 'SIGTERM');
+  if (sys) {
+    // Assignments are installation-wide: the ones this file made (by hand or by an optimisation
+    // run) must not route the models of the files after it.
+    await transaction(sys.deps.db, async (c) => {
+      await c.query(`DELETE FROM model_assignments`);
+      await c.query(
+        `INSERT INTO model_assignments (task, profile, model, source, reason, updated_by, updated_at)
+         SELECT task, profile, model, source, reason, updated_by, updated_at FROM jsonb_to_recordset($1::jsonb)
+           AS r(task text, profile text, model text, source text, reason jsonb, updated_by uuid, updated_at timestamptz)`,
+        [JSON.stringify(assignmentsBefore)],
+      );
+    });
+    await sys.deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
+    try {
+      await sys.deps.temporal!.schedule.getHandle(optimizeScheduleId(sys.deps.env)).delete();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
   await sys?.stop();
 });
 
@@ -173,13 +199,10 @@ describe('model optimisation', () => {
     const applied = (await sys.deps.db.query(`SELECT task, profile, model FROM model_assignments WHERE reason->>'run_id' = $1`, [id])).rows;
     expect(applied.length).toBe(run.decision.filter((d: { model: string | null }) => d.model).length);
     expect((await api(sys.url, `/api/admin/models/optimizations/${id}`)).json.status).toBe('applied');
-    // The assignments go again, so the rest of the suite runs on the aliases' own models.
-    await sys.deps.db.query(`DELETE FROM model_assignments WHERE reason->>'run_id' = $1`, [id]);
-    await sys.deps.redis.incr('neuronode:model-assignments:version');
   });
 
   it('creates the optimisation schedule once, however often the system starts', async () => {
-    const { ensureOptimizationSchedule, OPTIMIZE_SCHEDULE_ID } = await import('../../src/schedules');
+    const OPTIMIZE_SCHEDULE_ID = optimizeScheduleId(sys.deps.env);
     const client = sys.deps.temporal!;
     await ensureOptimizationSchedule(client, sys.deps.env);
     expect(await ensureOptimizationSchedule(client, sys.deps.env)).toBe('updated');

@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { freshUpload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { api, authHeaders, startSystem, type System } from '../helpers/system';
+import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 
 /**
@@ -43,7 +44,7 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
   }, 600_000);
 
   afterAll(async () => {
-    worker?.kill('SIGKILL');
+    if (worker) await stopChild(worker, 'SIGKILL');
     await sys?.stop();
   });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
@@ -8,6 +8,7 @@ import { roleHas, type Role } from '../../src/api/rbac';
 import { upload, waitForDocument } from '../helpers/documents';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
 import { ROOT } from '../helpers/stack';
+import { spawnTracked, stopChild } from '../helpers/teardown';
 
 /**
  * Security against the real stack: the whole route table × every role, forged tokens, refresh
@@ -292,7 +293,7 @@ describe('tokens', () => {
 
 describe('rate limits shared by two API processes', () => {
   const procs: ChildProcess[] = [];
-  afterAll(() => procs.forEach((p) => p.kill('SIGTERM')));
+  afterAll(() => Promise.all(procs.map((p) => stopChild(p))));
 
   const freePort = () =>
     new Promise<number>((resolve) => {
@@ -304,7 +305,7 @@ describe('rate limits shared by two API processes', () => {
 
   const startApi = (port: number, limit: number) =>
     new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'api', 'server.ts')], {
+      const child = spawnTracked(`an API process on port ${port}`, process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'api', 'server.ts')], {
         cwd: ROOT,
         env: { ...process.env, PORT: String(port), RATE_LIMIT_USER_PER_MIN: String(limit) },
         stdio: ['ignore', 'pipe', 'pipe'],
