@@ -4,8 +4,9 @@
 # last line ("tests: N passed, N failed, N skipped").
 #
 # Without arguments every file runs once in the fixed order, then the integration files run once
-# more in a shuffled order (the seed is printed), which shows that no file depends on another.
-# With arguments, one Jest run with those arguments (for instance a single file).
+# more in a shuffled order (the seed is printed), which shows that no file depends on another, and
+# last the lifecycle tests (they stop the stack). With arguments, one Jest run with those arguments
+# (for instance a single file).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -56,9 +57,11 @@ if [ $# -gt 0 ]; then
   jest_run custom "$@"
 else
   echo "[test] jest: every file, in order" >&2
-  jest_run ordered
+  jest_run ordered --testPathIgnorePatterns /tests/lifecycle/
   seed="${NEURONODE_TEST_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
   echo "[test] jest: the integration files again, shuffled with seed $seed" >&2
   NEURONODE_TEST_ORDER=shuffle jest_run shuffled --seed="$seed" tests/integration
+  echo "[test] jest: the stack's lifecycle (stops the services)" >&2
+  jest_run lifecycle tests/lifecycle
 fi
 exit $rc

@@ -51,8 +51,10 @@ class IsolatedEnvironment extends TestEnvironment {
       const names = left.map((r) => r.what).join('; ');
       state.unhandledErrors.push(new Error(`left running after the file's own teardown, now closed: ${names}${errors.length ? ` (closing failed: ${errors.join('; ')})` : ''}`));
     }
+    // Only files that started systems or processes have task queues to clean (the lifecycle file,
+    // which stops the stack, has none).
     const env = this.global.process.env;
-    if (env.TEMPORAL_ADDRESS) await endTemporalWork(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE || 'default', env.TASK_QUEUE_PREFIX);
+    if (open && env.TEMPORAL_ADDRESS) await endTemporalWork(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE || 'default', env.TASK_QUEUE_PREFIX);
   }
 }
 
