@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { migrate, ensureGraphSchema } from './adapters';
+import { migrateGraphScopes } from './adapters/graph-scopes';
 import { createActivities } from './activities';
 import { taskQueues } from './config';
 import type { Deps } from './deps';
@@ -25,6 +26,8 @@ const quietBundlerLogger = {
 export async function prepareStores(deps: Deps): Promise<void> {
   await migrate(deps.db);
   await ensureGraphSchema(deps.graph);
+  const scoped = await migrateGraphScopes(deps.db, deps.graph);
+  if (scoped) console.log(`neuronode: graph scope labels given to ${scoped.documents} documents and ${scoped.entities} entities; ${scoped.detached} relationships across scopes removed or trimmed`);
 }
 
 /**

@@ -13,6 +13,7 @@ import { extractFast } from '../domain/fast-extraction';
 import { CLASSIFICATION_MAX_TOKENS, ClassificationSchema, EXTRACTION_MAX_TOKENS, ExtractionSchema, classificationMessages, extractionMessages } from '../domain/prompts';
 import { UnsupportedFormatError, detectFormat, type Detected } from '../domain/formats';
 import { stableId } from '../domain/ids';
+import { escapeName, graphScope } from '../domain/graph-scope';
 import { detectLanguage } from '../domain/language';
 import { EMBEDDING_FOR, chatAlias, isProfile, type Profile } from '../domain/model-aliases';
 import { extractContent } from '../extraction/extract';
@@ -75,7 +76,7 @@ export function createIngestActivities(deps: Deps) {
   const setStage = (documentId: string, stage: string, status = 'processing') =>
     updateAndAnnounce(redis, db, documentId, `stage = $2, status = $3`, [stage, status], { stage, status: 'started' });
 
-  type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null; metadata: Record<string, unknown> | null };
+  type DocRow = { id: string; workspace_id: string; filename: string; format: string | null; encoding: string | null; title: string | null; doc_type: string | null; category: string | null; created_at: Date; language: string | null; metadata: Record<string, unknown> | null; visibility: string; owner_id: string | null };
 
   /** The document's record; the bytes (up to the upload limit) are read only by the stages that parse them. */
   const loadDoc = async (documentId: string): Promise<DocRow> => {
@@ -306,12 +307,14 @@ export function createIngestActivities(deps: Deps) {
       const rawRelations: ExtractedRelation[] = rows.flatMap((r) => r.result.relations);
       const model = rows[0]?.model ?? 'unknown';
       const resolved = resolveWithinDocument(rawEntities);
+      // Entities are resolved within the document's scope: a private document's never merge with anyone else's.
+      const scope = graphScope(doc);
       const ids = new Map<string, string>();
       let merged = 0;
       if (resolved.length) {
         const { vectors, model: embModel } = await llm.embed(EMBEDDING_FOR.entities, resolved.map((e) => e.name), { workspaceId: doc.workspace_id, activity: 'resolveDocumentEntities' });
         const col = await vectorCollection(chroma, COLLECTIONS.entities, embModel, vectors[0]!.length);
-        const exactIds = resolved.map((e) => stableId(doc.workspace_id, e.key));
+        const exactIds = resolved.map((e) => stableId(scope.key, e.key));
         const existing = new Set((await col.get({ ids: exactIds, include: [] })).ids);
         resolved.forEach((e, i) => ids.set(e.key, exactIds[i]!));
         // New entities look for a near-duplicate of the same type: one query per type, all at once.
@@ -323,7 +326,7 @@ export function createIngestActivities(deps: Deps) {
             const near = await col.query({
               queryEmbeddings: part.map((f) => vectors[f.i]!),
               nResults: 1,
-              where: { $and: [{ workspace_id: doc.workspace_id }, { entity_type: type }] },
+              where: { $and: [{ workspace_id: doc.workspace_id }, { scope: scope.key }, { entity_type: type }] },
               include: ['distances'],
             });
             part.forEach((f, j) => {
@@ -418,7 +421,7 @@ export function createIngestActivities(deps: Deps) {
           ids: part.map((e) => e.entity_id),
           embeddings: vectors,
           documents: part.map((e) => [e.name, ...e.aliases.filter((a: string) => a !== e.name)].join(' | ') + (e.description ? ` — ${e.description}` : '')),
-          metadatas: part.map((e) => ({ workspace_id: doc.workspace_id, entity_type: e.type, confidence: e.confidence, extraction_model: model, name: e.name })),
+          metadatas: part.map((e) => ({ workspace_id: doc.workspace_id, scope: graphScope(doc).key, entity_type: e.type, confidence: e.confidence, extraction_model: model, name: e.name })),
         });
       }
       return { chunkVectors: chunks.length, entityVectors: ents.length, dimension };
@@ -434,12 +437,14 @@ export function createIngestActivities(deps: Deps) {
       const meta = (await db.query(`SELECT filename, size_bytes, checksum, metadata, links, language FROM documents WHERE id = $1`, [documentId])).rows[0];
       const model = (meta.metadata?.extraction_model as string) ?? 'unknown';
       const ws = doc.workspace_id;
+      // Every node this document writes carries its scope label; it only ever links nodes of that scope.
+      const scope = escapeName(graphScope(doc).label);
       const session = graph.session();
       try {
         await session.executeWrite(async (tx) => {
           await tx.run(
             `MERGE (d:Document {id: $id})
-             SET d.workspace_id = $ws, d.title = $title, d.filename = $filename, d.document_type = $type, d.category = $category,
+             SET d:${scope}, d.workspace_id = $ws, d.title = $title, d.filename = $filename, d.document_type = $type, d.category = $category,
                  d.upload_date = datetime($uploaded), d.size_bytes = $size, d.checksum = $checksum, d.language = $language,
                  d.source = $source, d.published = $published`,
             { id: documentId, ws, title: doc.title ?? doc.filename, filename: meta.filename, type: doc.doc_type ?? 'other', category: doc.category ?? 'other', uploaded: doc.created_at.toISOString(), size: Number(meta.size_bytes), checksum: meta.checksum, language: meta.language ?? 'und',
@@ -450,7 +455,7 @@ export function createIngestActivities(deps: Deps) {
               `MATCH (d:Document {id: $id})
                UNWIND $chunks AS c
                MERGE (ch:Chunk {id: c.id})
-               SET ch.workspace_id = $ws, ch.document_id = $id, ch.content = c.content, ch.context = $context, ch.position = c.position, ch.page = c.page,
+               SET ch:${scope}, ch.workspace_id = $ws, ch.document_id = $id, ch.content = c.content, ch.context = $context, ch.position = c.position, ch.page = c.page,
                    ch.section = c.section, ch.tokens = c.tokens, ch.language = c.language, ch.embedding_vector_id = c.id
                MERGE (d)-[:CONTAINS]->(ch)`,
               { id: documentId, ws, context: chunkContext(doc), chunks: chunks.slice(i, i + 500).map((c) => ({ id: c.id, content: c.content, position: c.position, page: c.page, section: c.section, tokens: c.tokens, language: c.language })) },
@@ -463,7 +468,8 @@ export function createIngestActivities(deps: Deps) {
                            n.extraction_model = $model, n.description = e.description, n.aliases = e.aliases
              ON MATCH SET n.aliases = reduce(acc = coalesce(n.aliases, []), a IN e.aliases | CASE WHEN a IN acc THEN acc ELSE acc + a END),
                           n.confidence = CASE WHEN e.confidence > n.confidence THEN e.confidence ELSE n.confidence END,
-                          n.description = coalesce(n.description, e.description)`,
+                          n.description = coalesce(n.description, e.description)
+             SET n:${scope}`,
             { ws, model, ents: ents.map((e) => ({ id: e.entity_id, name: e.name, type: e.type, normalized: e.name.toLowerCase(), confidence: e.confidence, description: e.description, aliases: e.aliases })) },
           );
           const mentions = ents.flatMap((e) => (e.chunk_positions as number[]).map((p) => ({ chunk: chunkId(documentId, p), entity: e.entity_id })));
@@ -488,7 +494,7 @@ export function createIngestActivities(deps: Deps) {
           const names = ((meta.links ?? []) as string[]).map((l) => decodeURIComponent(l.split(/[?#]/)[0]!.split('/').pop() ?? '')).filter((n) => n.length > 3);
           if (names.length) {
             await tx.run(
-              `MATCH (d:Document {id: $id}), (o:Document {workspace_id: $ws})
+              `MATCH (d:Document {id: $id}), (o:Document:${scope} {workspace_id: $ws})
                WHERE o.id <> $id AND o.filename IN $names
                MERGE (d)-[:REFERENCES]->(o)`,
               { id: documentId, ws, names },

@@ -78,20 +78,5 @@ describe('knowledge-graph API', () => {
     expect(slow.status).toBe(504);
   });
 
-  it.each([
-    'CREATE (n:Entity {workspace_id: $workspace_id}) RETURN n',
-    'MATCH (n:Entity) WHERE n.workspace_id = $workspace_id MERGE (n)-[:X]->(n)',
-    'MATCH (n:Entity) WHERE n.workspace_id = $workspace_id SET n.name = "x"',
-    'MATCH (n:Entity) WHERE n.workspace_id = $workspace_id DETACH DELETE n',
-    "LOAD CSV FROM 'file:///etc/passwd' AS l WITH l WHERE $workspace_id IS NOT NULL RETURN l",
-    'CALL dbms.listConfig() YIELD name WITH name WHERE $workspace_id IS NOT NULL RETURN name',
-    'CALL apoc.periodic.iterate("MATCH (n) RETURN n", "DELETE n", {}) YIELD batches WITH batches WHERE $workspace_id IS NOT NULL RETURN batches',
-    'MATCH (n) RETURN n LIMIT 1',
-  ])('refuses %s', async (query) => {
-    const r = await api(sys.url, '/api/graph/query', { method: 'POST', json: { query } });
-    expect(r.status).toBe(403);
-    expect(r.json.error.code).toBe('forbidden');
-    const left = await sys.deps.graph.executeQuery(`MATCH (n:Entity {name: 'x'}) RETURN count(n) AS n`);
-    expect(left.records[0]!.get('n')).toBe(0);
-  });
+  // Refused and confined queries: tests/integration/graph-query-security.test.ts.
 });

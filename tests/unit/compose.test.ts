@@ -79,6 +79,20 @@ describe('docker-compose.yml (production stack)', () => {
     expect(svc.temporal!.volumes).toContain('./temporal/dynamicconfig:/etc/temporal/config/dynamicconfig:ro');
     expect(svc['temporal-setup']!.volumes).toContain('./temporal:/setup:ro');
     expect(svc.litellm!.volumes).toContain('./litellm/config.production.yaml:/app/config.yaml:ro');
-    expect(Object.keys(compose.volumes).sort()).toEqual(['chroma-data', 'neo4j-data', 'postgres-data', 'redis-data']);
+    expect(Object.keys(compose.volumes).sort()).toEqual(['chroma-data', 'neo4j-data', 'neo4j-logs', 'postgres-data', 'redis-data']);
+  });
+
+  it("hardens Neo4j as the native stack does: no file URLs, an import folder of its own, the app's procedure only, a query log", () => {
+    const env = svc.neo4j!.environment!;
+    expect(env).toMatchObject({
+      NEO4J_dbms_security_allow__csv__import__from__file__urls: 'false',
+      NEO4J_dbms_security_procedures_allowlist: 'db.index.fulltext.queryNodes',
+      NEO4J_db_transaction_timeout: '5m',
+      NEO4J_db_logs_query_enabled: 'INFO',
+      NEO4J_db_logs_query_parameter__logging__enabled: 'false',
+    });
+    expect(env.NEO4J_server_directories_import).toMatch(/^\/var\/lib\/neo4j\//);
+    // The import folder is not a mounted volume: it stays the image's empty folder.
+    expect(svc.neo4j!.volumes!.some((v) => v.includes(env.NEO4J_server_directories_import!))).toBe(false);
   });
 });
