@@ -11,7 +11,7 @@ import { createSpendGuard } from '../src/budget';
 import { parseConfig } from '../src/config';
 import { closeDeps, createDeps } from '../src/deps';
 import { estimateIngestionCost } from '../src/domain/budget';
-import { migrate } from '../src/adapters';
+import { assertMigrated } from '../src/adapters';
 import { percentile, run, writeResult } from './bench-kit';
 
 const RUNS = 21;
@@ -22,7 +22,7 @@ const median = (xs: number[]) => percentile(xs, 50)!;
 run(async () => {
   const env = parseConfig(process.env);
   const deps = await createDeps(env, { temporal: false });
-  await migrate(deps.db);
+  await assertMigrated(deps.db);
   await deps.db.query(`INSERT INTO workspaces (id, name) VALUES ($1, 'Gateway benchmark') ON CONFLICT (id) DO NOTHING`, [WS]);
   await deps.db.query(
     `INSERT INTO budget_settings (workspace_id, daily_limit_usd) VALUES ($1, 1000) ON CONFLICT (workspace_id) DO UPDATE SET daily_limit_usd = 1000`,

@@ -32,11 +32,29 @@ bash scripts/install.sh
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
 npm run --silent build
+# The schema, as its owner; the API and worker connect as the application role and never see the
+# owner's credentials.
+node dist/src/migrate.js
+unset DATABASE_OWNER_URL
 stop_app
 mkdir -p "$DATA/logs" "$DATA/run"
-setsid node dist/src/worker.js >>"$DATA/logs/worker.log" 2>&1 < /dev/null &
+# The API and the worker run as a user of their own, not as root.
+id -u neuronode-app >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir "$DATA/app" --shell /usr/sbin/nologin neuronode-app
+# It may pass through the folders above the repository that others may not enter (such as /root).
+d="$(dirname "$ROOT")"
+while [ "$d" != / ]; do
+  if [ "$(( $(stat -c %a "$d") % 2 ))" = 0 ]; then
+    command -v setfacl >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends acl >/dev/null; }
+    setfacl -m u:neuronode-app:x "$d"
+  fi
+  d="$(dirname "$d")"
+done
+for name in worker api; do
+  touch "$DATA/logs/$name.log"; chmod 600 "$DATA/logs/$name.log"
+done
+setsid setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node dist/src/worker.js >>"$DATA/logs/worker.log" 2>&1 < /dev/null &
 echo $! >"$DATA/run/worker.pid"
-setsid node dist/src/api/server.js >>"$DATA/logs/api.log" 2>&1 < /dev/null &
+setsid setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node dist/src/api/server.js >>"$DATA/logs/api.log" 2>&1 < /dev/null &
 echo $! >"$DATA/run/api.pid"
 
 for _ in $(seq 1 120); do

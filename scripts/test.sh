@@ -38,6 +38,9 @@ finish() {
 trap finish EXIT
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
+# The schema, as its owner; the tests and every process they start connect as the application role.
+npx tsx src/migrate.ts
+unset DATABASE_OWNER_URL
 export NODE_ENV=test
 # Worker state changes at INFO would drown the test report.
 export LOG_LEVEL=warn

@@ -1,5 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { migrate, ensureGraphSchema } from './adapters';
+import { assertMigrated, ensureGraphSchema } from './adapters';
 import { migrateGraphScopes } from './adapters/graph-scopes';
 import { createActivities } from './activities';
 import { taskQueues } from './config';
@@ -22,12 +22,15 @@ const quietBundlerLogger = {
   error: (m: string) => console.error(m),
 };
 
-/** Applies the PostgreSQL migrations and the Neo4j schema; idempotent. */
+/**
+ * Checks that the PostgreSQL schema is current (the migrations run before, as the schema's owner:
+ * `src/migrate.ts`) and applies the Neo4j schema; idempotent.
+ */
 export async function prepareStores(deps: Deps): Promise<void> {
-  await migrate(deps.db);
+  await assertMigrated(deps.db);
   await ensureGraphSchema(deps.graph);
-  const scoped = await migrateGraphScopes(deps.db, deps.graph);
-  if (scoped) console.log(`neuronode: graph scope labels given to ${scoped.documents} documents and ${scoped.entities} entities; ${scoped.detached} relationships across scopes removed or trimmed`);
+  const scoped = await migrateGraphScopes(deps.db, deps.graph, deps.chroma);
+  if (scoped) console.log(`neuronode: graph scope labels given to ${scoped.documents} documents and ${scoped.entities} entities; ${scoped.detached} relationships across scopes removed or trimmed; ${scoped.vectors} entity vectors scoped`);
 }
 
 /**

@@ -53,11 +53,43 @@ wait_port() { # port seconds name logfile
 
 pid_alive() { local f="$RUN/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
-# Starts a long-running process in its own session with its output in $LOGS/NAME.log.
-spawn() { # name command...
-  local name="$1"; shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+# Each service runs as a user of its own (PostgreSQL and Redis as their Debian users) and sees only
+# the variables it needs: no service gets another's secret, and no secret is on a command line.
+svc_user() {
+  case "$1" in
+    postgres) echo postgres ;; redis) echo redis ;;
+    temporal|neo4j|chroma|models|litellm) echo "neuronode-$1" ;;
+  esac
+}
+
+# Starts a long-running service in its own session, as its user, with only PATH, LANG, HOME and the
+# listed variables of this shell's environment; its output goes to $LOGS/NAME.log.
+spawn() { # name "VAR ..." command...
+  local name="$1" vars="$2" user; shift 2
+  user="$(svc_user "$name")"
+  local log="$LOGS/$name.log"
+  touch "$log"; chmod 600 "$log"
+  (
+    keep=" PATH LANG $vars "
+    for v in $(compgen -e); do [[ "$keep" == *" $v "* ]] || unset "$v" 2>/dev/null || true; done
+    export HOME="$DATA/$name" LANG=C.UTF-8
+    exec setsid setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs "$@"
+  ) >>"$log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
+}
+
+# A one-off command as a service's user, with a minimal environment (secrets go through files or stdin).
+as_user() { # user command...
+  local user="$1"; shift
+  env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/ setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+}
+
+# A service's data folder: its user's alone (0700). Existing data is handed over once.
+own_dir() { # name dir
+  local user; user="$(svc_user "$1")"
+  mkdir -p "$2"
+  [ "$(stat -c %U "$2")" = "$user" ] || chown -R "$user:$user" "$2"
+  chmod 700 "$2"
 }
 
 stop_pid() { # name
@@ -99,7 +131,8 @@ apt_install() { # binary-to-check package...
 # repository. Values already in the environment win.
 load_secrets() {
   mkdir -p "$DATA" "$RUN" "$LOGS"
-  chmod 755 "$DATA"
+  # Services pass through to their own folders; nobody else lists or reads anything here.
+  chmod 711 "$DATA" "$LOGS"
   local f="$DATA/secrets.env"
   if [ ! -f "$f" ]; then
     umask 077
@@ -115,6 +148,12 @@ load_secrets() {
     } >"$f"
     umask 022
   fi
+  # Secrets added since the file was written.
+  local k
+  for k in NEURONODE_DB_OWNER_PASSWORD NEURONODE_DB_APP_PASSWORD; do
+    grep -q "^$k=" "$f" || echo "$k=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')" >>"$f"
+  done
+  chmod 600 "$f"
   local line key
   while IFS= read -r line; do
     key="${line%%=*}"
@@ -168,8 +207,27 @@ install_models() {
   sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1 >"$dir/.verified"
 }
 
+# The services' own users, and just enough access to the tools and weights under $CACHE: the right to
+# pass through the folders above it (an ACL on each that others may not enter, such as /root).
+install_accounts() {
+  local s u d
+  for s in temporal neo4j chroma models litellm; do
+    u="$(svc_user "$s")"
+    id -u "$u" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir "$DATA/$s" --shell /usr/sbin/nologin "$u"
+  done
+  d="$(dirname "$CACHE")"
+  while [ "$d" != / ]; do
+    if [ "$(( $(stat -c %a "$d") % 2 ))" = 0 ]; then
+      apt_install /usr/bin/setfacl acl
+      for s in temporal neo4j chroma models litellm; do setfacl -m "u:$(svc_user "$s"):x" "$d"; done
+    fi
+    d="$(dirname "$d")"
+  done
+}
+
 install_all() {
   mkdir -p "$CACHE/venvs"
+  install_accounts
   local s
   for s in "${SERVICES[@]}"; do "install_$s"; done
   # The API fuzzer the test suite runs against the OpenAPI document (a tool, not a service).
@@ -179,33 +237,77 @@ install_all() {
 # ---------------------------------------------------------------- start / stop
 start_postgres() {
   local pgdata="$DATA/postgres"
-  mkdir -p "$pgdata"
-  chown postgres:postgres "$pgdata" "$RUN"
-  chmod 700 "$pgdata"
+  own_dir postgres "$pgdata"
+  chown postgres:postgres "$RUN"
   if [ ! -f "$pgdata/PG_VERSION" ]; then
     log "initialising PostgreSQL cluster in $pgdata"
     local pw; pw="$(mktemp)"; printf '%s\n' "$POSTGRES_PASSWORD" >"$pw"; chown postgres "$pw"
-    su postgres -s /bin/sh -c "$PG_BIN/initdb -D '$pgdata' -U postgres --auth-local=peer --auth-host=scram-sha-256 --pwfile='$pw' -E UTF8 --locale=C.UTF-8" >>"$LOGS/postgres.log" 2>&1
+    as_user postgres "$PG_BIN/initdb" -D "$pgdata" -U postgres --auth-local=peer --auth-host=scram-sha-256 --pwfile="$pw" -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log" 2>&1
     rm -f "$pw"
   fi
-  if su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pgdata' status" >/dev/null 2>&1; then return 0; fi
-  touch "$LOGS/postgres.log"; chown postgres "$LOGS/postgres.log"
-  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pgdata' -l '$LOGS/postgres.log' -w -t 60 \
-    -o \"-p $PG_PORT -c listen_addresses=127.0.0.1 -k $RUN -c max_connections=200\" start" >/dev/null
-  su postgres -s /bin/sh -c "psql -h '$RUN' -p $PG_PORT -tAc \"SELECT 1 FROM pg_database WHERE datname='neuronode'\"" | grep -q 1 \
-    || su postgres -s /bin/sh -c "createdb -h '$RUN' -p $PG_PORT neuronode"
+  if as_user postgres "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then return 0; fi
+  touch "$LOGS/postgres.log"; chown postgres "$LOGS/postgres.log"; chmod 600 "$LOGS/postgres.log"
+  as_user postgres "$PG_BIN/pg_ctl" -D "$pgdata" -l "$LOGS/postgres.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $RUN -c max_connections=200" start >/dev/null
+  pg_roles
+}
+
+# The application's database and roles: neuronode_owner owns the schema and runs the migrations;
+# neuronode_app, which the API and worker use, is no superuser and may only read and append to the
+# audit log (the migrations grant it the rest). Passwords go through stdin, never a command line.
+pg_roles() {
+  as_user postgres psql -h "$RUN" -p "$PG_PORT" -v ON_ERROR_STOP=1 -q -d postgres >/dev/null <<SQL
+SELECT 'CREATE ROLE neuronode_owner LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'neuronode_owner') \gexec
+SELECT 'CREATE ROLE neuronode_app LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'neuronode_app') \gexec
+ALTER ROLE neuronode_owner NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$NEURONODE_DB_OWNER_PASSWORD';
+ALTER ROLE neuronode_app NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$NEURONODE_DB_APP_PASSWORD';
+SELECT 'CREATE DATABASE neuronode OWNER neuronode_owner' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'neuronode') \gexec
+ALTER DATABASE neuronode OWNER TO neuronode_owner;
+REVOKE ALL ON DATABASE neuronode FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE neuronode TO neuronode_app;
+SQL
+  # Objects an earlier version created as the superuser pass to the owner.
+  as_user postgres psql -h "$RUN" -p "$PG_PORT" -v ON_ERROR_STOP=1 -q -d neuronode >/dev/null <<'SQL'
+ALTER SCHEMA public OWNER TO neuronode_owner;
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relowner <> 'neuronode_owner'::regrole
+              AND c.relkind IN ('r', 'p', 'v', 'm', 'S') LOOP
+    IF r.relkind = 'S' THEN
+      -- a sequence owned by a table follows its table
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = format('public.%I', r.relname)::regclass AND d.deptype IN ('a', 'i'));
+      EXECUTE format('ALTER SEQUENCE public.%I OWNER TO neuronode_owner', r.relname);
+    ELSIF r.relkind = 'v' THEN
+      EXECUTE format('ALTER VIEW public.%I OWNER TO neuronode_owner', r.relname);
+    ELSIF r.relkind = 'm' THEN
+      EXECUTE format('ALTER MATERIALIZED VIEW public.%I OWNER TO neuronode_owner', r.relname);
+    ELSE
+      EXECUTE format('ALTER TABLE public.%I OWNER TO neuronode_owner', r.relname);
+    END IF;
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
+            WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> 'neuronode_owner'::regrole LOOP
+    EXECUTE format('ALTER FUNCTION %s OWNER TO neuronode_owner', r.f);
+  END LOOP;
+END $$;
+SQL
 }
 stop_postgres() {
   [ -f "$DATA/postgres/PG_VERSION" ] || return 0
-  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$DATA/postgres' -m fast -w stop" >/dev/null 2>&1 || true
+  as_user postgres "$PG_BIN/pg_ctl" -D "$DATA/postgres" -m fast -w stop >/dev/null 2>&1 || true
 }
 status_postgres() { port_open "$PG_PORT"; }
 
 start_redis() {
   status_redis && return 0
-  mkdir -p "$DATA/redis"
-  spawn redis /usr/bin/redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
-    --requirepass "$REDIS_PASSWORD" --appendonly yes --save "" --daemonize no
+  own_dir redis "$DATA/redis"
+  # The password is in a config file only Redis reads, not on its command line.
+  local conf="$DATA/redis/redis.conf"
+  ( umask 077; printf 'bind 127.0.0.1\nport %s\ndir %s\nrequirepass %s\nappendonly yes\nsave ""\ndaemonize no\n' "$REDIS_PORT" "$DATA/redis" "$REDIS_PASSWORD" >"$conf" )
+  chown redis:redis "$conf"
+  spawn redis "" /usr/bin/redis-server "$conf"
   wait_port "$REDIS_PORT" 20 redis "$LOGS/redis.log"
 }
 stop_redis() { stop_pid redis; }
@@ -213,14 +315,14 @@ status_redis() { port_open "$REDIS_PORT"; }
 
 start_temporal() {
   status_temporal && return 0
-  mkdir -p "$DATA/temporal"
+  own_dir temporal "$DATA/temporal"
   local args=() sa
   # The search attributes the workflows use, registered by the dev server at start.
   while read -r sa; do
     case "$sa" in ''|\#*) continue ;; esac
     args+=(--search-attribute "$sa")
   done <"$ROOT/temporal/search-attributes.txt"
-  spawn temporal "$CACHE/venvs/temporal/bin/temporal" server start-dev \
+  spawn temporal "" "$CACHE/venvs/temporal/bin/temporal" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$DATA/temporal/temporal.db" --namespace default --log-level warn \
     --dynamic-config-value "limit.blobSize.error=4194304" \
@@ -234,10 +336,11 @@ status_temporal() { port_open "$TEMPORAL_PORT"; }
 start_neo4j() {
   status_neo4j && return 0
   local out="$CACHE/neo4j-launcher"
-  mkdir -p "$DATA/neo4j"
+  own_dir neo4j "$DATA/neo4j"
   # A modest heap: the whole stack shares 2 cores and the machine with eight other processes.
-  NEO4J_HOME="$DATA/neo4j" NEO4J_BOLT_PORT="$NEO4J_PORT" \
-    spawn neo4j java -Xms256m -Xmx768m -XX:+UseG1GC -cp "$out/neo4j-launcher.jar:$out/lib/*" ai.neuronode.neo4j.Launcher
+  export NEO4J_HOME="$DATA/neo4j" NEO4J_BOLT_PORT="$NEO4J_PORT"
+  spawn neo4j "NEO4J_HOME NEO4J_BOLT_PORT NEO4J_PASSWORD" \
+    java -Xms256m -Xmx768m -XX:+UseG1GC -Duser.home="$DATA/neo4j" -cp "$out/neo4j-launcher.jar:$out/lib/*" ai.neuronode.neo4j.Launcher
   wait_port "$NEO4J_PORT" 120 neo4j "$LOGS/neo4j.log"
   local i
   for ((i = 0; i < 240; i++)); do grep -q 'neo4j-launcher: ready' "$LOGS/neo4j.log" && return 0; sleep 0.25; done
@@ -248,8 +351,9 @@ status_neo4j() { port_open "$NEO4J_PORT"; }
 
 start_chroma() {
   status_chroma && return 0
-  mkdir -p "$DATA/chroma"
-  ANONYMIZED_TELEMETRY=False spawn chroma "$CACHE/venvs/chroma/bin/chroma" run --path "$DATA/chroma" \
+  own_dir chroma "$DATA/chroma"
+  export ANONYMIZED_TELEMETRY=False
+  spawn chroma "ANONYMIZED_TELEMETRY" "$CACHE/venvs/chroma/bin/chroma" run --path "$DATA/chroma" \
     --host 127.0.0.1 --port "$CHROMA_PORT"
   wait_port "$CHROMA_PORT" 60 chroma "$LOGS/chroma.log"
 }
@@ -259,7 +363,8 @@ status_chroma() { port_open "$CHROMA_PORT"; }
 start_models() {
   status_models && return 0
   local m="$CACHE/models"
-  spawn models "$CACHE/venvs/models/bin/python" "$ROOT/stack/model-server/server.py" --port "$MODELS_PORT" \
+  own_dir models "$DATA/models"
+  spawn models "MODEL_SERVER_API_KEY" "$CACHE/venvs/models/bin/python" "$ROOT/stack/model-server/server.py" --port "$MODELS_PORT" \
     --chat "local-gemma3-270m=$m/gemma-3-270m-q4_k_m.gguf" \
     --chat "local-smollm2-135m=$m/SmolLM2-135M-Instruct.Q4_1.gguf" \
     --embed "local-minilm-l6-v2=$m/minilm-l6-v2" \
@@ -271,10 +376,12 @@ status_models() { port_open "$MODELS_PORT"; }
 
 start_litellm() {
   status_litellm && return 0
+  own_dir litellm "$DATA/litellm"
   # No DATABASE_URL: LiteLLM's Prisma set-up would download engines. The local cost map avoids a fetch.
-  spawn litellm env -u DATABASE_URL LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_MASTER_KEY="$LITELLM_MASTER_KEY" \
-    LOCAL_MODEL_API_BASE="http://127.0.0.1:$MODELS_PORT/v1" LOCAL_MODEL_API_KEY="$MODEL_SERVER_API_KEY" \
-    NO_DOCS=True DISABLE_ADMIN_UI=True \
+  # The master key and the model server's key reach it through its environment only.
+  export LITELLM_LOCAL_MODEL_COST_MAP=True LOCAL_MODEL_API_BASE="http://127.0.0.1:$MODELS_PORT/v1" \
+    LOCAL_MODEL_API_KEY="$MODEL_SERVER_API_KEY" NO_DOCS=True DISABLE_ADMIN_UI=True
+  spawn litellm "LITELLM_MASTER_KEY LITELLM_LOCAL_MODEL_COST_MAP LOCAL_MODEL_API_BASE LOCAL_MODEL_API_KEY NO_DOCS DISABLE_ADMIN_UI" \
     "$CACHE/venvs/litellm/bin/litellm" --config "$ROOT/litellm/config.local.yaml" \
     --host 127.0.0.1 --port "$LITELLM_PORT" --num_workers 1
   wait_port "$LITELLM_PORT" 180 litellm "$LOGS/litellm.log"
@@ -316,7 +423,8 @@ export SCHEMATHESIS_BIN='$CACHE/venvs/schemathesis/bin/schemathesis'
 export JWT_SECRET_KEY='$JWT_SECRET_KEY'
 export LITELLM_MASTER_KEY='$LITELLM_MASTER_KEY'
 export LITELLM_URL='http://127.0.0.1:$LITELLM_PORT'
-export DATABASE_URL='postgres://postgres:$POSTGRES_PASSWORD@127.0.0.1:$PG_PORT/neuronode'
+export DATABASE_URL='postgres://neuronode_app:$NEURONODE_DB_APP_PASSWORD@127.0.0.1:$PG_PORT/neuronode'
+export DATABASE_OWNER_URL='postgres://neuronode_owner:$NEURONODE_DB_OWNER_PASSWORD@127.0.0.1:$PG_PORT/neuronode'
 export REDIS_URL='redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT'
 export NEO4J_URL='bolt://127.0.0.1:$NEO4J_PORT'
 export NEO4J_USER='neo4j'

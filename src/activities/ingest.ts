@@ -141,11 +141,12 @@ export function createIngestActivities(deps: Deps) {
         ]);
         for (const a of extracted.attachments) {
           const checksum = createHash('sha256').update(a.bytes).digest('hex');
-          const childId = documentIdFor(doc.workspace_id, checksum);
+          // An attachment belongs to whoever owns the e-mail, with its visibility (and its scope).
+          const childId = documentIdFor(graphScope(doc).key, checksum);
           const inserted = await c.query(
-            `INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, parent_id, profile)
-             SELECT $1,$2,$3,$4,$5,$6,'queued',$7, profile FROM documents WHERE id = $7
-             ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id`,
+            `INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, parent_id, profile, owner_id, visibility)
+             SELECT $1,$2,$3,$4,$5,$6,'queued',$7, profile, owner_id, visibility FROM documents WHERE id = $7
+             ON CONFLICT (workspace_id, dedupe_scope, checksum) DO NOTHING RETURNING id`,
             [childId, doc.workspace_id, checksum, a.filename, a.contentType, a.bytes.length, documentId],
           );
           await c.query(`INSERT INTO document_blobs (document_id, workspace_id, bytes) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, [childId, doc.workspace_id, a.bytes]);
@@ -551,8 +552,9 @@ export function chunkContext(doc: { title: string | null; filename: string; meta
   return `${doc.title ?? doc.filename}${line ? `\n${line}` : ''}`;
 }
 
-export function documentIdFor(workspaceId: string, checksum: string): string {
-  return `doc_${stableId(workspaceId, checksum).slice(0, 24)}`;
+/** A document's id, from its scope's key (`graphScope`: the workspace for organisation-wide ones) and checksum. */
+export function documentIdFor(scopeKey: string, checksum: string): string {
+  return `doc_${stableId(scopeKey, checksum).slice(0, 24)}`;
 }
 
 export function chunkId(documentId: string, position: number): string {

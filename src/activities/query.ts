@@ -261,7 +261,7 @@ export function createQueryActivities(deps: Deps) {
       );
       if (input.cacheKey && input.response && input.status === 'completed') await redis.set(input.cacheKey, JSON.stringify(input.response), 'EX', 24 * 3600);
       if (input.batchId && r.rowCount) {
-        await redis.xadd(QUERY_EVENTS_STREAM, 'MAXLEN', '~', 20_000, '*', 'event', JSON.stringify({ type: 'batch_item', batch_id: input.batchId, workspace_id: input.workspaceId, index: input.batchIndex, status: input.status, at: new Date().toISOString() }));
+        await redis.xadd(QUERY_EVENTS_STREAM, 'MAXLEN', '~', 20_000, '*', 'event', JSON.stringify({ type: 'batch_item', batch_id: input.batchId, workspace_id: input.workspaceId, user_id: input.userId, index: input.batchIndex, status: input.status, at: new Date().toISOString() }));
       }
       return { stored: (r.rowCount ?? 0) > 0 };
     },
@@ -274,8 +274,12 @@ export function createQueryActivities(deps: Deps) {
 
     /** Batch bookkeeping: status and totals of a batch, and its events. */
     async recordBatch(input: { batchId: string; workspaceId: string; status: 'running' | 'completed' | 'cancelled' | 'failed'; progress: Record<string, number> }): Promise<void> {
-      await db.query(`UPDATE query_batches SET status = $2, progress = $3, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END WHERE id = $1`, [input.batchId, input.status, JSON.stringify(input.progress)]);
-      await redis.xadd(QUERY_EVENTS_STREAM, 'MAXLEN', '~', 20_000, '*', 'event', JSON.stringify({ type: 'batch_progress', batch_id: input.batchId, workspace_id: input.workspaceId, status: input.status, ...input.progress, at: new Date().toISOString() }));
+      const owner = await db.query(
+        `UPDATE query_batches SET status = $2, progress = $3, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END WHERE id = $1 RETURNING user_id`,
+        [input.batchId, input.status, JSON.stringify(input.progress)],
+      );
+      // Tagged with its owner: the events reach them and the workspace's administrators only.
+      await redis.xadd(QUERY_EVENTS_STREAM, 'MAXLEN', '~', 20_000, '*', 'event', JSON.stringify({ type: 'batch_progress', batch_id: input.batchId, workspace_id: input.workspaceId, user_id: owner.rows[0]?.user_id ?? null, status: input.status, ...input.progress, at: new Date().toISOString() }));
     },
   };
 }

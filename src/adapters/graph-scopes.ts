@@ -1,5 +1,7 @@
+import { ChromaNotFoundError, type ChromaClient } from 'chromadb';
 import type { Driver } from 'neo4j-driver';
 import type { Pool } from 'pg';
+import { COLLECTIONS } from './chroma';
 import { escapeName, graphScope, SCOPE_LABEL_PREFIX } from '../domain/graph-scope';
 
 /**
@@ -16,16 +18,19 @@ import { escapeName, graphScope, SCOPE_LABEL_PREFIX } from '../domain/graph-scop
  *   evidence from other scopes is dropped. Reprocessing such a private document links it again,
  *   within its own scope.
  * - Document references across scopes are removed.
+ * - Entity vectors in Chroma get their scope's key in their metadata (entity resolution searches
+ *   near-duplicates within a scope by it).
  *
- * Runs once per installation (recorded in schema_migrations as MARKER), one process at a time.
+ * Runs once per installation (recorded in Neo4j as a `:NeuronodeMigration` node without a scope
+ * label, which no user query can read), one process at a time.
  */
-export async function migrateGraphScopes(db: Pool, graph: Driver): Promise<{ documents: number; entities: number; detached: number } | null> {
+export async function migrateGraphScopes(db: Pool, graph: Driver, chroma: ChromaClient): Promise<{ documents: number; entities: number; detached: number; vectors: number } | null> {
   const client = await db.connect();
   try {
     await client.query('SELECT pg_advisory_lock(727002)');
-    if ((await client.query(`SELECT 1 FROM schema_migrations WHERE id = $1`, [MARKER])).rowCount) return null;
-    const done = await labelGraphScopes(db, graph);
-    await client.query(`INSERT INTO schema_migrations (id) VALUES ($1)`, [MARKER]);
+    if ((await graph.executeQuery(`MATCH (m:NeuronodeMigration {id: $id}) RETURN m`, { id: MARKER })).records.length) return null;
+    const done = { ...(await labelGraphScopes(db, graph)), vectors: await scopeEntityVectors(graph, chroma) };
+    await graph.executeQuery(`MERGE (m:NeuronodeMigration {id: $id}) ON CREATE SET m.at = datetime()`, { id: MARKER });
     return done;
   } finally {
     await client.query('SELECT pg_advisory_unlock(727002)');
@@ -104,4 +109,36 @@ async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: n
   );
   detached += Number(refs.records[0]?.get('n') ?? 0);
   return { documents, entities, detached };
+}
+
+/** Writes each entity vector's scope key (from its node's scope label) where the metadata lacks one. */
+async function scopeEntityVectors(graph: Driver, chroma: ChromaClient): Promise<number> {
+  let col;
+  try {
+    col = await chroma.getCollection({ name: COLLECTIONS.entities, embeddingFunction: undefined });
+  } catch (err) {
+    if (err instanceof ChromaNotFoundError) return 0; // no entity was ever embedded
+    throw err;
+  }
+  let updated = 0;
+  for (let offset = 0; ; offset += 500) {
+    const page = await col.get({ limit: 500, offset, include: ['metadatas'] });
+    if (!page.ids.length) break;
+    const missing = page.ids.map((id, i) => ({ id, meta: page.metadatas[i] ?? {} })).filter((x) => x.meta.scope === undefined);
+    if (!missing.length) continue;
+    const labels = new Map(
+      (
+        await graph.executeQuery(
+          `UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN id, [l IN labels(e) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}'][0] AS label`,
+          { ids: missing.map((m) => m.id) },
+        )
+      ).records.map((r) => [r.get('id') as string, r.get('label') as string | null]),
+    );
+    await col.update({
+      ids: missing.map((m) => m.id),
+      metadatas: missing.map((m) => ({ ...m.meta, scope: labels.get(m.id)?.slice(SCOPE_LABEL_PREFIX.length) ?? String(m.meta.workspace_id ?? '') })),
+    });
+    updated += missing.length;
+  }
+  return updated;
 }

@@ -1,7 +1,7 @@
 export { createChroma, vectorCollection, pingChroma, COLLECTIONS, type VectorStore } from './chroma';
 export { LlmClient, LlmOutputError, errorClass, type LlmUsage, type LlmCallContext } from './llm';
 export { createNeo4j, ensureGraphSchema, pingNeo4j, type Graph } from './neo4j';
-export { SqlFilter, createPostgres, migrate, pingPostgres, transaction, type Db } from './postgres';
+export { SqlFilter, assertMigrated, createPostgres, migrate, pingPostgres, transaction, type Db } from './postgres';
 export { createRedis, pingRedis } from './redis';
 export { createTemporalClient, pingTemporal } from './temporal';
 export { withTimeout } from './timeout';

@@ -345,5 +345,25 @@ export const MIGRATIONS: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '0008_private_dedupe',
+    sql: `
+      -- Identical bytes are one document per scope: organisation-wide documents per workspace, private
+      -- ones per owner. An upload never learns that another user privately holds the same file.
+      ALTER TABLE documents ADD COLUMN dedupe_scope text GENERATED ALWAYS AS (CASE WHEN visibility = 'private' THEN owner_id::text ELSE '' END) STORED;
+      ALTER TABLE documents DROP CONSTRAINT documents_workspace_id_checksum_key;
+      ALTER TABLE documents ADD CONSTRAINT documents_scope_checksum UNIQUE (workspace_id, dedupe_scope, checksum);
+    `,
+  },
+  {
+    id: '0009_installation_admin',
+    sql: `
+      -- Installation-wide controls (model assignments and optimisation, global metrics, disabling an
+      -- account) need an installation administrator, not the administrator of one workspace. The
+      -- first administrator, created at bootstrap, is one.
+      ALTER TABLE users ADD COLUMN installation_admin boolean NOT NULL DEFAULT false;
+      UPDATE users SET installation_admin = true
+       WHERE id IN (SELECT actor_id FROM audit_log WHERE action = 'user.bootstrap_admin' AND actor_id IS NOT NULL);
+    `,
+  },
 ];
-

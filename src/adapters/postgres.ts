@@ -16,8 +16,13 @@ export function createPostgres(url: string): Pool {
   });
 }
 
-/** Applies pending migrations under an advisory lock, so concurrent start-ups apply each once. */
-export async function migrate(pool: Pool): Promise<number> {
+/**
+ * Applies pending migrations under an advisory lock, so concurrent runs apply each once, then grants
+ * the application role what it may do: read and write the application's tables, but only read and
+ * append to the audit log. Runs as the schema's owner (DATABASE_OWNER_URL, `src/migrate.ts`), never
+ * from the API or worker, whose role can neither change the schema nor the audit log.
+ */
+export async function migrate(pool: Pool, opts: { appRole?: string } = {}): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock(727001)');
@@ -34,11 +39,32 @@ export async function migrate(pool: Pool): Promise<number> {
       });
       applied++;
     }
+    if (opts.appRole) await client.query(grantsTo(client.escapeIdentifier(opts.appRole)));
     return applied;
   } finally {
-    await client.query('SELECT pg_advisory_unlock(727001)').catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock(727001)');
     client.release();
   }
+}
+
+/** What the application role may do with the objects migrations create; repeated after every run. */
+const grantsTo = (role: string) => `
+  GRANT USAGE ON SCHEMA public TO ${role};
+  GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
+  GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};
+  REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM ${role};
+  REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM ${role};
+`;
+
+/** Refuses to run on a schema older than the code: the migrations (`src/migrate.ts`) run first. */
+export async function assertMigrated(pool: Pool): Promise<void> {
+  const r = await pool.query<{ id: string }>(`SELECT id FROM schema_migrations`).catch((err: { code?: string }) => {
+    if (err.code === '42P01') return { rows: [] as { id: string }[] }; // no table yet: nothing applied
+    throw err;
+  });
+  const done = new Set(r.rows.map((x) => x.id));
+  const missing = MIGRATIONS.filter((m) => !done.has(m.id)).map((m) => m.id);
+  if (missing.length) throw new Error(`the database schema lacks migrations ${missing.join(', ')}: run them first (node dist/src/migrate.js with DATABASE_OWNER_URL; scripts/start.sh does)`);
 }
 
 async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {

@@ -79,6 +79,9 @@ export function adminRouter(deps: Deps): Router {
     if (id === req.user!.userId) throw new ApiError('conflict', 'administrators cannot change their own role or disable themselves; ask another administrator');
     const member = (await deps.db.query(`SELECT m.role, u.disabled FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2`, [ws, id])).rows[0];
     if (!member) throw new ApiError('not_found', `no user ${id} in this workspace`);
+    // An account is the installation's, not one workspace's: only an installation administrator
+    // may disable it (a workspace administrator would lock the user out of every other workspace).
+    if (body.disabled !== undefined && !req.user!.installationAdmin) throw new ApiError('forbidden', 'disabling an account is an installation-wide control: it needs an installation administrator', { required: 'installation' });
     if (body.role) {
       await deps.db.query(`UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2`, [ws, id, body.role]);
       await deps.db.query(`UPDATE users SET role = $2, updated_at = now() WHERE id = $1`, [id, body.role]);
@@ -115,8 +118,17 @@ export function adminRouter(deps: Deps): Router {
   router.get('/audit', async (req, res) => {
     const q = parse(AuditQuery, req.query);
     const ws = workspaceOf(req);
-    // Rows without a workspace (failed logins of unknown accounts) belong to the installation's default workspace.
-    const f = new SqlFilter([`(workspace_id = $1 OR (workspace_id IS NULL AND $1 = 'default'))`], [ws]);
+    // Rows without a workspace (failed logins) are shown only where their account is a member, and
+    // those of unknown accounts only to installation administrators.
+    const f = new SqlFilter(
+      [
+        `(workspace_id = $1 OR (workspace_id IS NULL AND (
+           EXISTS (SELECT 1 FROM workspace_members m LEFT JOIN users u ON u.id = m.user_id
+                    WHERE m.workspace_id = $1 AND (m.user_id = audit_log.actor_id OR u.email = audit_log.actor_email))
+           OR ($2 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = audit_log.actor_id OR u.email = audit_log.actor_email)))))`,
+      ],
+      [ws, req.user!.installationAdmin],
+    );
     if (q.action) f.add('action = ?', q.action);
     if (q.outcome) f.add('outcome = ?', q.outcome);
     if (q.actor_id) f.add('actor_id = ?', q.actor_id);

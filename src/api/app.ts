@@ -115,7 +115,9 @@ function guard(deps: Deps, authenticate: RequestHandler, perUser: RequestHandler
       perUser(req, res, (err2?: unknown) => {
         if (err2) return next(err2);
         const p = req.user!;
-        if (permission !== 'authenticated' && !roleHas(p.role, permission)) {
+        if (permission === 'installation') {
+          if (!p.installationAdmin) return next(new ApiError('forbidden', 'this is an installation-wide control: it needs an installation administrator', { required: permission, role: p.role }));
+        } else if (permission !== 'authenticated' && !roleHas(p.role, permission)) {
           return next(new ApiError('forbidden', `your role (${p.role}) lacks the ${permission} permission`, { required: permission, role: p.role }));
         }
         next();

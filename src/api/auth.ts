@@ -26,9 +26,13 @@ export interface Principal {
   userId: string;
   email: string;
   role: Role;
+  /** May use installation-wide controls (not a workspace role: users.installation_admin). */
+  installationAdmin: boolean;
   workspaceId: string;
   jti: string;
   exp: number;
+  /** The session (refresh-token family) of the access token. */
+  familyId: string | null;
 }
 
 declare global {
@@ -42,7 +46,8 @@ declare global {
 const ISSUER = 'neuronode';
 const AUDIENCE = 'neuronode-api';
 const WORKSPACE_HEADER = 'x-workspace-id';
-const revokedKey = (jti: string) => `neuronode:auth:revoked:${jti}`;
+/** The Redis key that marks an access token as revoked (logout) until its expiry. */
+export const revokedKey = (jti: string) => `neuronode:auth:revoked:${jti}`;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export const LoginRequest = z
@@ -63,11 +68,13 @@ interface AccessClaims {
   typ: 'access';
   jti: string;
   exp: number;
+  /** The session (refresh-token family) the token belongs to: logout ends it without the refresh token. */
+  fam?: string;
 }
 
-export function signAccessToken(env: Env, userId: string, workspaceId: string): { token: string; expiresIn: number } {
+export function signAccessToken(env: Env, userId: string, workspaceId: string, familyId: string): { token: string; expiresIn: number } {
   const expiresIn = env.ACCESS_TOKEN_MINUTES * 60;
-  const token = jwt.sign({ ws: workspaceId, typ: 'access' }, env.JWT_SECRET_KEY, {
+  const token = jwt.sign({ ws: workspaceId, typ: 'access', fam: familyId }, env.JWT_SECRET_KEY, {
     algorithm: 'HS256',
     subject: userId,
     expiresIn,
@@ -84,7 +91,7 @@ async function principalOf(deps: Deps, claims: AccessClaims, requestedWorkspace:
   if (await deps.redis.exists(revokedKey(claims.jti))) return null;
   const workspaceId = requestedWorkspace ?? claims.ws;
   const r = await deps.db.query(
-    `SELECT u.email, u.disabled, m.role FROM users u
+    `SELECT u.email, u.disabled, u.installation_admin, m.role FROM users u
        LEFT JOIN workspace_members m ON m.user_id = u.id AND m.workspace_id = $2
       WHERE u.id = $1`,
     [claims.sub, workspaceId],
@@ -92,7 +99,7 @@ async function principalOf(deps: Deps, claims: AccessClaims, requestedWorkspace:
   const row = r.rows[0];
   if (!row || row.disabled) return null;
   if (!row.role) throw new ApiError('forbidden', `you are not a member of workspace ${workspaceId}`);
-  return { userId: claims.sub, email: row.email, role: row.role, workspaceId, jti: claims.jti, exp: claims.exp };
+  return { userId: claims.sub, email: row.email, role: row.role, installationAdmin: row.installation_admin === true, workspaceId, jti: claims.jti, exp: claims.exp, familyId: claims.fam ?? null };
 }
 
 const workspaceHeader = (req: IncomingMessage): string | undefined => {
@@ -161,7 +168,7 @@ export async function ensureFirstAdmin(deps: Deps): Promise<void> {
     // Two processes starting together: the advisory lock lets exactly one create the administrator.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('neuronode:first-admin'))`);
     if ((await client.query(`SELECT 1 FROM users LIMIT 1`)).rowCount === 0) {
-      await client.query(`INSERT INTO users (id, email, password_hash, role) VALUES ($1, lower($2), $3, 'admin')`, [id, email, hash]);
+      await client.query(`INSERT INTO users (id, email, password_hash, role, installation_admin) VALUES ($1, lower($2), $3, 'admin', true)`, [id, email, hash]);
       await client.query(`INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ('default', $1, 'admin')`, [id]);
       await client.query(
         `INSERT INTO audit_log (workspace_id, actor_id, actor_email, role, action, resource, outcome, details) VALUES ('default', $1, lower($2), 'admin', 'user.bootstrap_admin', $3, 'success', '{}')`,
@@ -181,7 +188,7 @@ async function issueTokens(deps: Deps, userId: string, workspaceId: string, fami
     `INSERT INTO refresh_tokens (id, family_id, user_id, workspace_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))`,
     [randomUUID(), familyId, userId, workspaceId, sha256(refresh), deps.env.REFRESH_TOKEN_DAYS],
   );
-  const access = signAccessToken(deps.env, userId, workspaceId);
+  const access = signAccessToken(deps.env, userId, workspaceId, familyId);
   return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refresh, refresh_expires_in: deps.env.REFRESH_TOKEN_DAYS * 86_400, workspace_id: workspaceId };
 }
 
@@ -254,15 +261,14 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
   router.post('/logout', async (req, res) => {
     const body = parse(LogoutRequest, req.body ?? {});
     const p = req.user!;
-    let families = 0;
-    if (body.refresh_token) {
-      const r = await deps.db.query(
-        `UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now())
-          WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)`,
-        [sha256(body.refresh_token), p.userId],
-      );
-      families = r.rowCount ? 1 : 0;
-    }
+    // The session the access token came from ends, and the one of a refresh token given in the body.
+    const r = await deps.db.query(
+      `UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now())
+        WHERE user_id = $3 AND (family_id = $1::uuid OR family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $3))
+        RETURNING family_id`,
+      [p.familyId, body.refresh_token ? sha256(body.refresh_token) : null, p.userId],
+    );
+    const families = new Set(r.rows.map((x) => x.family_id as string)).size;
     // The access token stops working now, not at its expiry.
     const ttl = Math.max(1, p.exp - Math.floor(Date.now() / 1000));
     await deps.redis.set(revokedKey(p.jti), '1', 'EX', ttl);
@@ -272,7 +278,7 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
   router.get('/me', async (req, res) => {
     const p = req.user!;
     const workspaces = (await deps.db.query(`SELECT m.workspace_id AS id, w.name, m.role FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.id`, [p.userId])).rows;
-    res.json({ id: p.userId, email: p.email, role: p.role, workspace_id: p.workspaceId, permissions: [...permissionsOf(p.role)].sort(), workspaces });
+    res.json({ id: p.userId, email: p.email, role: p.role, installation_admin: p.installationAdmin, workspace_id: p.workspaceId, permissions: [...permissionsOf(p.role), ...(p.installationAdmin ? ['installation'] : [])].sort(), workspaces });
   });
 
   return router;

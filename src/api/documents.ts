@@ -4,6 +4,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import multer, { MulterError } from 'multer';
 import { z } from 'zod';
 import { FAST_PROFILE, documentIdFor } from '../activities';
+import { graphScope } from '../domain/graph-scope';
 import { SqlFilter } from '../adapters';
 import { taskQueues } from '../config';
 import { PROFILES, makeBatchWorkflowId, makeDeleteWorkflowId, makeIngestWorkflowId, newId } from '../domain';
@@ -97,16 +98,17 @@ const PUBLIC_COLUMNS = `id, workspace_id, filename, format, mime, client_mime, s
 /** States in which a document's ingestion workflow is still running. */
 const IN_FLIGHT = new Set(['queued', 'processing', 'awaiting_approval']);
 
-/** Stores one file's bytes and record (idempotent by workspace + checksum); starts nothing. */
+/** Stores one file's bytes and record (idempotent by workspace, scope and checksum); starts nothing. */
 export async function storeFile(deps: Deps, ws: string, originalName: string, clientMime: string, bytes: Buffer, profile: string, owner: string | null = null, vis: (typeof VISIBILITIES)[number] = 'organisation') {
   const checksum = createHash('sha256').update(bytes).digest('hex');
-  const id = documentIdFor(ws, checksum);
+  // One document per bytes and scope: another user's private copy is neither found nor revealed.
+  const id = documentIdFor(graphScope({ workspace_id: ws, visibility: vis, owner_id: owner }).key, checksum);
   // multer hands over the raw header bytes as latin1; names are UTF-8 on the wire.
   const filename = Buffer.from(originalName, 'latin1').toString('utf8').replace(/\u0000/g, '').slice(0, 255);
   const inserted = await deps.db.query(
     `WITH d AS (
        INSERT INTO documents (id, workspace_id, checksum, filename, client_mime, size_bytes, status, profile, owner_id, visibility)
-       VALUES ($1,$2,$3,$4,$5,$6,'queued',$7,$9,$10) ON CONFLICT (workspace_id, checksum) DO NOTHING RETURNING id)
+       VALUES ($1,$2,$3,$4,$5,$6,'queued',$7,$9,$10) ON CONFLICT (workspace_id, dedupe_scope, checksum) DO NOTHING RETURNING id)
      INSERT INTO document_blobs (document_id, workspace_id, bytes) SELECT id, $2, $8 FROM d RETURNING document_id`,
     [id, ws, checksum, filename, clientMime, bytes.length, profile, bytes, owner, vis],
   );
@@ -217,6 +219,9 @@ export function documentsRouter(deps: Deps): Router {
 
   router.get('/batch/:batchId', async (req, res) => {
     const { batchId } = parse(BatchIdParam, req.params);
+    // A batch is the caller's to see when its documents are: in their workspace, and readable by them.
+    const mine = await deps.db.query(`SELECT 1 FROM documents WHERE batch_id = $1 AND workspace_id = $2 AND ${readableSql('$3')} LIMIT 1`, [batchId, workspaceOf(req), req.user!.userId]);
+    if (!mine.rowCount) throw new ApiError('not_found', `no batch ${batchId}`);
     const handle = deps.temporal!.workflow.getHandle(makeBatchWorkflowId(batchId));
     const desc = await handle.describe().catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no batch ${batchId}`);

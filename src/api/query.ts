@@ -24,6 +24,46 @@ const historyOwner = (req: Request): string | null => (req.user?.role === 'admin
 
 const isoDay = isoInstant;
 
+/** A stored answer's parts that can carry what its documents say. */
+interface StoredAnswer {
+  user_id?: string;
+  answer?: string | null;
+  citations?: { document_id?: string }[] | null;
+  retrieved?: { document_id?: string }[] | null;
+  response?: Record<string, unknown> | null;
+}
+
+/**
+ * What a reader may see of stored answers (history, a query, batch results): their own in full; of
+ * another user's, never what that user's private documents said. An answer that cites or drew on a
+ * document private to someone else is withheld with its citations and sources; linked entities and
+ * graph paths of other users' answers are always left out (they may name private entities).
+ */
+async function redactFor<T extends StoredAnswer>(deps: Deps, reader: string, rows: T[]): Promise<(T & { withheld: boolean })[]> {
+  const docsOf = (r: T) => [...(r.citations ?? (r.response?.citations as StoredAnswer['citations']) ?? []), ...(r.retrieved ?? (r.response?.retrieved as StoredAnswer['retrieved']) ?? [])].map((c) => c.document_id).filter((d): d is string => !!d);
+  const ids = [...new Set(rows.filter((r) => r.user_id !== reader).flatMap(docsOf))];
+  const hidden = new Set(
+    ids.length
+      ? (await deps.db.query(`SELECT id FROM documents WHERE id = ANY($1) AND visibility = 'private' AND owner_id IS DISTINCT FROM $2::uuid`, [ids, reader])).rows.map((r) => r.id as string)
+      : [],
+  );
+  return rows.map((r) => {
+    if (r.user_id === reader) return { ...r, withheld: false };
+    const withheld = docsOf(r).some((d) => hidden.has(d));
+    const out: T & { withheld: boolean } = { ...r, withheld };
+    if (r.response) {
+      const { entities: _e, graph_paths: _g, ...rest } = r.response;
+      out.response = withheld ? { ...rest, answer: null, citations: [], retrieved: [], withheld: true } : rest;
+    }
+    if (withheld) {
+      if ('answer' in r) out.answer = null;
+      if ('citations' in r) out.citations = [];
+      if ('retrieved' in r) out.retrieved = [];
+    }
+    return out;
+  });
+}
+
 export const FiltersSchema = z
   .object({
     document_ids: z.array(z.string().min(1).max(100)).max(1000).optional(),
@@ -114,12 +154,14 @@ export function queryRouter(deps: Deps): Router {
     const total = (await deps.db.query(`SELECT count(*)::int AS n FROM queries WHERE ${where}`, [ws, user])).rows[0].n as number;
     const rows = (
       await deps.db.query(
-        `SELECT id, question, answer, grounded, status, cached, batch_id, duration_ms, created_at, request->>'mode' AS mode, request->>'profile' AS profile
+        `SELECT id, user_id, question, answer, grounded, status, cached, batch_id, duration_ms, created_at, request->>'mode' AS mode, request->>'profile' AS profile,
+                coalesce(response->'citations', '[]'::jsonb) AS citations, coalesce(response->'retrieved', '[]'::jsonb) AS retrieved
          FROM queries WHERE ${where} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
         [ws, user],
       )
     ).rows;
-    res.json({ total, limit: q.limit, offset: q.offset, queries: rows });
+    const shown = (await redactFor(deps, userOf(req), rows)).map(({ citations: _c, retrieved: _r, ...row }) => row);
+    res.json({ total, limit: q.limit, offset: q.offset, queries: shown });
   });
 
   router.post('/query/batch', async (req, res) => {
@@ -162,7 +204,7 @@ export function queryRouter(deps: Deps): Router {
   router.get('/query/batch/:id/results', async (req, res) => {
     const b = await loadBatch(req);
     const q = parse(BatchResultsQuery, req.query);
-    const rows = (
+    const stored = (
       await deps.db.query(
         `SELECT i.index, i.question, r.id AS query_id, r.status, r.answer, r.grounded, r.error, r.duration_ms,
                 coalesce(r.response->'citations', '[]'::jsonb) AS citations, r.response->'retrieved' AS retrieved
@@ -170,7 +212,8 @@ export function queryRouter(deps: Deps): Router {
          WHERE i.batch_id = $1 ORDER BY i.index LIMIT ${q.limit} OFFSET ${q.offset}`,
         [b.id],
       )
-    ).rows.map((r) => ({ ...r, status: r.status ?? 'pending' }));
+    ).rows.map((r) => ({ ...r, user_id: b.user_id as string, status: r.status ?? 'pending' }));
+    const rows = (await redactFor(deps, userOf(req), stored)).map(({ user_id: _u, ...row }) => row);
     if (q.format === 'jsonl') {
       res.attachment(`query-batch-${b.id}.jsonl`).type('application/x-ndjson').send(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
     } else if (q.format === 'csv') {
@@ -200,7 +243,8 @@ export function queryRouter(deps: Deps): Router {
     const user = historyOwner(req);
     const r = (await deps.db.query(`SELECT * FROM queries WHERE id = $1 AND workspace_id = $2 AND ($3::uuid IS NULL OR user_id = $3)`, [id, workspaceOf(req), user])).rows[0];
     if (!r) throw new ApiError('not_found', `no query ${id}`);
-    res.json({ query_id: r.id, question: r.question, status: r.status, request: r.request, response: r.response, error: r.error, batch_id: r.batch_id, batch_index: r.batch_index, cached: r.cached, duration_ms: r.duration_ms, created_at: r.created_at });
+    const [shown] = await redactFor(deps, userOf(req), [{ user_id: r.user_id as string, response: r.response as Record<string, unknown> | null }]);
+    res.json({ query_id: r.id, question: r.question, status: r.status, request: r.request, response: shown!.response, withheld: shown!.withheld, error: r.error, batch_id: r.batch_id, batch_index: r.batch_index, cached: r.cached, duration_ms: r.duration_ms, created_at: r.created_at });
   });
 
   return router;

@@ -87,7 +87,11 @@ export const AnswerResponseSchema = obj({
   cost_usd: num,
   cached: z.boolean(),
 });
-export const HistoryResponse = obj({ ...page, queries: z.array(obj({ id: str, question: str, answer: nullableStr, grounded: z.boolean().nullable(), status: str, created_at: timestamp })) });
+export const HistoryResponse = obj({
+  ...page,
+  // `withheld`: another user's answer that drew on a document private to someone else (answer null).
+  queries: z.array(obj({ id: str, user_id: str, question: str, answer: nullableStr, grounded: z.boolean().nullable(), status: str, withheld: z.boolean(), created_at: timestamp })),
+});
 export const BatchStartResponse = obj({ batch_id: str, workflow_id: str, total: num });
 export const BatchStatusResponse = obj({
   batch_id: str,

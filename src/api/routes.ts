@@ -19,7 +19,8 @@ export interface RouteSpec {
   method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI style: /api/documents/{id} */
   path: string;
-  permission: Permission | 'public' | 'authenticated';
+  /** `installation`: an installation administrator only (users.installation_admin), whatever the workspace role. */
+  permission: Permission | 'public' | 'authenticated' | 'installation';
   tag: string;
   summary: string;
   params?: z.ZodType;
@@ -43,7 +44,7 @@ export const ROUTES: RouteSpec[] = [
   // System
   { method: 'get', path: '/api/health', permission: 'public', tag: 'system', summary: 'Health of every dependency (200 healthy, 503 when one is down)', response: R.HealthResponse, alsoReturns: { 503: R.HealthResponse } },
   { method: 'get', path: '/api/status', permission: 'read', tag: 'system', summary: 'Every service with its version and state', response: R.StatusResponse },
-  { method: 'get', path: '/api/metrics', permission: 'model_management', tag: 'system', summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+  { method: 'get', path: '/api/metrics', permission: 'installation', tag: 'system', summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
   { method: 'post', path: '/api/system/check', permission: 'model_management', tag: 'system', summary: 'Run the end-to-end system check workflow', body: SystemCheckRequest, response: R.SystemCheckResponse },
 
   // Authentication
@@ -84,13 +85,13 @@ export const ROUTES: RouteSpec[] = [
   { method: 'patch', path: '/api/admin/users/{id}', permission: 'user_management', tag: 'admin', summary: "Change a member's role or disable the account", params: UserIdParam, body: UpdateUserRequest, response: R.UserResponse },
   { method: 'post', path: '/api/admin/workspaces', permission: 'user_management', tag: 'admin', summary: 'Create a workspace; its creator becomes its administrator', body: CreateWorkspaceRequest, success: 201, response: R.WorkspaceResponse },
   { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201, response: R.MemberResponse },
-  { method: 'get', path: '/api/admin/models/health', permission: 'model_management', tag: 'models', summary: "The gateway's readiness, each alias's cached probe (a minimal real call; refresh=true probes now), its circuit and latest call", query: HealthQuery, response: R.ModelHealthResponse },
-  { method: 'get', path: '/api/admin/models/performance', permission: 'model_management', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
-  { method: 'get', path: '/api/admin/models/assignments', permission: 'model_management', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
-  { method: 'post', path: '/api/admin/models/assign', permission: 'model_management', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },
-  { method: 'post', path: '/api/admin/models/optimize', permission: 'model_management', tag: 'models', summary: 'Start a model optimisation run now (the scheduled workflow)', body: OptimizeRequest, success: 202, response: R.OptimizeStartResponse },
-  { method: 'get', path: '/api/admin/models/optimizations/{id}', permission: 'model_management', tag: 'models', summary: 'An optimisation run: every score, the decision and its evidence', params: OptimizationIdParam, response: R.OptimizationRunResponse },
-  { method: 'post', path: '/api/admin/models/optimizations/{id}/decision', permission: 'model_management', tag: 'models', summary: 'Approve or reject a run that waits for approval', params: OptimizationIdParam, body: DecisionRequest, success: 202, response: R.OptimizationDecisionResponse },
+  { method: 'get', path: '/api/admin/models/health', permission: 'installation', tag: 'models', summary: "The gateway's readiness, each alias's cached probe (a minimal real call; refresh=true probes now), its circuit and latest call", query: HealthQuery, response: R.ModelHealthResponse },
+  { method: 'get', path: '/api/admin/models/performance', permission: 'installation', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
+  { method: 'get', path: '/api/admin/models/assignments', permission: 'installation', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
+  { method: 'post', path: '/api/admin/models/assign', permission: 'installation', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },
+  { method: 'post', path: '/api/admin/models/optimize', permission: 'installation', tag: 'models', summary: 'Start a model optimisation run now (the scheduled workflow)', body: OptimizeRequest, success: 202, response: R.OptimizeStartResponse },
+  { method: 'get', path: '/api/admin/models/optimizations/{id}', permission: 'installation', tag: 'models', summary: 'An optimisation run: every score, the decision and its evidence', params: OptimizationIdParam, response: R.OptimizationRunResponse },
+  { method: 'post', path: '/api/admin/models/optimizations/{id}/decision', permission: 'installation', tag: 'models', summary: 'Approve or reject a run that waits for approval', params: OptimizationIdParam, body: DecisionRequest, success: 202, response: R.OptimizationDecisionResponse },
   { method: 'get', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "This workspace's budget: approval threshold, daily spend limit, today's spend and the ingestions waiting for a decision", response: R.BudgetResponse },
   { method: 'patch', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "Set this workspace's approval threshold and daily spend limit (null: none); effective at the next estimate or model call, audited", body: BudgetUpdate, response: R.BudgetResponse },
   { method: 'post', path: '/api/documents/{id}/budget-decision', permission: 'model_management', tag: 'documents', summary: 'Approve or reject an ingestion waiting for budget approval (a rejected one leaves nothing written but its record and original)', params: DocumentIdParam, body: BudgetDecisionRequest, success: 202, response: R.BudgetDecisionResponse },

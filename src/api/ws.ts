@@ -5,7 +5,7 @@ import { EVENTS_STREAM, GRAPH_EVENTS_STREAM } from '../activities/ingest';
 import { QUERY_EVENTS_STREAM } from '../activities/query';
 import type { Deps } from '../deps';
 import { ALERTS_STREAM } from './alerts';
-import type { Principal } from './auth';
+import { revokedKey, type Principal } from './auth';
 import { roleHas, type Permission } from './rbac';
 
 /**
@@ -28,6 +28,8 @@ export interface WsHub {
 export interface WsOptions {
   /** @default 30000 ms */
   heartbeatMs?: number;
+  /** How often every connection's session is checked again (logout, disabled account, membership, expiry). @default 5000 ms */
+  reauthMs?: number;
   /** Called with the channel and its open connections whenever that count changes. */
   onConnections?: (channel: string, open: number) => void;
 }
@@ -95,7 +97,9 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     // A global channel carries installation-wide events (`*`) and those of the client's workspace.
     (e.workspace_id === c.principal.workspaceId || (c.channel.global && e.workspace_id === '*')) &&
     (!c.subject || e[c.channel.key] === c.subject) &&
-    (e.visibility !== 'private' || e.owner_id === c.principal.userId);
+    (e.visibility !== 'private' || e.owner_id === c.principal.userId) &&
+    // A user's own work (query batches): its events reach them and the workspace's administrators.
+    (e.user_id === undefined || e.user_id === c.principal.userId || c.principal.role === 'admin');
 
   async function onConnect(ws: WebSocket, url: URL, principal: Principal, channel: Channel) {
     const subject = url.searchParams.get(channel.key) ?? undefined;
@@ -122,7 +126,14 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
       send(client, { type: 'snapshot', document_id: subject, found: !!doc, status: doc?.status ?? null, stage: doc?.stage ?? null, counts: doc?.counts ?? null, error: doc?.error ?? null, progress });
     }
     if (channel.type === 'batch' && subject) {
-      const b = (await deps.db.query(`SELECT status, total, progress FROM query_batches WHERE id::text = $1 AND workspace_id = $2`, [subject, workspaceId])).rows[0];
+      const b = (
+        await deps.db.query(`SELECT status, total, progress FROM query_batches WHERE id::text = $1 AND workspace_id = $2 AND (user_id = $3::uuid OR $4)`, [
+          subject,
+          workspaceId,
+          principal.userId,
+          principal.role === 'admin',
+        ])
+      ).rows[0];
       send(client, { type: 'snapshot', batch_id: subject, found: !!b, status: b?.status ?? null, total: b?.total ?? null, progress: b?.progress ?? null });
     }
     if (lastEventId && /^\d+-\d+$/.test(lastEventId)) {
@@ -158,6 +169,39 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     }
   })();
 
+  // Sessions end on the socket too: within reauthMs of a logout, a disabled account, a lost
+  // membership or the access token's expiry, the connection is closed and delivers nothing more.
+  const drop = (c: Client, code: number, reason: string) => {
+    clients.delete(c);
+    counted(c.path);
+    c.ws.close(code, reason);
+  };
+  const reauth = setInterval(() => {
+    void (async () => {
+      const open = [...clients];
+      if (!open.length) return;
+      const now = Math.floor(Date.now() / 1000);
+      const revoked = await deps.redis.mget(...open.map((c) => revokedKey(c.principal.jti)));
+      const rows = (
+        await deps.db.query(
+          `SELECT p.user_id::text AS user_id, p.workspace_id, u.disabled, m.role
+             FROM unnest($1::uuid[], $2::text[]) AS p(user_id, workspace_id)
+             LEFT JOIN users u ON u.id = p.user_id
+             LEFT JOIN workspace_members m ON m.user_id = p.user_id AND m.workspace_id = p.workspace_id`,
+          [open.map((c) => c.principal.userId), open.map((c) => c.principal.workspaceId)],
+        )
+      ).rows;
+      const state = new Map(rows.map((r) => [`${r.user_id}|${r.workspace_id}`, r]));
+      open.forEach((c, i) => {
+        const r = state.get(`${c.principal.userId}|${c.principal.workspaceId}`);
+        if (c.principal.exp <= now) drop(c, 4401, 'access token expired');
+        else if (revoked[i]) drop(c, 4401, 'logged out');
+        else if (!r || r.disabled !== false) drop(c, 4401, 'account disabled');
+        else if (!r.role || !roleHas(r.role, c.channel.permission)) drop(c, 4403, 'no longer permitted');
+      });
+    })().catch((err: Error) => console.error('websocket session check failed:', err.message));
+  }, opts.reauthMs ?? 5000);
+
   // Heartbeats: a client that missed a ping is gone.
   const ping = setInterval(() => {
     for (const c of clients) {
@@ -176,6 +220,7 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     async close() {
       stopped = true;
       clearInterval(ping);
+      clearInterval(reauth);
       for (const c of clients) c.ws.terminate();
       wss.close();
       reader.disconnect();

@@ -3,6 +3,7 @@ import neo4j from 'neo4j-driver';
 import { COLLECTIONS, SqlFilter, vectorCollection } from '../adapters';
 import type { Deps } from '../deps';
 import { EMBEDDING_FOR } from '../domain/model-aliases';
+import { graphScope, readableScopeLabels } from '../domain/graph-scope';
 import {
   contentTerms,
   decompose,
@@ -101,16 +102,32 @@ const DOC_CAP = 2;
 export function createRetriever(deps: Deps) {
   const { db, graph, chroma, llm, redis } = deps;
 
-  /** The workspace's sources, cached per corpus version. */
-  async function sourcesOf(workspaceId: string): Promise<string[]> {
+  /**
+   * The sources of the documents a reader may read (undefined: every document, for internal
+   * callers), cached per corpus version.
+   */
+  async function sourcesOf(workspaceId: string, readableBy?: string | null): Promise<string[]> {
     const version = (await redis.get(`neuronode:corpus-version:${workspaceId}`)) ?? '0';
-    const key = `neuronode:sources:${workspaceId}:${version}`;
+    const reader = readableBy === undefined ? '*' : (readableBy ?? '-');
+    const key = `neuronode:sources:${workspaceId}:${version}:${reader}`;
     const cached = await redis.get(key);
     if (cached) return JSON.parse(cached) as string[];
-    const rows = (await db.query(`SELECT DISTINCT metadata->>'source' AS s FROM documents WHERE workspace_id = $1 AND status = 'completed' AND metadata->>'source' IS NOT NULL`, [workspaceId])).rows;
+    const rows = (
+      await db.query(
+        `SELECT DISTINCT metadata->>'source' AS s FROM documents WHERE workspace_id = $1 AND status = 'completed' AND metadata->>'source' IS NOT NULL
+           AND ($2::text = '*' OR visibility = 'organisation' OR owner_id::text = $2)`,
+        [workspaceId, reader],
+      )
+    ).rows;
     const sources = rows.map((r) => r.s as string).filter((s) => s.trim().length >= 3);
     await redis.set(key, JSON.stringify(sources), 'EX', 3600);
     return sources;
+  }
+
+  /** The scope labels a reader may read; null for internal callers (no reader given). */
+  function scopesOf(workspaceId: string, readableBy: string | null | undefined): string[] | null {
+    if (readableBy === undefined) return null;
+    return readableBy ? readableScopeLabels(workspaceId, readableBy) : [graphScope({ workspace_id: workspaceId }).label];
   }
 
   /** The documents a filter allows, or null when nothing narrows them. */
@@ -128,8 +145,11 @@ export function createRetriever(deps: Deps) {
     return (await db.query(`SELECT id FROM documents WHERE ${f.sql}`, f.params)).rows.map((r) => r.id as string);
   }
 
-  /** Names in the question linked to the workspace's entities (full-text on names and aliases). */
-  async function linkEntities(workspaceId: string, question: string): Promise<LinkedEntity[]> {
+  /**
+   * Names in the question linked to the workspace's entities (full-text on names and aliases), of
+   * the scopes the reader may read (`scopes`; null: every scope, for internal callers).
+   */
+  async function linkEntities(workspaceId: string, question: string, scopes: string[] | null): Promise<LinkedEntity[]> {
     const found = extractFast([{ position: 0, text: question, language: 'en' }]).entities.map((e) => e.name);
     const capitalised = question.match(/\b\p{Lu}[\p{L}\p{N}&.-]*(?:\s+(?:of|for|de|von|der|\p{Lu}[\p{L}\p{N}&.-]*))*\s*\p{Lu}?[\p{L}\p{N}&.-]*/gu) ?? [];
     const candidates = [...new Set([...found, ...capitalised].map((c) => c.trim().replace(/[’']s$/, '')).filter((c) => c.length >= 2 && contentTerms(c).length > 0))].slice(0, 12);
@@ -141,10 +161,11 @@ export function createRetriever(deps: Deps) {
         const q = `+workspace_id:"${workspaceId.replace(/["\\]/g, '')}" +(name:"${c.replace(/["\\]/g, '')}" aliases:"${c.replace(/["\\]/g, '')}")`;
         const r = await session.run(
           `CALL db.index.fulltext.queryNodes('entity_names', $q, {limit: 3}) YIELD node, score
-           WHERE node.workspace_id = $ws AND toLower(node.name) = toLower($name) OR (node.workspace_id = $ws AND score > 4 AND size(node.name) <= size($name) + 12)
+           WHERE node.workspace_id = $ws AND ($scopes IS NULL OR any(l IN labels(node) WHERE l IN $scopes))
+             AND (toLower(node.name) = toLower($name) OR (score > 4 AND size(node.name) <= size($name) + 12))
            RETURN node.id AS id, node.name AS name, node.type AS type, COUNT { (:Chunk)-[:MENTIONS]->(node) } AS mentions
            ORDER BY score DESC LIMIT 2`,
-          { q, ws: workspaceId, name: c },
+          { q, ws: workspaceId, name: c, scopes },
         );
         for (const rec of r.records) {
           const id = rec.get('id') as string;
@@ -161,8 +182,8 @@ export function createRetriever(deps: Deps) {
     }
   }
 
-  async function plan(workspaceId: string, question: string, splitClauses: boolean, withEntities: boolean): Promise<RetrievalPlan> {
-    const sources = await sourcesOf(workspaceId);
+  async function plan(workspaceId: string, question: string, splitClauses: boolean, withEntities: boolean, readableBy: string | null | undefined): Promise<RetrievalPlan> {
+    const sources = await sourcesOf(workspaceId, readableBy);
     const srcMentions = spotSources(question, sources);
     const dateMentions = spotDates(question);
     const subQuestions = splitClauses ? decompose(question, srcMentions, dateMentions) : [{ text: question, sources: srcMentions.length === 1 ? [srcMentions[0]!.source] : [] }];
@@ -171,7 +192,7 @@ export function createRetriever(deps: Deps) {
       sources: [...new Set(srcMentions.map((s) => s.source))],
       dates: dateMentions.map((d) => d.date),
       subQuestions,
-      entities: withEntities ? await linkEntities(workspaceId, question) : [],
+      entities: withEntities ? await linkEntities(workspaceId, question, scopesOf(workspaceId, readableBy)) : [],
     };
   }
 
@@ -273,7 +294,7 @@ export function createRetriever(deps: Deps) {
     const { workspaceId, mode, topK } = opts;
     const modes = mode === 'hybrid' ? (['vector', 'keyword', 'graph'] as const).filter((m) => WEIGHTS[m] > 0) : ([mode] as const);
     // Entity linking costs a full-text lookup per name: done when the graph ranks, or when asked.
-    const p = await time('plan', () => plan(workspaceId, opts.question, opts.decompose !== false, modes.includes('graph' as never) || opts.withEntities === true));
+    const p = await time('plan', () => plan(workspaceId, opts.question, opts.decompose !== false, modes.includes('graph' as never) || opts.withEntities === true, opts.readableBy));
     // Each named source is searched with the whole question: its clause decides only the source and
     // day (clause text alone searched worse: it loses the words that tie the parts together).
     const searches = p.subQuestions.map((sq, i) => (i === 0 ? sq : { ...sq, text: opts.question }));

@@ -2,7 +2,7 @@ import { freshUpload, upload, waitForDocument } from '../helpers/documents';
 import { stack } from '../helpers/stack';
 import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
 import { connectWs, until as waitUntil, type Msg } from '../helpers/ws';
-import { TASKS, chatAlias, type ChatAlias } from '../../src/domain/model-aliases';
+import { allChatAliases, type ChatAlias } from '../../src/domain/model-aliases';
 
 /**
  * Real-time channels against the real stack: graph updates as ingestion and deletion change the
@@ -97,16 +97,16 @@ describe('WS /ws/system/alerts', () => {
     // This process must be the watcher (a monitor that ended without handing back its lease holds it
     // for three intervals), and the current states are known before anything changes.
     await until(async () => (await sys.alerts.check(), sys.alerts.watching()), 60_000, 'this process to hold the alert watcher lease');
-    // An alias of the local profile (no fallback) that had no call in the monitor's window, so its
-    // state is "ok" now and the five failures below are the only calls its alert can count, whatever
-    // ran before this file.
+    // An alias that had no call in the monitor's window, so its state is "ok" now and the five
+    // failures below are the only calls its alert can count, whatever ran before this file. (Its
+    // profile's fallbacks fail too and are counted for their own aliases, not for this one.)
     const window = sys.alerts.windowMinutes;
     const idle = await sys.deps.db.query(
       `SELECT a AS alias FROM unnest($1::text[]) AS a
         WHERE NOT EXISTS (SELECT 1 FROM model_calls WHERE alias = a AND at > now() - make_interval(mins => $2)) ORDER BY a LIMIT 1`,
-      [TASKS.map((t) => chatAlias(t, 'local')), window],
+      [allChatAliases(), window],
     );
-    if (!idle.rows.length) throw new Error(`every local alias had calls in the last ${window} minutes: no alias to spike`);
+    if (!idle.rows.length) throw new Error(`every chat alias had calls in the last ${window} minutes: no alias to spike`);
     const alias = idle.rows[0].alias as ChatAlias;
     await sys.alerts.check();
     expect(stack('stop', 'litellm').code).toBe(0);

@@ -26,6 +26,8 @@ let hits = 0;
 let port = 0;
 let asUser: string; // a power user of the default workspace: the one who queries
 const docs: Record<'org' | 'mine' | 'theirs' | 'otherWs', string> = { org: '', mine: '', theirs: '', otherWs: '' };
+/** The token each document was uploaded with (undefined: the administrator), to delete it at the end. */
+const uploader: Record<string, string | undefined> = {};
 const canaryFiles: string[] = [];
 
 async function user(email: string, role: 'power_user' | 'user', workspace?: string): Promise<string> {
@@ -38,6 +40,7 @@ async function ingestAs(token: string | undefined, name: string, text: string, v
   const up = await upload(sys.url, [{ name, bytes: Buffer.from(text), type: 'text/plain' }], 'nlp', { token, visibility, headers });
   if (up.status !== 202) throw new Error(`upload of ${name}: ${up.status} ${up.text}`);
   const id = up.json.documents[0].document_id as string;
+  uploader[id] = token;
   const done = await waitForDocument(sys.url, id, 240_000, token);
   if (done.status !== 'completed') throw new Error(`${name} ended ${done.status}: ${JSON.stringify(done.error)}`);
   return id;
@@ -65,15 +68,22 @@ beforeAll(async () => {
   docs.otherWs = await ingestAs(adminB, `wsb-${RUN}.txt`, `${CANARY.otherWorkspace} Holdings runs the Ostmark Saltworks. Ostmark Saltworks belongs to ${CANARY.otherWorkspace} Holdings. Run ${RUN}.`, 'organisation');
   // In the default workspace: an organisation-wide document, another user's private one, and the
   // querying power user's own private one.
-  docs.org = await ingestAs(undefined, `org-${RUN}.txt`, `Henrike Vasquez founded the Corvallis Rope Works in Brightwater. Henrike Vasquez and Tobias Lindqvist ran the Corvallis Rope Works. Run ${RUN}.`, 'organisation');
+  docs.org = await ingestAs(undefined, `org-${RUN}.txt`, `Marguerite Okonkwo founded the Tillhaven Cooperage in Esterby. Marguerite Okonkwo and Bertil Sandqvist ran the Tillhaven Cooperage. Run ${RUN}.`, 'organisation');
   const other = await user(`other-${RUN}@example.com`, 'power_user');
-  docs.theirs = await ingestAs(other, `theirs-${RUN}.txt`, `${CANARY.otherUser} Partners advised the Corvallis Rope Works on a merger with ${CANARY.otherUser} Partners. Henrike Vasquez met ${CANARY.otherUser} Partners. Run ${RUN}.`, 'private');
+  docs.theirs = await ingestAs(other, `theirs-${RUN}.txt`, `${CANARY.otherUser} Partners advised the Tillhaven Cooperage on a merger with ${CANARY.otherUser} Partners. Marguerite Okonkwo met ${CANARY.otherUser} Partners. Run ${RUN}.`, 'private');
   asUser = await user(`querier-${RUN}@example.com`, 'power_user');
-  docs.mine = await ingestAs(asUser, `mine-${RUN}.txt`, `Ottilie Marchetti reviewed the Brightwater Ledger for the Corvallis Rope Works. Run ${RUN}.`, 'private');
+  docs.mine = await ingestAs(asUser, `mine-${RUN}.txt`, `Ottilie Marchetti reviewed the Esterby Ledger for the Tillhaven Cooperage. Run ${RUN}.`, 'private');
 });
 
 afterAll(async () => {
   for (const f of canaryFiles) rmSync(f, { force: true });
+  // The stores outlive the run: this file's documents go, so their entities cannot meet other files' names.
+  if (sys) {
+    for (const [id, token] of Object.entries(uploader)) {
+      const r = await api(sys.url, `/api/documents/${id}?wait=true`, { method: 'DELETE', token });
+      if (r.status !== 200) throw new Error(`deleting ${id} answered ${r.status}: ${r.text}`);
+    }
+  }
   await new Promise((r) => listener?.close(r));
   await sys?.stop();
 });
@@ -106,7 +116,7 @@ const REFUSED: [string, () => string, RegExp][] = [
   // procedures of every namespace
   ['db.labels', () => 'CALL db.labels()', /CALL/],
   ['db.labels with YIELD', () => 'CALL db.labels() YIELD label RETURN label', /CALL/],
-  ['the full-text procedure the application itself uses', () => "CALL db.index.fulltext.queryNodes('chunk_search', 'Corvallis') YIELD node RETURN node.content", /CALL/],
+  ['the full-text procedure the application itself uses', () => "CALL db.index.fulltext.queryNodes('chunk_search', 'Tillhaven') YIELD node RETURN node.content", /CALL/],
   ['db.schema.visualization', () => 'CALL db.schema.visualization()', /CALL/],
   ['dbms.components', () => 'CALL dbms.components() YIELD name RETURN name', /CALL/],
   ['dbms.listConfig', () => 'CALL dbms.listConfig() YIELD name, value RETURN name, value', /CALL/],
@@ -234,19 +244,19 @@ describe('POST /api/graph/query against hostile queries', () => {
     expect(await rows('MATCH (d:Document {id: $doc})-[:CONTAINS]->(c:Chunk) RETURN count(c) AS n', { doc: docs.org })).toEqual([{ n: chunks }]);
     // The neighbourhood of an entity: of this run's documents that mention it (the organisation's and
     // another user's private one), the readable one only.
-    const mentioning = await rows("MATCH (e:Entity)<-[:MENTIONS]-(:Chunk)<-[:CONTAINS]-(d:Document) WHERE e.name = 'Henrike Vasquez' AND d.id IN $ids RETURN DISTINCT d.id AS id", { ids: Object.values(docs) });
+    const mentioning = await rows("MATCH (e:Entity)<-[:MENTIONS]-(:Chunk)<-[:CONTAINS]-(d:Document) WHERE e.name = 'Marguerite Okonkwo' AND d.id IN $ids RETURN DISTINCT d.id AS id", { ids: Object.values(docs) });
     expect(mentioning.map((r) => r.id)).toEqual([docs.org]);
     // A path from a document to an entity it mentions.
-    expect(await rows("MATCH p = shortestPath((d:Document {id: $doc})-[*..4]-(e:Entity {name: 'Henrike Vasquez'})) RETURN length(p) AS hops", { doc: docs.org })).toEqual([{ hops: 2 }]);
+    expect(await rows("MATCH p = shortestPath((d:Document {id: $doc})-[*..4]-(e:Entity {name: 'Marguerite Okonkwo'})) RETURN length(p) AS hops", { doc: docs.org })).toEqual([{ hops: 2 }]);
     // Aggregation over the documents the caller may read: the organisation's and their own private one.
     const readable = (await rows('MATCH (d:Document) WHERE d.id IN $ids RETURN d.id AS id ORDER BY id', { ids: Object.values(docs) })).map((r) => r.id);
     expect(readable).toEqual([docs.org, docs.mine].sort());
     // Own private entities are there, another user's are not, even by exact name. The same name in
     // the organisation's document, the caller's private one and another user's private one is three
     // entities, one per scope: the caller sees two.
-    expect(await rows("MATCH (e:Entity) WHERE e.name = 'Brightwater Ledger' RETURN count(e) AS n")).toEqual([{ n: 1 }]);
-    expect(await rows("MATCH (e:Entity) WHERE e.name = 'Corvallis Rope Works' RETURN count(e) AS n")).toEqual([{ n: 2 }]);
-    const all = await sys.deps.graph.executeQuery("MATCH (e:Entity {name: 'Corvallis Rope Works'})<-[:MENTIONS]-(c:Chunk) WHERE c.document_id IN $ids RETURN count(DISTINCT e) AS n", { ids: [docs.org, docs.mine, docs.theirs] });
+    expect(await rows("MATCH (e:Entity) WHERE e.name = 'Esterby Ledger' RETURN count(e) AS n")).toEqual([{ n: 1 }]);
+    expect(await rows("MATCH (e:Entity) WHERE e.name = 'Tillhaven Cooperage' RETURN count(e) AS n")).toEqual([{ n: 2 }]);
+    const all = await sys.deps.graph.executeQuery("MATCH (e:Entity {name: 'Tillhaven Cooperage'})<-[:MENTIONS]-(c:Chunk) WHERE c.document_id IN $ids RETURN count(DISTINCT e) AS n", { ids: [docs.org, docs.mine, docs.theirs] });
     expect(all.records[0]!.get('n')).toBe(3);
     expect(await rows('MATCH (e:Entity) WHERE e.name STARTS WITH $p RETURN count(e) AS n', { p: 'Qzpriv' })).toEqual([{ n: 0 }]);
     // Limits: rows are capped by the query the server runs, and long queries end on the server.

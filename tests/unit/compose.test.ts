@@ -21,7 +21,7 @@ const svc = compose.services;
 describe('docker-compose.yml (production stack)', () => {
   it('has every service the code needs', () => {
     expect(Object.keys(svc).sort()).toEqual(
-      ['api', 'chroma', 'litellm', 'model-server', 'neo4j', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      ['api', 'chroma', 'litellm', 'migrate', 'model-server', 'neo4j', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
     );
     expect(svc.neo4j!.image).toMatch(/^neo4j:5\.26\./);
     expect(svc.postgres!.image).toMatch(/^postgres:15/);
@@ -39,14 +39,39 @@ describe('docker-compose.yml (production stack)', () => {
 
   it('gives every long-running service a health check and waits on health', () => {
     for (const [name, s] of Object.entries(svc)) {
-      if (name === 'temporal-setup' || name === 'worker') continue;
+      if (name === 'temporal-setup' || name === 'worker' || name === 'migrate') continue;
       expect([name, s.healthcheck?.test]).toEqual([name, expect.anything()]);
     }
     for (const app of ['api', 'worker']) {
       const deps = svc[app]!.depends_on!;
       for (const d of ['postgres', 'redis', 'neo4j', 'chroma', 'litellm']) expect(deps[d]?.condition).toBe('service_healthy');
       expect(deps['temporal-setup']?.condition).toBe('service_completed_successfully');
+      expect(deps.migrate?.condition).toBe('service_completed_successfully');
     }
+  });
+
+  it('gives each service only its own secrets, and the application a database role that is no superuser', () => {
+    const secretsOf = (name: string) =>
+      Object.values(svc[name]!.environment ?? {})
+        .join(' ')
+        .match(/\$\{([A-Z0-9_]+)/g)
+        ?.map((m) => m.slice(2))
+        .filter((k) => /PASSWORD|SECRET|KEY|SALT/.test(k))
+        .sort() ?? [];
+    const app = ['JWT_SECRET_KEY', 'LITELLM_MASTER_KEY', 'NEO4J_PASSWORD', 'NEURONODE_ADMIN_PASSWORD', 'NEURONODE_DB_APP_PASSWORD', 'REDIS_PASSWORD'].sort();
+    expect(secretsOf('api')).toEqual(app);
+    expect(secretsOf('worker')).toEqual(app);
+    expect(secretsOf('migrate')).toEqual(['NEURONODE_DB_OWNER_PASSWORD']);
+    expect(secretsOf('neo4j')).toEqual(['NEO4J_PASSWORD']);
+    expect(secretsOf('redis')).toEqual(['REDIS_PASSWORD']);
+    expect(secretsOf('temporal')).toEqual(['TEMPORAL_DB_PASSWORD']);
+    expect(secretsOf('model-server')).toEqual(['MODEL_SERVER_API_KEY']);
+    expect(secretsOf('litellm')).toEqual(['ANTHROPIC_API_KEY', 'GOOGLE_API_KEY', 'LITELLM_DB_PASSWORD', 'LITELLM_MASTER_KEY', 'LITELLM_SALT_KEY', 'MODEL_SERVER_API_KEY', 'OPENAI_API_KEY', 'UI_PASSWORD'].sort());
+    expect(secretsOf('postgres')).toEqual(['LITELLM_DB_PASSWORD', 'NEURONODE_DB_APP_PASSWORD', 'NEURONODE_DB_OWNER_PASSWORD', 'POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD'].sort());
+    for (const name of ['chroma', 'temporal-ui', 'temporal-setup']) expect([name, secretsOf(name)]).toEqual([name, []]);
+    expect(svc.api!.environment!.DATABASE_URL).toMatch(/^postgres:\/\/neuronode_app:/);
+    expect(svc.migrate!.environment!.DATABASE_OWNER_URL).toMatch(/^postgres:\/\/neuronode_owner:/);
+    expect(svc.postgres!.volumes).toContain('./stack/postgres-init.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro');
   });
 
   it('wires the app to every store with the variables the config requires', () => {
