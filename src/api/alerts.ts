@@ -20,6 +20,8 @@ export interface AlertMonitorOptions {
   errorRate?: number;
   /** The window over which calls are counted, in minutes. @default 5 */
   windowMinutes?: number;
+  /** false: no rounds of its own every intervalMs; whoever started it drives them with check(). @default true */
+  timer?: boolean;
 }
 
 export interface AlertMonitor {
@@ -113,8 +115,8 @@ export function startAlertMonitor(deps: Deps, opts: AlertMonitorOptions): AlertM
     }
   };
 
-  const timer = setInterval(() => void check(), opts.intervalMs);
-  timer.unref();
+  const timer = opts.timer === false ? undefined : setInterval(() => void check(), opts.intervalMs);
+  timer?.unref();
   return {
     windowMinutes,
     check,

@@ -28,7 +28,7 @@ export interface System {
  * store that is down) closes what it had started before it rethrows, so no worker of a failed start
  * keeps polling.
  */
-export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}, opts: { worker?: boolean } = {}): Promise<System> {
+export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>> = {}, opts: { worker?: boolean; alertTimer?: boolean } = {}): Promise<System> {
   const env = { ...stackEnv(), ...overrides };
   const parts = new Resources(`the system of ${expect.getState().testPath ?? 'a test'}`);
   try {
@@ -47,7 +47,7 @@ export async function startSystem(overrides: Partial<ReturnType<typeof stackEnv>
       onConnections: (channel, open) => metrics.wsConnections.set({ channel }, open),
     });
     parts.add('the WebSocket hub', () => hub.close());
-    const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS });
+    const alerts = startAlertMonitor(deps, { intervalMs: env.ALERT_INTERVAL_MS, timer: opts.alertTimer });
     parts.add('the alert monitor', () => alerts.stop());
     let workers: Workers | undefined;
     if (opts.worker !== false) {
