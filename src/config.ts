@@ -60,6 +60,8 @@ const envSchema = z.object({
   RATE_LIMIT_ADMIN_PER_MIN: z.coerce.number().int().min(1).default(1200),
   /** Requests per minute per client address, before and regardless of authentication. */
   RATE_LIMIT_IP_PER_MIN: z.coerce.number().int().min(1).default(3000),
+  /** Health checks per client address and minute (monitors poll it; each answer probes every store). */
+  RATE_LIMIT_HEALTH_PER_MIN: z.coerce.number().int().min(1).default(120),
   /** Failed logins per account and address before it is blocked (each further failure doubles the block). */
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   /** @default 900 s — the first login block */
@@ -96,6 +98,14 @@ const envSchema = z.object({
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).max(512).default(30),
   /** @default 50 MB per uploaded file */
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(50 * 1024 * 1024),
+  /** One upload request in all (every file of it): uploads are held in memory until stored. */
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1).default(200 * 1024 * 1024),
+  /** The heap of the thread one document is extracted in (a parser that needs more fails the document, not the worker). */
+  EXTRACT_MAX_HEAP_MB: z.coerce.number().int().min(32).max(16_384).default(512),
+  /** How long one document's extraction may take. */
+  EXTRACT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+  /** What the ZIP archives of one batch request may inflate to in all. */
+  MAX_REQUEST_INFLATED_BYTES: z.coerce.number().int().min(1).default(512 * 1024 * 1024),
   /** Browser origins allowed by CORS (comma-separated); empty allows none. */
   CORS_ORIGINS: csv,
   /** @default 5000 ms timeout for each dependency health probe */

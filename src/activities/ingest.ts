@@ -16,7 +16,7 @@ import { stableId } from '../domain/ids';
 import { escapeName, graphScope } from '../domain/graph-scope';
 import { detectLanguage } from '../domain/language';
 import { EMBEDDING_FOR, chatAlias, isProfile, type Profile } from '../domain/model-aliases';
-import { extractContent } from '../extraction/extract';
+import { ExtractionLimitError, extractInSandbox } from '../extraction/sandbox';
 import { BadDocumentError, type Section } from '../extraction/types';
 import { zipEntryNames } from '../extraction/zip';
 import type Redis from 'ioredis';
@@ -51,7 +51,7 @@ export interface StageEvent {
 }
 
 const badInput = (err: unknown): never => {
-  if (err instanceof BadDocumentError || err instanceof UnsupportedFormatError) {
+  if (err instanceof BadDocumentError || err instanceof UnsupportedFormatError || err instanceof ExtractionLimitError) {
     throw ApplicationFailure.nonRetryable(err.message, err.type);
   }
   throw err;
@@ -71,7 +71,7 @@ export async function updateAndAnnounce(redis: Redis, db: Pool, documentId: stri
 }
 
 export function createIngestActivities(deps: Deps) {
-  const { db, redis, graph, chroma, llm } = deps;
+  const { db, redis, graph, chroma, llm, env } = deps;
 
   const setStage = (documentId: string, stage: string, status = 'processing') =>
     updateAndAnnounce(redis, db, documentId, `stage = $2, status = $3`, [stage, status], { stage, status: 'started' });
@@ -123,11 +123,30 @@ export function createIngestActivities(deps: Deps) {
       await setStage(documentId, 'extract');
       let extracted;
       try {
-        extracted = await extractContent(doc.bytes, detected, doc.filename);
+        extracted = await extractInSandbox(doc.bytes, detected, doc.filename, { maxHeapMb: env.EXTRACT_MAX_HEAP_MB, timeoutMs: env.EXTRACT_TIMEOUT_MS });
       } catch (err) {
         return badInput(err);
       }
       const children: { filename: string; checksum: string; documentId: string }[] = [];
+      // An e-mail's attachments become documents, but not without end: at most MAX_ATTACHMENTS of one
+      // e-mail, and none below MAX_ATTACHMENT_DEPTH levels of e-mails attached to e-mails.
+      const depth = extracted.attachments.length
+        ? Number(
+            (
+              await db.query(
+                `WITH RECURSIVE up AS (SELECT id, parent_id, 0 AS depth FROM documents WHERE id = $1
+                   UNION ALL SELECT d.id, d.parent_id, up.depth + 1 FROM documents d JOIN up ON d.id = up.parent_id WHERE up.depth < 100)
+                 SELECT max(depth) AS depth FROM up`,
+                [documentId],
+              )
+            ).rows[0]?.depth ?? 0,
+          )
+        : 0;
+      const accepted = depth >= MAX_ATTACHMENT_DEPTH ? [] : extracted.attachments.slice(0, MAX_ATTACHMENTS);
+      const skipped = extracted.attachments.length - accepted.length;
+      if (skipped) {
+        extracted.metadata.attachments_skipped = { count: skipped, reason: depth >= MAX_ATTACHMENT_DEPTH ? `attached ${depth} levels deep (limit ${MAX_ATTACHMENT_DEPTH})` : `more than ${MAX_ATTACHMENTS} attachments` };
+      }
       await transaction(db, async (c) => {
         await c.query(
           `INSERT INTO document_extracts (document_id, workspace_id, sections) VALUES ($1,$2,$3)
@@ -139,7 +158,7 @@ export function createIngestActivities(deps: Deps) {
           JSON.stringify(extracted.links.slice(0, 500)),
           JSON.stringify({ extracted: extracted.metadata }),
         ]);
-        for (const a of extracted.attachments) {
+        for (const a of accepted) {
           const checksum = createHash('sha256').update(a.bytes).digest('hex');
           // An attachment belongs to whoever owns the e-mail, with its visibility (and its scope).
           const childId = documentIdFor(graphScope(doc).key, checksum);
@@ -553,6 +572,11 @@ export function chunkContext(doc: { title: string | null; filename: string; meta
 }
 
 /** A document's id, from its scope's key (`graphScope`: the workspace for organisation-wide ones) and checksum. */
+/** Attachments of one e-mail that become documents; the rest are noted in its metadata. */
+export const MAX_ATTACHMENTS = 50;
+/** How deep e-mails attached to e-mails are followed (the uploaded one is level 0). */
+export const MAX_ATTACHMENT_DEPTH = 3;
+
 export function documentIdFor(scopeKey: string, checksum: string): string {
   return `doc_${stableId(scopeKey, checksum).slice(0, 24)}`;
 }

@@ -51,7 +51,7 @@ export function createApp(deps: Deps) {
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'],
     }),
   );
-  app.use('/api', (req, res, next) => (req.path === '/health' ? next() : limits.perIp(req, res, next)));
+  app.use('/api', (req, res, next) => (req.path === '/health' ? limits.health(req, res, next) : limits.perIp(req, res, next)));
   app.use('/api', guard(deps, authenticate, limits.perUser));
   // PostgreSQL text cannot hold NUL; a request carrying one is refused whole, never half-stored.
   app.use('/api', (req, _res, next) => next(/%00/.test(req.originalUrl) ? new ApiError('bad_request', 'NUL characters are not accepted in requests') : undefined));

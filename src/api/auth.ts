@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import argon2 from 'argon2';
+import pLimit from 'p-limit';
 import { Router, type Request, type RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import passport from 'passport';
@@ -60,7 +61,24 @@ export const LoginRequest = z
 export const RefreshRequest = z.object({ refresh_token: z.string().min(10).max(200) }).strict();
 export const LogoutRequest = z.object({ refresh_token: z.string().min(10).max(200).optional() }).strict();
 
-export const hashPassword = (password: string) => argon2.hash(password, { type: argon2.argon2id });
+/**
+ * Password hashing: argon2id at an explicit cost (OWASP's 19 MiB, 2 passes, one lane), and at most two
+ * hashes or verifications at a time in a process (two cores): a flood of logins queues instead of
+ * exhausting memory and CPU for everything else.
+ */
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const hashing = pLimit(2);
+export const hashPassword = (password: string) => hashing(() => argon2.hash(password, ARGON2));
+/** Verifies a password; a hash that is not an argon2 hash (corrupt row) counts as a wrong password. */
+const verifyPassword = (hash: string, password: string) =>
+  hashing(async () => {
+    try {
+      return await argon2.verify(hash, password);
+    } catch (err) {
+      if (err instanceof TypeError || /pchstr|hash/i.test((err as Error).message)) return false;
+      throw err;
+    }
+  });
 
 interface AccessClaims {
   sub: string;
@@ -207,7 +225,7 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
     }
     const user = (await deps.db.query(`SELECT id, email, password_hash, disabled FROM users WHERE email = lower($1)`, [body.email])).rows[0];
     dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
-    const ok = await argon2.verify(user?.password_hash ?? (await dummyHash), body.password).catch(() => false);
+    const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), body.password);
     if (!user || !ok || user.disabled) {
       await limits.login.failed(body.email, ip);
       await writeAudit(deps, { ...ctx, action: 'auth.login', outcome: 'failure', actorId: user?.id ?? null, actorEmail: body.email.toLowerCase(), status: 401, details: { reason: !user ? 'unknown account' : !ok ? 'wrong password' : 'account disabled' } });

@@ -11,7 +11,7 @@ import { PROFILES, makeBatchWorkflowId, makeDeleteWorkflowId, makeIngestWorkflow
 import { FORMATS } from '../domain/formats';
 import type { Deps } from '../deps';
 import { BadDocumentError } from '../extraction/types';
-import { openZip } from '../extraction/zip';
+import { InflationBudget, readZip } from '../extraction/zip';
 import { ApiError } from './errors';
 import { isoInstant, parse } from './validate';
 
@@ -125,31 +125,52 @@ export async function storeFile(deps: Deps, ws: string, originalName: string, cl
   };
 }
 
-/** Files of an uploaded ZIP (bomb-checked before anything inflates); folders and hidden files skipped. */
-async function unpackZip(bytes: Buffer, maxFileBytes: number): Promise<{ name: string; bytes: Buffer }[]> {
-  let zip;
+/**
+ * Files of an uploaded ZIP, inflated within the request's budget (bytes actually inflated, never the
+ * sizes the archive declares) and the per-file limit; folders and hidden files are skipped.
+ */
+async function unpackZip(bytes: Buffer, maxFileBytes: number, budget: InflationBudget): Promise<{ name: string; bytes: Buffer }[]> {
+  let files: Map<string, Buffer>;
   try {
-    zip = await openZip(bytes);
+    files = await readZip(bytes, budget, {
+      keep: (name) => {
+        const base = name.split('/').pop() ?? '';
+        return !!base && !base.startsWith('.') && !name.startsWith('__MACOSX/');
+      },
+      maxEntryBytes: maxFileBytes,
+    });
   } catch (err) {
-    if (err instanceof BadDocumentError) throw new ApiError('bad_request', err.message, { type: err.type });
+    if (err instanceof BadDocumentError) throw new ApiError('bad_request', `${err.message}; nothing was stored`, { type: err.type });
     throw err;
   }
-  const out: { name: string; bytes: Buffer }[] = [];
-  for (const entry of Object.values(zip.files)) {
-    const base = entry.name.split('/').pop() ?? '';
-    if (entry.dir || !base || base.startsWith('.') || entry.name.startsWith('__MACOSX/')) continue;
-    const data = await entry.async('nodebuffer');
-    if (data.length > maxFileBytes) throw new ApiError('payload_too_large', `${entry.name} in the archive is larger than the limit of ${maxFileBytes} bytes; nothing was stored`);
-    out.push({ name: base, bytes: data });
-  }
-  return out;
+  return [...files].map(([name, data]) => ({ name: name.split('/').pop()!, bytes: data }));
 }
 
-/** Multipart reception with the one error mapping: not multipart → 415, over the size limit → 413. */
-function receiveFiles(upload: multer.Multer, maxBytes: number, hint: string): RequestHandler {
+/**
+ * Multipart reception with the one error mapping: not multipart → 415; a file over the size limit, or
+ * the whole request over its own limit (counted as it arrives, whatever Content-Length says) → 413.
+ */
+function receiveFiles(upload: multer.Multer, maxBytes: number, maxRequestBytes: number, hint: string): RequestHandler {
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next(new ApiError('unsupported_media_type', hint));
+    const tooLarge = () => new ApiError('payload_too_large', `the request is larger than the limit of ${maxRequestBytes} bytes; nothing was stored`);
+    if (Number(req.headers['content-length'] ?? 0) > maxRequestBytes) {
+      // Refused before anything is read; the body is drained and dropped so the client gets the answer.
+      req.resume();
+      return next(tooLarge());
+    }
+    let received = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (!over && received > maxRequestBytes) {
+        over = true;
+        req.unpipe();
+        req.destroy();
+      }
+    });
     upload.array('files', 50)(req, res, (err: unknown) => {
+      if (over) return next(tooLarge());
       if (err instanceof MulterError) {
         return next(
           err.code === 'LIMIT_FILE_SIZE'
@@ -169,7 +190,7 @@ export function documentsRouter(deps: Deps): Router {
     limits: { fileSize: deps.env.MAX_UPLOAD_BYTES, files: 50, fields: 10, parts: 60 },
   });
 
-  router.post('/upload', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files as multipart/form-data, one "files" part per file'));
+  router.post('/upload', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, deps.env.MAX_REQUEST_BYTES, 'send the files as multipart/form-data, one "files" part per file'));
   router.post('/upload', async (req, res) => {
     const fields = parse(UploadFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
@@ -187,7 +208,7 @@ export function documentsRouter(deps: Deps): Router {
     res.status(202).json({ documents: out });
   });
 
-  router.post('/batch', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
+  router.post('/batch', receiveFiles(upload, deps.env.MAX_UPLOAD_BYTES, deps.env.MAX_REQUEST_BYTES, 'send the files (or ZIP archives of files) as multipart/form-data "files" parts'));
   router.post('/batch', async (req, res) => {
     const fields = parse(BatchUploadFields, req.body ?? {});
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
@@ -196,9 +217,11 @@ export function documentsRouter(deps: Deps): Router {
     const profile = fields.profile ?? deps.env.DEFAULT_INGEST_PROFILE;
     // ZIP archives (that are not Office documents) are unpacked; every file is validated before any is stored.
     const items: { name: string; mime: string; bytes: Buffer }[] = [];
+    // Every archive of the request inflates from one budget.
+    const inflation = new InflationBudget(deps.env.MAX_REQUEST_INFLATED_BYTES, 'the archives of this request');
     for (const f of files) {
       const isZip = f.buffer[0] === 0x50 && f.buffer[1] === 0x4b && /\.zip$/i.test(f.originalname);
-      if (isZip) for (const e of await unpackZip(f.buffer, deps.env.MAX_UPLOAD_BYTES)) items.push({ name: e.name, mime: 'application/octet-stream', bytes: e.bytes });
+      if (isZip) for (const e of await unpackZip(f.buffer, deps.env.MAX_UPLOAD_BYTES, inflation)) items.push({ name: e.name, mime: 'application/octet-stream', bytes: e.bytes });
       else items.push({ name: f.originalname, mime: f.mimetype, bytes: f.buffer });
     }
     if (items.length > 10_000) throw new ApiError('payload_too_large', `a batch holds at most 10000 files, not ${items.length}`);

@@ -12,6 +12,8 @@ import type { Role } from './rbac';
  */
 export interface RateLimits {
   perIp: RequestHandler;
+  /** The public health check's own per-address limit. */
+  health: RequestHandler;
   perUser: RequestHandler;
   login: {
     /** Throws 429 when the account/address pair is blocked. */
@@ -28,6 +30,7 @@ export function createRateLimits(deps: Deps): RateLimits {
   const make = (keyPrefix: string, points: number, duration = WINDOW_S) =>
     new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: `neuronode:rl:${keyPrefix}`, points, duration });
   const ipLimiter = make('ip', env.RATE_LIMIT_IP_PER_MIN);
+  const healthLimiter = make('health', env.RATE_LIMIT_HEALTH_PER_MIN);
   const roleLimiters: Record<Role, RateLimiterRedis> = {
     user: make('user', env.RATE_LIMIT_USER_PER_MIN),
     power_user: make('power_user', env.RATE_LIMIT_POWER_USER_PER_MIN),
@@ -46,7 +49,8 @@ export function createRateLimits(deps: Deps): RateLimits {
     const retry = String(Math.max(1, Math.ceil(r.msBeforeNext / 1000)));
     return new ApiError('rate_limited', `too many requests ${what}; retry after ${retry} s`, { retry_after_s: Number(retry) }, { 'Retry-After': retry });
   };
-  const consume = (limiter: RateLimiterRedis, limit: number, key: string, what: string): RequestHandler =>
+  /** `failOpen`: when Redis is unavailable, pass (the health check must answer that Redis is down). */
+  const consume = (limiter: RateLimiterRedis, limit: number, key: string, what: string, failOpen = false): RequestHandler =>
     (async (_req, res, next) => {
       try {
         headers(res, limit, await limiter.consume(key));
@@ -55,12 +59,16 @@ export function createRateLimits(deps: Deps): RateLimits {
         if (err instanceof RateLimiterRes) {
           headers(res, limit, err);
           next(tooMany(err, what));
+        } else if (failOpen) {
+          console.warn(`rate limit ${what} not applied, Redis is unavailable: ${(err as Error).message}`);
+          next();
         } else next(err); // Redis unavailable: a clear 500, never an unlimited pass
       }
     }) as RequestHandler;
 
   return {
     perIp: (req, res, next) => consume(ipLimiter, env.RATE_LIMIT_IP_PER_MIN, req.ip ?? 'unknown', 'from this address')(req, res, next),
+    health: (req, res, next) => consume(healthLimiter, env.RATE_LIMIT_HEALTH_PER_MIN, req.ip ?? 'unknown', 'to the health check from this address', true)(req, res, next),
     perUser: (req, res, next) => {
       const p = req.user;
       if (!p) return next();

@@ -16,7 +16,8 @@ const timestamp = z.string().describe('ISO 8601 time');
 export const HealthResponse = obj({
   status: z.enum(['healthy', 'unhealthy']),
   failing: z.array(str),
-  dependencies: z.record(str, obj({ ok: z.boolean(), latency_ms: num, error: str.optional() })),
+  /** Only for callers with the model_management permission. */
+  dependencies: z.record(str, obj({ ok: z.boolean(), latency_ms: num, error: str.optional() })).optional(),
 });
 export const StatusResponse = obj({
   service: str,

@@ -2,7 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { taskQueues } from '../config';
 import { PROFILES, makeSystemCheckWorkflowId, newId } from '../domain';
-import { probeDependencies, type Deps } from '../deps';
+import { probeDependencies, type DependencyHealth, type Deps } from '../deps';
+import { authenticateUpgrade } from './auth';
+import { roleHas } from './rbac';
 import { workspaceOf } from './documents';
 import { ApiError } from './errors';
 import { parse } from './validate';
@@ -15,13 +17,27 @@ export const SystemCheckRequest = z.object({ profile: z.enum(PROFILES).optional(
 export function systemRouter(deps: Deps): Router {
   const router = Router();
 
-  router.get('/health', async (_req, res) => {
-    const checks = await probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS);
+  // Health checks that arrive while a probe runs share it: a flood of checks cannot turn into a
+  // flood of store connections (and each address is rate-limited besides).
+  let inFlight: Promise<DependencyHealth[]> | undefined;
+  const probe = () => {
+    inFlight ??= probeDependencies(deps, deps.env.HEALTH_TIMEOUT_MS).finally(() => (inFlight = undefined));
+    return inFlight;
+  };
+
+  /**
+   * Anyone may ask whether the system is healthy, and which dependency is not; the details (each
+   * probe's latency and error) are for callers with the model_management permission.
+   */
+  router.get('/health', async (req, res) => {
+    const [checks, caller] = await Promise.all([probe(), authenticateUpgrade(deps, req)]);
     const failing = checks.filter((c) => !c.ok).map((c) => c.name);
     res.status(failing.length ? 503 : 200).json({
       status: failing.length ? 'unhealthy' : 'healthy',
       failing,
-      dependencies: Object.fromEntries(checks.map((c) => [c.name, { ok: c.ok, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }])),
+      ...(caller && roleHas(caller.role, 'model_management')
+        ? { dependencies: Object.fromEntries(checks.map((c) => [c.name, { ok: c.ok, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }])) }
+        : {}),
     });
   });
 

@@ -9,7 +9,7 @@ import { PDFParse } from 'pdf-parse';
 import { parse as parseYaml } from 'yaml';
 import { decodeText, type Detected } from '../domain/formats';
 import { BadDocumentError, type Extracted, type ExtractedMetadata, type Section } from './types';
-import { openZip } from './zip';
+import { InflationBudget, readZip } from './zip';
 
 /** Extracts text with its structure (pages, headings, tables, slides, sheets, links) from the bytes. */
 export async function extractContent(bytes: Buffer, detected: Detected, filename: string): Promise<Extracted> {
@@ -95,14 +95,19 @@ async function extractPdf(bytes: Buffer): Promise<Extracted> {
   }
 }
 
-async function ooxmlCoreProperties(bytes: Buffer) {
-  const zip = await openZip(bytes);
-  const core = await zip.file('docProps/core.xml')?.async('string');
-  if (!core) return { zip, meta: {} as Extracted['metadata'] };
+/**
+ * An OOXML package's core properties. Every entry is inflated (and counted against the document's
+ * budget) first: Word and Excel documents are then read by libraries that inflate the package
+ * themselves, which is safe only once the real inflated size is known to be within bounds.
+ */
+async function ooxmlCoreProperties(bytes: Buffer, keep: (name: string) => boolean = () => false) {
+  const files = await readZip(bytes, InflationBudget.forDocument(bytes.length), { inflateAll: true, keep: (n) => n === 'docProps/core.xml' || keep(n) });
+  const core = files.get('docProps/core.xml')?.toString('utf8');
+  if (!core) return { files, meta: {} as Extracted['metadata'] };
   const x = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true }).parse(core)?.coreProperties ?? {};
   const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'object' && v && '#text' in v ? String((v as { '#text': unknown })['#text']) : undefined);
   return {
-    zip,
+    files,
     meta: {
       title: str(x.title),
       authors: str(x.creator) ? [str(x.creator)!] : undefined,
@@ -125,29 +130,47 @@ async function extractDocx(bytes: Buffer): Promise<Extracted> {
   return { ...out, metadata: { ...meta, title: meta.title ?? out.metadata.title } };
 }
 
+/** An XML node as fast-xml-parser gives it with preserveOrder: one key (the tag), its children, and attributes under ':@'. */
+type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
+const tagOf = (n: XmlNode) => Object.keys(n).find((k) => k !== ':@')!;
+const childrenOf = (n: XmlNode) => (Array.isArray(n[tagOf(n)]) ? (n[tagOf(n)] as XmlNode[]) : []);
+function textOf(nodes: XmlNode[]): string {
+  return nodes.map((n) => (tagOf(n) === '#text' ? String(n['#text']) : textOf(childrenOf(n)))).join('');
+}
+/** Every node with the tag, depth first, without descending into a match. */
+function findAll(nodes: XmlNode[], tag: string): XmlNode[] {
+  return nodes.flatMap((n) => (tagOf(n) === tag ? [n] : findAll(childrenOf(n), tag)));
+}
+
+/** Slides' text by paragraph (DrawingML `a:p` / `a:t`, read with an XML parser) and their external links. */
 async function extractPptx(bytes: Buffer): Promise<Extracted> {
-  const { zip, meta } = await ooxmlCoreProperties(bytes);
-  const slideNames = Object.keys(zip.files)
-    .filter((n) => /^ppt\/slides\/slide\d+\.xml$/.test(n))
-    .sort((a, b) => Number(/(\d+)\.xml$/.exec(a)![1]) - Number(/(\d+)\.xml$/.exec(b)![1]));
+  const slidePath = /^ppt\/slides\/slide(\d+)\.xml$/;
+  const relsPath = /^ppt\/slides\/_rels\/slide\d+\.xml\.rels$/;
+  const { files, meta } = await ooxmlCoreProperties(bytes, (n) => slidePath.test(n) || relsPath.test(n));
+  const xml = new XMLParser({ preserveOrder: true, removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: '', trimValues: false, processEntities: true, htmlEntities: false });
+  const parse = (name: string): XmlNode[] => {
+    try {
+      return xml.parse(files.get(name)!.toString('utf8')) as XmlNode[];
+    } catch (err) {
+      throw new BadDocumentError('CorruptDocument', `${name} in the presentation is not well-formed XML: ${(err as Error).message}`);
+    }
+  };
+  const slideNames = [...files.keys()].filter((n) => slidePath.test(n)).sort((a, b) => Number(slidePath.exec(a)![1]) - Number(slidePath.exec(b)![1]));
   const sections: Section[] = [];
   const links: string[] = [];
   for (const [i, name] of slideNames.entries()) {
-    const xml = await zip.file(name)!.async('string');
-    // Every run of text sits in an <a:t> element; paragraphs in <a:p>.
-    const paragraphs = [...xml.matchAll(/<a:p\b[^>]*>([\s\S]*?)<\/a:p>/g)].map((p) =>
-      [...p[1]!.matchAll(/<a:t>([\s\S]*?)<\/a:t>/g)].map((t) => decodeXml(t[1]!)).join(''),
-    );
+    const paragraphs = findAll(parse(name), 'p').map((p) => findAll(childrenOf(p), 't').map((t) => textOf(childrenOf(t))).join(''));
     const text = paragraphs.filter((p) => p.trim()).join('\n');
     if (text) sections.push({ text, kind: 'slide', page: i + 1, heading: paragraphs.find((p) => p.trim()) });
-    const rels = await zip.file(name.replace('slides/', 'slides/_rels/') + '.rels')?.async('string');
-    for (const m of rels?.matchAll(/Target="(https?:[^"]+)"/g) ?? []) links.push(decodeXml(m[1]!));
+    const rels = name.replace('slides/', 'slides/_rels/') + '.rels';
+    if (files.has(rels)) {
+      for (const r of findAll(parse(rels), 'Relationship')) {
+        const target = r[':@']?.Target;
+        if (target && /^https?:/i.test(target)) links.push(target);
+      }
+    }
   }
   return { sections, metadata: { ...meta, slides: slideNames.length }, links: [...new Set(links)], attachments: [] };
-}
-
-function decodeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
 
 async function extractXlsx(bytes: Buffer): Promise<Extracted> {

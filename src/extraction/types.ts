@@ -28,6 +28,8 @@ export interface ExtractedMetadata {
   /** The publisher or origin (front matter, site name, sender's domain). */
   source?: string;
   url?: string;
+  /** Attachments not made into documents (too many, or attached too deep), and why. */
+  attachments_skipped?: { count: number; reason: string };
 }
 
 export interface Extracted {

@@ -1,40 +1,137 @@
-import JSZip from 'jszip';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { BadDocumentError } from './types';
 
-/** An archive that inflates beyond these bounds is refused before anything is decompressed. */
-export const MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024;
-export const MAX_COMPRESSION_RATIO = 200;
-export const MAX_ENTRIES = 20_000;
-
 /**
- * Opens a ZIP container (OOXML documents, batch uploads) and checks its declared sizes against the
- * archive-bomb bounds; reading the central directory decompresses nothing.
+ * ZIP containers (OOXML documents, batch uploads), read with yauzl and bounded by the bytes actually
+ * inflated: sizes an archive declares are never trusted (yauzl also refuses an entry that inflates to
+ * more than it declared). Inflation stops the moment a budget is spent.
  */
-export async function openZip(bytes: Buffer): Promise<JSZip> {
-  let zip: JSZip;
-  try {
-    zip = await JSZip.loadAsync(bytes, { checkCRC32: false });
-  } catch (err) {
-    throw new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${(err as Error).message}`);
+export const MAX_ENTRIES = 20_000;
+/** One document inflates to at most this many bytes. */
+export const MAX_INFLATED_BYTES = 300 * 1024 * 1024;
+/** …and to at most this many times its own size. */
+export const MAX_COMPRESSION_RATIO = 200;
+
+/** Bytes that may still be inflated, shared by every archive of one document or one request. */
+export class InflationBudget {
+  private spent = 0;
+  constructor(
+    readonly limit: number,
+    readonly what: string,
+  ) {}
+
+  /** The budget for one document of `size` bytes. */
+  static forDocument(size: number): InflationBudget {
+    return new InflationBudget(Math.min(MAX_INFLATED_BYTES, Math.max(size, 1) * MAX_COMPRESSION_RATIO), 'the document');
   }
-  const entries = Object.values(zip.files);
-  if (entries.length > MAX_ENTRIES) throw new BadDocumentError('ArchiveBomb', `the archive holds ${entries.length} entries (limit ${MAX_ENTRIES})`);
-  let total = 0;
-  for (const e of entries) {
-    // JSZip keeps the central directory's declared sizes on the entry.
-    const size = (e as unknown as { _data?: { uncompressedSize?: number } })._data?.uncompressedSize ?? 0;
-    total += size;
+
+  take(bytes: number): void {
+    this.spent += bytes;
+    if (this.spent > this.limit) {
+      throw new BadDocumentError('ArchiveBomb', `${this.what}: more than ${this.limit} bytes inflated (${this.spent} before it was stopped)`);
+    }
   }
-  if (total > MAX_UNCOMPRESSED_BYTES || total > Math.max(bytes.length, 1) * MAX_COMPRESSION_RATIO) {
-    throw new BadDocumentError(
-      'ArchiveBomb',
-      `the archive would inflate to ${total} bytes from ${bytes.length} (limits: ${MAX_UNCOMPRESSED_BYTES} bytes, ratio ${MAX_COMPRESSION_RATIO})`,
-    );
+
+  get inflated(): number {
+    return this.spent;
   }
-  return zip;
 }
 
+function openZipFile(bytes: Buffer): Promise<ZipFile> {
+  return new Promise((resolve, reject) =>
+    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
+      err ? reject(new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${err.message}`)) : resolve(zip),
+    ),
+  );
+}
+
+/** Inflates one entry, counting every chunk against the budget (and a per-entry limit). */
+function inflate(zip: ZipFile, entry: Entry, budget: InflationBudget, maxEntryBytes: number, keep: boolean): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => {
+      if (err) return reject(new BadDocumentError('CorruptDocument', `${entry.fileName} in the archive cannot be read: ${err.message}`));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        try {
+          if (size > maxEntryBytes) throw new BadDocumentError('ArchiveBomb', `${entry.fileName} in the archive inflates to more than ${maxEntryBytes} bytes`);
+          budget.take(chunk.length);
+        } catch (limit) {
+          stream.destroy();
+          return reject(limit);
+        }
+        if (keep) chunks.push(chunk);
+      });
+      stream.on('error', (e: Error) => {
+        if (e instanceof BadDocumentError) return reject(e);
+        // yauzl stops an entry that inflates past the size it declared: a bomb that lies about its size.
+        if (/too many bytes/i.test(e.message)) return reject(new BadDocumentError('ArchiveBomb', `${entry.fileName} in the archive inflates to more than the ${entry.uncompressedSize} bytes it declares`));
+        reject(new BadDocumentError('CorruptDocument', `${entry.fileName} in the archive cannot be read: ${e.message}`));
+      });
+      stream.on('end', () => resolve(keep ? Buffer.concat(chunks) : null));
+    });
+  });
+}
+
+export interface ReadZipOptions {
+  /** Entries whose bytes are returned. */
+  keep: (name: string) => boolean;
+  /** Inflate (and count) every entry, kept or not: the check before another library inflates the archive. */
+  inflateAll?: boolean;
+  /** No single entry may inflate to more. @default the budget's limit */
+  maxEntryBytes?: number;
+}
+
+/** Reads an archive's files (folders skipped) in order, within the budget; returns the kept ones. */
+export async function readZip(bytes: Buffer, budget: InflationBudget, opts: ReadZipOptions): Promise<Map<string, Buffer>> {
+  const zip = await openZipFile(bytes);
+  if (zip.entryCount > MAX_ENTRIES) {
+    zip.close();
+    throw new BadDocumentError('ArchiveBomb', `the archive holds ${zip.entryCount} entries (limit ${MAX_ENTRIES})`);
+  }
+  const kept = new Map<string, Buffer>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', (e: Error) => reject(new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${e.message}`)));
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: Entry) => {
+        const dir = entry.fileName.endsWith('/');
+        const keep = !dir && opts.keep(entry.fileName);
+        if (dir || (!keep && !opts.inflateAll)) return zip.readEntry();
+        inflate(zip, entry, budget, opts.maxEntryBytes ?? budget.limit, keep).then((data) => {
+          if (data) kept.set(entry.fileName, data);
+          zip.readEntry();
+        }, reject);
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+  return kept;
+}
+
+/** The archive's entry names from its central directory (nothing is inflated). */
 export async function zipEntryNames(bytes: Buffer): Promise<string[]> {
-  const zip = await openZip(bytes);
-  return Object.keys(zip.files);
+  const zip = await openZipFile(bytes);
+  if (zip.entryCount > MAX_ENTRIES) {
+    zip.close();
+    throw new BadDocumentError('ArchiveBomb', `the archive holds ${zip.entryCount} entries (limit ${MAX_ENTRIES})`);
+  }
+  const names: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', (e: Error) => reject(new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${e.message}`)));
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: Entry) => {
+        names.push(entry.fileName);
+        zip.readEntry();
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+  return names;
 }

@@ -4,7 +4,7 @@ import { stack } from '../helpers/stack';
 describe('GET /api/health against the real stack', () => {
   let sys: System;
   beforeAll(async () => {
-    sys = await startSystem();
+    sys = await startSystem({ RATE_LIMIT_HEALTH_PER_MIN: 100 });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -37,6 +37,11 @@ describe('GET /api/health against the real stack', () => {
       expect(down.json.failing).toEqual(['chroma']);
       expect(down.json.dependencies.chroma.ok).toBe(false);
       expect(down.json.dependencies.chroma.error).toEqual(expect.any(String));
+      // Anyone may see that Chroma is down; only an administrator sees why.
+      const anon = await api(sys.url, '/api/health', { token: null });
+      expect(anon.status).toBe(503);
+      expect(anon.json).toEqual({ status: 'unhealthy', failing: ['chroma'] });
+      expect(anon.text).not.toContain(down.json.dependencies.chroma.error);
     } finally {
       expect(stack('start', 'chroma').code).toBe(0);
     }
@@ -60,6 +65,14 @@ describe('GET /api/health against the real stack', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe(200);
+  });
+
+  it('limits health checks per address, each answered by at most one probe of the stores at a time', async () => {
+    const burst = await Promise.all(Array.from({ length: 120 }, () => api(sys.url, '/api/health', { token: null })));
+    const limited = burst.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
+    for (const r of burst.filter((x) => x.status === 200)) expect(r.json).toEqual({ status: 'healthy', failing: [] });
   });
 
   it('answers unknown routes and malformed JSON with the one error shape', async () => {

@@ -1,11 +1,12 @@
 import JSZip from 'jszip';
-import { multihopCorpus } from '../helpers/fixtures';
+import { lyingZip, multihopCorpus } from '../helpers/fixtures';
 import { api, startSystem, type System } from '../helpers/system';
 
 describe('POST /api/documents/batch: many files or a ZIP through a bounded window of child workflows', () => {
   let sys: System;
   beforeAll(async () => {
-    sys = await startSystem();
+    // Small request limits here, so the tests can pass them with a few megabytes.
+    sys = await startSystem({ MAX_REQUEST_BYTES: 8 * 1024 * 1024, MAX_REQUEST_INFLATED_BYTES: 12 * 1024 * 1024 });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -54,5 +55,45 @@ describe('POST /api/documents/batch: many files or a ZIP through a bounded windo
     expect(res.status).toBe(400);
     expect(res.json.error.details.type).toBe('ArchiveBomb');
     expect((await sys.deps.db.query(`SELECT count(*)::int AS n FROM documents`)).rows[0].n).toBe(before);
+  });
+
+  const count = async () => (await sys.deps.db.query(`SELECT count(*)::int AS n FROM documents`)).rows[0].n as number;
+  const post = (files: { name: string; bytes: Buffer }[]) => {
+    const form = new FormData();
+    for (const f of files) form.append('files', new Blob([new Uint8Array(f.bytes)]), f.name);
+    return api(sys.url, '/api/documents/batch', { method: 'POST', body: form });
+  };
+
+  it('stops a ZIP that lies about its sizes by the bytes it really inflates', async () => {
+    const before = await count();
+    const res = await post([{ name: 'liar.zip', bytes: await lyingZip('small.txt', 40 * 1024 * 1024, 1000) }]);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ details: { type: 'ArchiveBomb' }, message: expect.stringMatching(/declares/) });
+    expect(await count()).toBe(before);
+  });
+
+  it("bounds what all of a request's archives inflate to, together", async () => {
+    // Three archives of 5 MB each: every one is within the per-file limit; together they pass the
+    // request's 12 MB.
+    const zips = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const zip = new JSZip();
+        zip.file(`part-${i}.txt`, Buffer.alloc(5 * 1024 * 1024, 0x61 + i));
+        return { name: `part-${i}.zip`, bytes: await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }) };
+      }),
+    );
+    const before = await count();
+    const res = await post(zips);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ details: { type: 'ArchiveBomb' }, message: expect.stringMatching(/archives of this request: more than 12582912 bytes inflated/) });
+    expect(await count()).toBe(before);
+  });
+
+  it('refuses a request larger in all than its limit, though each file is within its own', async () => {
+    const before = await count();
+    const res = await post([0, 1, 2].map((i) => ({ name: `plain-${i}.txt`, bytes: Buffer.alloc(3 * 1024 * 1024, 0x61 + i) })));
+    expect(res.status).toBe(413);
+    expect(res.json.error.message).toMatch(/request is larger than the limit of 8388608 bytes/);
+    expect(await count()).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 import JSZip from 'jszip';
 import { COLLECTIONS } from '../../src/adapters';
-import { freshUpload, ingest, upload } from '../helpers/documents';
-import { multihopCorpus, npmFixture } from '../helpers/fixtures';
+import { freshUpload, ingest, upload, waitForDocument } from '../helpers/documents';
+import { lyingZip, multihopCorpus, npmFixture } from '../helpers/fixtures';
 import { api, startSystem, type System } from '../helpers/system';
 
 describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile', () => {
@@ -116,7 +116,7 @@ describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile'
     expect(fp).toEqual({ docs: 1, blobs: 1, chunks: 0, entities: 0, vectors: 0, graphDocs: 0, graphChunks: 0 });
   });
 
-  it('an archive bomb dressed as a DOCX is refused before anything is inflated', async () => {
+  it('an archive bomb dressed as a DOCX is refused as soon as what it inflated passes its budget', async () => {
     const zip = new JSZip();
     zip.file('word/document.xml', Buffer.alloc(80 * 1024 * 1024, 0x41));
     const bytes = await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE', compressionOptions: { level: 9 } });
@@ -124,6 +124,53 @@ describe('ingestion: duplicates, deletion, bad input, cancellation, LLM profile'
     const doc = await ingest(sys.url, 'bomb.docx', bytes);
     expect(doc.status).toBe('failed');
     expect(doc.error.type).toBe('ArchiveBomb');
+  });
+
+  it('an archive bomb that declares small sizes is stopped by the bytes it really inflates', async () => {
+    const bytes = await lyingZip('word/document.xml', 80 * 1024 * 1024, 1000);
+    const doc = await ingest(sys.url, 'liar.docx', bytes);
+    expect(doc.status).toBe('failed');
+    expect(doc.error).toMatchObject({ type: 'ArchiveBomb', message: expect.stringMatching(/more than the 1000 bytes it declares/) });
+  });
+
+  it("follows an e-mail's attachments only so far: at most 50 of one e-mail, three levels of attached e-mails deep", async () => {
+    const run = Date.now().toString(36);
+    const mime = (subject: string, parts: { name: string; type: string; body: string }[]) =>
+      [
+        'From: sender@example.com',
+        'To: team@example.com',
+        `Subject: ${subject}`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        `${subject}: see the attachments.`,
+        ...parts.flatMap((p) => ['--b', `Content-Type: ${p.type}; name="${p.name}"`, `Content-Disposition: attachment; filename="${p.name}"`, 'Content-Transfer-Encoding: base64', '', Buffer.from(p.body).toString('base64')]),
+        '--b--',
+        '',
+      ].join('\r\n');
+    const many = mime(`Many ${run}`, Array.from({ length: 53 }, (_, i) => ({ name: `note-${i}.txt`, type: 'text/plain', body: `Note ${i} of ${run}.` })));
+    const wide = await ingest(sys.url, `many-${run}.eml`, Buffer.from(many));
+    expect(wide.status).toBe('completed');
+    expect(wide.metadata.extracted.attachments_skipped).toEqual({ count: 3, reason: 'more than 50 attachments' });
+    expect((await sys.deps.db.query(`SELECT count(*)::int AS n FROM documents WHERE parent_id = $1`, [wide.id])).rows[0].n).toBe(50);
+    // Level 0 carries level 1, which carries 2, which carries 3, which carries a text file.
+    let nested = mime(`Level 3 ${run}`, [{ name: 'deep.txt', type: 'text/plain', body: `Deepest ${run}.` }]);
+    for (const level of [2, 1]) nested = mime(`Level ${level} ${run}`, [{ name: `level-${level + 1}.eml`, type: 'message/rfc822', body: nested }]);
+    const top = await ingest(sys.url, `level-0-${run}.eml`, Buffer.from(mime(`Level 0 ${run}`, [{ name: 'level-1.eml', type: 'message/rfc822', body: nested }])));
+    expect(top.status).toBe('completed');
+    const chain = async (id: string): Promise<Record<string, unknown>[]> => {
+      const child = (await sys.deps.db.query(`SELECT id, filename, metadata FROM documents WHERE parent_id = $1`, [id])).rows[0];
+      if (!child) return [];
+      await waitForDocument(sys.url, child.id);
+      return [child, ...(await chain(child.id))];
+    };
+    const levels = await chain(top.id);
+    expect(levels.map((l) => l.filename)).toEqual(['level-1.eml', 'level-2.eml', 'level-3.eml']);
+    const deepest = (await sys.deps.db.query(`SELECT metadata FROM documents WHERE id = $1`, [levels[2]!.id])).rows[0].metadata;
+    expect(deepest.extracted.attachments_skipped).toEqual({ count: 1, reason: 'attached 3 levels deep (limit 3)' });
   });
 
   it('an oversized upload gets 413 and stores nothing', async () => {
