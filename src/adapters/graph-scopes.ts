@@ -39,6 +39,8 @@ export async function migrateGraphScopes(db: Pool, graph: Driver, chroma: Chroma
 }
 
 const MARKER = 'graph_0001_scope_labels';
+/** A node's scope label in Cypher (null when it has none). */
+const scopeOf = (v: string) => `[l IN labels(${v}) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}'][0]`;
 
 async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: number; entities: number; detached: number }> {
   const unlabelled = `none(l IN labels(x) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}')`;
@@ -48,7 +50,10 @@ async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: n
     if (!ids.length) break;
     const rows = (await db.query(`SELECT id, workspace_id, visibility, owner_id FROM documents WHERE id = ANY($1)`, [ids])).rows;
     const byLabel = new Map<string, string[]>();
-    for (const r of rows) byLabel.set(graphScope(r).label, [...(byLabel.get(graphScope(r).label) ?? []), r.id]);
+    for (const r of rows) {
+      const { label } = graphScope(r);
+      byLabel.set(label, [...(byLabel.get(label) ?? []), r.id]);
+    }
     for (const [label, docs] of byLabel) {
       await graph.executeQuery(
         `UNWIND $docs AS id MATCH (x:Document {id: id}) SET x:${escapeName(label)}
@@ -68,7 +73,7 @@ async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: n
       await graph.executeQuery(
         `MATCH (x:Entity) WHERE ${unlabelled}
          OPTIONAL MATCH (c:Chunk)-[:MENTIONS]->(x)
-         WITH x, collect(DISTINCT [l IN labels(c) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}'][0]) AS scopes
+         WITH x, collect(DISTINCT ${scopeOf('c')}) AS scopes
          RETURN x.id AS id, x.workspace_id AS ws, scopes LIMIT 500`,
       )
     ).records.map((r) => ({ id: r.get('id') as string, ws: r.get('ws') as string, scopes: (r.get('scopes') as (string | null)[]).filter((s): s is string => !!s) }));
@@ -88,7 +93,6 @@ async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: n
     }
   }
   // Relations: both ends in one scope, evidence only from that scope's chunks.
-  const scopeOf = (v: string) => `[l IN labels(${v}) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}'][0]`;
   const across = await graph.executeQuery(
     `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity) WITH r, ${scopeOf('a')} AS sa, ${scopeOf('b')} AS sb
      WHERE sa IS NULL OR sb IS NULL OR sa <> sb DELETE r RETURN count(*) AS n`,
@@ -129,7 +133,7 @@ async function scopeEntityVectors(graph: Driver, chroma: ChromaClient): Promise<
     const labels = new Map(
       (
         await graph.executeQuery(
-          `UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN id, [l IN labels(e) WHERE l STARTS WITH '${SCOPE_LABEL_PREFIX}'][0] AS label`,
+          `UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN id, ${scopeOf('e')} AS label`,
           { ids: missing.map((m) => m.id) },
         )
       ).records.map((r) => [r.get('id') as string, r.get('label') as string | null]),

@@ -101,14 +101,17 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     // A user's own work (query batches): its events reach them and the workspace's administrators.
     (e.user_id === undefined || e.user_id === c.principal.userId || c.principal.role === 'admin');
 
+  /** A client no longer served: counted out once, whichever way it went. */
+  const forget = (c: Client) => {
+    if (clients.delete(c)) counted(c.path);
+  };
+
   async function onConnect(ws: WebSocket, url: URL, principal: Principal, channel: Channel) {
     const subject = url.searchParams.get(channel.key) ?? undefined;
     const lastEventId = url.searchParams.get('last_event_id');
     const client: Client = { ws, principal, path: url.pathname, channel, subject, alive: true };
     const workspaceId = principal.workspaceId;
-    const gone = () => {
-      if (clients.delete(client)) counted(client.path);
-    };
+    const gone = () => forget(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('close', gone);
     ws.on('error', gone);
@@ -172,8 +175,7 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
   // Sessions end on the socket too: within reauthMs of a logout, a disabled account, a lost
   // membership or the access token's expiry, the connection is closed and delivers nothing more.
   const drop = (c: Client, code: number, reason: string) => {
-    clients.delete(c);
-    counted(c.path);
+    forget(c);
     c.ws.close(code, reason);
   };
   const reauth = setInterval(() => {
@@ -207,8 +209,7 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     for (const c of clients) {
       if (!c.alive) {
         c.ws.terminate();
-        clients.delete(c);
-        counted(c.path);
+        forget(c);
         continue;
       }
       c.alive = false;

@@ -83,55 +83,43 @@ export interface ReadZipOptions {
   maxEntryBytes?: number;
 }
 
-/** Reads an archive's files (folders skipped) in order, within the budget; returns the kept ones. */
-export async function readZip(bytes: Buffer, budget: InflationBudget, opts: ReadZipOptions): Promise<Map<string, Buffer>> {
+/**
+ * Visits an archive's entries in order, one at a time (the next is read once the visit settles),
+ * after refusing archives with too many entries.
+ */
+async function eachEntry(bytes: Buffer, visit: (zip: ZipFile, entry: Entry) => Promise<void> | void): Promise<void> {
   const zip = await openZipFile(bytes);
-  if (zip.entryCount > MAX_ENTRIES) {
-    zip.close();
-    throw new BadDocumentError('ArchiveBomb', `the archive holds ${zip.entryCount} entries (limit ${MAX_ENTRIES})`);
-  }
-  const kept = new Map<string, Buffer>();
   try {
+    if (zip.entryCount > MAX_ENTRIES) throw new BadDocumentError('ArchiveBomb', `the archive holds ${zip.entryCount} entries (limit ${MAX_ENTRIES})`);
     await new Promise<void>((resolve, reject) => {
       zip.on('error', (e: Error) => reject(new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${e.message}`)));
       zip.on('end', () => resolve());
       zip.on('entry', (entry: Entry) => {
-        const dir = entry.fileName.endsWith('/');
-        const keep = !dir && opts.keep(entry.fileName);
-        if (dir || (!keep && !opts.inflateAll)) return zip.readEntry();
-        inflate(zip, entry, budget, opts.maxEntryBytes ?? budget.limit, keep).then((data) => {
-          if (data) kept.set(entry.fileName, data);
-          zip.readEntry();
-        }, reject);
+        Promise.resolve(visit(zip, entry)).then(() => zip.readEntry(), reject);
       });
       zip.readEntry();
     });
   } finally {
     zip.close();
   }
+}
+
+/** Reads an archive's files (folders skipped) in order, within the budget; returns the kept ones. */
+export async function readZip(bytes: Buffer, budget: InflationBudget, opts: ReadZipOptions): Promise<Map<string, Buffer>> {
+  const kept = new Map<string, Buffer>();
+  await eachEntry(bytes, async (zip, entry) => {
+    if (entry.fileName.endsWith('/')) return;
+    const keep = opts.keep(entry.fileName);
+    if (!keep && !opts.inflateAll) return;
+    const data = await inflate(zip, entry, budget, opts.maxEntryBytes ?? budget.limit, keep);
+    if (data) kept.set(entry.fileName, data);
+  });
   return kept;
 }
 
 /** The archive's entry names from its central directory (nothing is inflated). */
 export async function zipEntryNames(bytes: Buffer): Promise<string[]> {
-  const zip = await openZipFile(bytes);
-  if (zip.entryCount > MAX_ENTRIES) {
-    zip.close();
-    throw new BadDocumentError('ArchiveBomb', `the archive holds ${zip.entryCount} entries (limit ${MAX_ENTRIES})`);
-  }
   const names: string[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('error', (e: Error) => reject(new BadDocumentError('CorruptDocument', `the ZIP container is corrupt: ${e.message}`)));
-      zip.on('end', () => resolve());
-      zip.on('entry', (entry: Entry) => {
-        names.push(entry.fileName);
-        zip.readEntry();
-      });
-      zip.readEntry();
-    });
-  } finally {
-    zip.close();
-  }
+  await eachEntry(bytes, (_zip, entry) => void names.push(entry.fileName));
   return names;
 }
