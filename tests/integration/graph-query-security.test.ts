@@ -17,6 +17,7 @@ jest.setTimeout(900_000);
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const CANARY = { otherWorkspace: `Qzwsbcanary${RUN}`, otherUser: `Qzprivcanary${RUN}`, file: `Qzfilecanary${RUN}` };
+const WS_A = `cypher-a-${RUN}`;
 const WS_B = `cypher-b-${RUN}`;
 const PASSWORD = `pw-${RUN}-Correct-Horse`;
 
@@ -24,16 +25,18 @@ let sys: System;
 let listener: Server;
 let hits = 0;
 let port = 0;
-let asUser: string; // a power user of the default workspace: the one who queries
+let asUser: string; // a power user of this run's workspace A: the one who queries
+let adminA: string;
 const docs: Record<'org' | 'mine' | 'theirs' | 'otherWs', string> = { org: '', mine: '', theirs: '', otherWs: '' };
 /** The token each document was uploaded with (undefined: the administrator), to delete it at the end. */
 const uploader: Record<string, string | undefined> = {};
 const canaryFiles: string[] = [];
 
-async function user(email: string, role: 'power_user' | 'user', workspace?: string): Promise<string> {
-  const r = await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password: PASSWORD, role } });
+/** A user of workspace A (the administrator of A adds them). */
+async function user(email: string, role: 'power_user' | 'user'): Promise<string> {
+  const r = await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password: PASSWORD, role }, token: adminA });
   if (r.status !== 201) throw new Error(`creating ${email}: ${r.status} ${r.text}`);
-  return (await login(sys.url, { email, password: PASSWORD, ...(workspace ? { workspace_id: workspace } : {}) })).access_token as string;
+  return (await login(sys.url, { email, password: PASSWORD, workspace_id: WS_A })).access_token as string;
 }
 
 async function ingestAs(token: string | undefined, name: string, text: string, visibility: 'private' | 'organisation', headers: Record<string, string> = {}): Promise<string> {
@@ -62,13 +65,17 @@ beforeAll(async () => {
   }
 
   sys = await startSystem();
-  // Another workspace with its own document.
-  expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: WS_B, name: 'Cypher canary B' } })).status).toBe(201);
+  // Workspace A of this run holds what the querier may and may not read: its size is this run's,
+  // whatever other runs left in the default workspace. Workspace B holds its own document.
+  for (const [id, name] of [[WS_A, 'Cypher canary A'], [WS_B, 'Cypher canary B']]) {
+    expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id, name } })).status).toBe(201);
+  }
+  adminA = (await login(sys.url, { ...adminCredentials(), workspace_id: WS_A })).access_token as string;
   const adminB = (await login(sys.url, { ...adminCredentials(), workspace_id: WS_B })).access_token as string;
   docs.otherWs = await ingestAs(adminB, `wsb-${RUN}.txt`, `${CANARY.otherWorkspace} Holdings runs the Ostmark Saltworks. Ostmark Saltworks belongs to ${CANARY.otherWorkspace} Holdings. Run ${RUN}.`, 'organisation');
-  // In the default workspace: an organisation-wide document, another user's private one, and the
-  // querying power user's own private one.
-  docs.org = await ingestAs(undefined, `org-${RUN}.txt`, `Marguerite Okonkwo founded the Tillhaven Cooperage in Esterby. Marguerite Okonkwo and Bertil Sandqvist ran the Tillhaven Cooperage. Run ${RUN}.`, 'organisation');
+  // In workspace A: an organisation-wide document, another user's private one, and the querying
+  // power user's own private one.
+  docs.org = await ingestAs(adminA, `org-${RUN}.txt`, `Marguerite Okonkwo founded the Tillhaven Cooperage in Esterby. Marguerite Okonkwo and Bertil Sandqvist ran the Tillhaven Cooperage. Run ${RUN}.`, 'organisation');
   const other = await user(`other-${RUN}@example.com`, 'power_user');
   docs.theirs = await ingestAs(other, `theirs-${RUN}.txt`, `${CANARY.otherUser} Partners advised the Tillhaven Cooperage on a merger with ${CANARY.otherUser} Partners. Marguerite Okonkwo met ${CANARY.otherUser} Partners. Run ${RUN}.`, 'private');
   asUser = await user(`querier-${RUN}@example.com`, 'power_user');
