@@ -63,7 +63,6 @@ run(async () => {
     estimateMs[`chunks_${n}`] = +median(xs).toFixed(1);
   }
   const out = {
-    measured_at: new Date().toISOString(),
     runs: RUNS,
     call: `${ALIAS}, 1 output token, via LiteLLM to the local model server`,
     baseline_direct_ms_median: +median(directMs).toFixed(1),

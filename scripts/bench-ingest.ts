@@ -122,7 +122,6 @@ async function main() {
   for (const r of Object.values(results)) delete (r as { _names?: string[] })._names;
 
   const out = {
-    measured_at: new Date().toISOString(),
     corpus: `MultiHop-RAG articles 0..${nNlp - 1} (text with title/source/date header)`,
     chunk_tokens: env.CHUNK_TOKENS,
     overlap_tokens: env.CHUNK_OVERLAP_TOKENS,

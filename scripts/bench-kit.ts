@@ -1,5 +1,7 @@
 /** What every benchmark script shares: percentiles, the worker it runs, and where results go. */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Env } from '../src/config';
 import { closeDeps, createDeps, type Deps } from '../src/deps';
@@ -12,11 +14,27 @@ export function percentile(xs: number[], p: number): number | null {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-/** Writes bench/results/<name> as indented JSON and says where. */
-export function writeResult(name: string, out: unknown): void {
+const git = (...args: string[]) => execFileSync('git', args, { cwd: join(__dirname, '..'), encoding: 'utf8' }).trim();
+
+/**
+ * Where and on what a result was measured: the commit and whether the tree had changes that are not
+ * in it, the command, the machine and the time. Every results file starts with it.
+ */
+export function provenance() {
+  return {
+    commit: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    command: process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event}` : process.argv.slice(1).join(' '),
+    machine: { host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    measured_at: new Date().toISOString(),
+  };
+}
+
+/** Writes bench/results/<name> as indented JSON, its provenance first, and says where. */
+export function writeResult(name: string, out: object): void {
   const dir = join(__dirname, '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, name), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(join(dir, name), `${JSON.stringify({ provenance: provenance(), ...out }, null, 2)}\n`);
   console.log(`wrote ${join(dir, name)}`);
 }
 

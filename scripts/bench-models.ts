@@ -3,11 +3,10 @@
  * them: chat generation tokens/s for each local chat model and embedding ms per chunk. Medians of
  * several runs; written to bench/results/models.json. Needs the stack (stack/stack.sh up).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { parseConfig } from '../src/config';
 import { LOCAL_CHAT_MODELS } from '../src/domain/model-aliases';
+import { writeResult } from './bench-kit';
 
 const RUNS = 5;
 const median = (xs: number[]) => {
@@ -99,8 +98,6 @@ async function main() {
   console.log('similarity', similarity);
 
   const out = {
-    measured_at: new Date().toISOString(),
-    machine: { cores: (await import('node:os')).cpus().length },
     runs: RUNS,
     chunk_chars: CHUNK.length,
     via: 'LiteLLM proxy → local model server',
@@ -108,9 +105,7 @@ async function main() {
     embeddings,
     embedding_language_check: similarity,
   };
-  const file = join(__dirname, '..', 'bench', 'results', 'models.json');
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`wrote ${file}`);
+  writeResult('models.json', out);
 }
 
 main().catch((err) => {

