@@ -5,6 +5,7 @@ import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
+import { answersQuestion, leadsWithYesNo } from '../domain/answer-type';
 import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
 
@@ -204,10 +205,20 @@ export function createQueryActivities(deps: Deps) {
       const byN = new Map(input.sources.map((s) => [s.n, s]));
       const uncited = input.sentences.filter((s) => s.sources.length === 0);
       if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
-      const support = input.sentences.map((s) => lexicalSupport(s.text, s.sources.map((n) => byN.get(n)?.text ?? '').join(' ')));
+      // What each sentence claims: its own words; a bare "Yes."/"No." claims what the question asks. A
+      // sentence with no words of content (a number, citation marks) is supported by nothing.
+      const claimOf = (text: string) => (contentTerms(text).length === 0 && leadsWithYesNo(text) ? input.question : text);
+      const support = input.sentences.map((s) => {
+        const claim = claimOf(s.text);
+        return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => byN.get(n)?.text ?? '').join(' '));
+      });
       const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
       const weak = support.filter((x) => x < 0.6).length;
       if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);
+      // The answer must be of the kind the question asks for (yes/no, a number, a date, a name).
+      const kind = answersQuestion(input.question, input.sentences.map((s) => s.text).join(' '));
+      // No validator is asked about an answer that does not answer.
+      if (!kind.ok) return { grounded: false, score: 0, reasons: [...reasons, kind.reason], stages: {} };
       const lexicalOk = uncited.length === 0 && weak === 0;
       // Near-verbatim: nearly every content word of every sentence stands in the source it cites.
       const verbatim = uncited.length === 0 && support.length > 0 && support.every((x) => x >= 0.85);

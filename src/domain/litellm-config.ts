@@ -8,6 +8,7 @@ import {
   PROFILE_FALLBACKS,
   TASKS,
   chatAlias,
+  localModelFor,
 } from './model-aliases';
 
 /**
@@ -52,7 +53,7 @@ export function renderLiteLlmConfigs(): Record<string, string> {
       const alias = chatAlias(slot, profile);
       local.push({
         model_name: alias,
-        litellm_params: { ...localParams(LOCAL_CHAT_MODELS[0]), temperature: d.temperature, max_tokens: d.maxTokens },
+        litellm_params: { ...localParams(localModelFor(slot)), temperature: d.temperature, max_tokens: d.maxTokens },
         model_info: localInfo('chat'),
       });
       const isLocal = d.model.startsWith('openai/local-');

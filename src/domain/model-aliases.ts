@@ -46,8 +46,18 @@ export interface ChatDeployment {
 const ANTHROPIC = (model: string) => ({ model: `anthropic/${model}`, keyEnv: 'ANTHROPIC_API_KEY' });
 const OPENAI = (model: string) => ({ model: `openai/${model}`, keyEnv: 'OPENAI_API_KEY' });
 const GEMINI = (model: string) => ({ model: `gemini/${model}`, keyEnv: 'GOOGLE_API_KEY' });
-/** The self-hosted model server (OpenAI-compatible); its address is LiteLLM's LOCAL_MODEL_API_BASE. */
-const SELF_HOSTED = { model: 'openai/local-gemma3-270m', keyEnv: 'LOCAL_MODEL_API_KEY' };
+/** Models the self-hosted server offers; candidates for the model-optimisation workflow. */
+export const LOCAL_CHAT_MODELS = ['local-gemma3-270m', 'local-smollm2-135m', 'local-qwen2.5-coder-1.5b'] as const;
+export type LocalChatModel = (typeof LOCAL_CHAT_MODELS)[number];
+export const LOCAL_EMBEDDING_MODEL = 'local-minilm-l6-v2';
+
+/**
+ * The self-hosted model server (OpenAI-compatible); its address is LiteLLM's LOCAL_MODEL_API_BASE.
+ * Each task slot names the local model that serves it: a bigger one where quality matters, a small
+ * one where speed does (bench/results/models.json and multihop-dev.json hold the measurements).
+ */
+const SELF_HOSTED = (model: LocalChatModel) => ({ model: `openai/${model}`, keyEnv: 'LOCAL_MODEL_API_KEY' });
+const LOCAL_SMALL = SELF_HOSTED('local-gemma3-270m');
 
 const CLAUDE = ANTHROPIC('claude-3-5-sonnet-20241022');
 const HAIKU = ANTHROPIC('claude-3-5-haiku-20241022');
@@ -63,35 +73,35 @@ export const CHAT_MATRIX: Record<TaskSlot, Record<Profile, ChatDeployment>> = {
     balanced: { ...GPT4O_MINI, temperature: 0.2, maxTokens: 400 },
     cost_effective: { ...FLASH, temperature: 0.3, maxTokens: 300 },
     fast: { ...FLASH_8B, temperature: 0.2, maxTokens: 300 },
-    local: { ...SELF_HOSTED, temperature: 0.1, maxTokens: 300 },
+    local: { ...LOCAL_SMALL, temperature: 0.1, maxTokens: 300 },
   },
   extraction: {
     premium: { ...CLAUDE, temperature: 0.0, maxTokens: 2000 },
     balanced: { ...GPT4O_MINI, temperature: 0.0, maxTokens: 1500 },
     cost_effective: { ...FLASH, temperature: 0.0, maxTokens: 1500 },
     fast: { ...FLASH_8B, temperature: 0.0, maxTokens: 1000 },
-    local: { ...SELF_HOSTED, temperature: 0.0, maxTokens: 1000 },
+    local: { ...LOCAL_SMALL, temperature: 0.0, maxTokens: 1000 },
   },
   synthesis: {
     premium: { ...CLAUDE, temperature: 0.7, maxTokens: 4000 },
     balanced: { ...GPT4O, temperature: 0.5, maxTokens: 2000 },
     cost_effective: { ...FLASH, temperature: 0.5, maxTokens: 1500 },
     fast: { ...HAIKU, temperature: 0.3, maxTokens: 1000 },
-    local: { ...SELF_HOSTED, temperature: 0.3, maxTokens: 600 },
+    local: { ...LOCAL_SMALL, temperature: 0.3, maxTokens: 600 },
   },
   validation_primary: {
     premium: { ...GPT4O, temperature: 0.1, maxTokens: 1000 },
     balanced: { ...GPT4O_MINI, temperature: 0.1, maxTokens: 800 },
     cost_effective: { ...FLASH, temperature: 0.1, maxTokens: 600 },
     fast: { ...FLASH_8B, temperature: 0.1, maxTokens: 400 },
-    local: { ...SELF_HOSTED, temperature: 0.0, maxTokens: 400 },
+    local: { ...LOCAL_SMALL, temperature: 0.0, maxTokens: 400 },
   },
   validation_secondary: {
     premium: { ...CLAUDE, temperature: 0.1, maxTokens: 1000 },
     balanced: { ...HAIKU, temperature: 0.1, maxTokens: 800 },
     cost_effective: { ...FLASH_8B, temperature: 0.1, maxTokens: 600 },
     fast: { ...GPT4O_MINI, temperature: 0.1, maxTokens: 400 },
-    local: { ...SELF_HOSTED, temperature: 0.0, maxTokens: 400 },
+    local: { ...LOCAL_SMALL, temperature: 0.0, maxTokens: 400 },
   },
 };
 
@@ -135,7 +145,8 @@ export function isProfile(value: string): value is Profile {
   return (PROFILES as readonly string[]).includes(value);
 }
 
-/** Models the self-hosted server offers; candidates for the model-optimisation workflow. */
-export const LOCAL_CHAT_MODELS = ['local-gemma3-270m', 'local-smollm2-135m', 'local-qwen2.5-coder-1.5b'] as const;
-export type LocalChatModel = (typeof LOCAL_CHAT_MODELS)[number];
-export const LOCAL_EMBEDDING_MODEL = 'local-minilm-l6-v2';
+
+/** The local model that serves a task slot (the name the model server and LiteLLM know it by). */
+export function localModelFor(slot: TaskSlot): LocalChatModel {
+  return CHAT_MATRIX[slot].local.model.slice('openai/'.length) as LocalChatModel;
+}

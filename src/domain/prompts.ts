@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
+import { expectedAnswerType, type AnswerType } from './answer-type';
 import { ENTITY_TYPES } from './entities';
 
 /**
@@ -94,9 +95,18 @@ export const AnswerSchema = z.object({
   insufficient: z.boolean(),
 });
 
+/** What the answer's first sentence must say, by the kind of answer the question asks for. */
+const ANSWER_HINTS: Record<AnswerType, string | null> = {
+  yes_no: 'This is a yes/no question: begin the first sentence with Yes or No.',
+  number: 'The question asks for a number: the first sentence states it.',
+  date: 'The question asks for a date or time: the first sentence states it.',
+  entity: 'The question asks for a name: the first sentence names the person, organisation or thing.',
+  free: null,
+};
+
 /** `listing`: the numbered sources, "[n] title…\ntext" each. */
 export function answerMessages(d: { listing: string; question: string; intent: string }): Messages {
-  const yesNo = /^(is|are|does|did|do|was|were|has|have|had|can|could|will|would|should|ist|sind|hat|haben|war|gibt|kann)\b/i.test(d.question.trim());
+  const hint = ANSWER_HINTS[expectedAnswerType(d.question)];
   return [
     {
       role: 'system',
@@ -104,7 +114,7 @@ export function answerMessages(d: { listing: string; question: string; intent: s
     },
     {
       role: 'user',
-      content: `<<<SOURCES\n${d.listing}\nSOURCES>>>\n\nQuestion (${d.intent}): ${d.question}\n${yesNo ? 'This is a yes/no question: begin the first sentence with Yes or No.\n' : ''}Answer in at most 3 short sentences.`,
+      content: `<<<SOURCES\n${d.listing}\nSOURCES>>>\n\nQuestion (${d.intent}): ${d.question}\n${hint ? `${hint}\n` : ''}Answer in at most 3 short sentences.`,
     },
   ];
 }

@@ -1,0 +1,62 @@
+import { contentTerms } from './query-plan';
+
+/**
+ * What kind of answer a question asks for, read from its form (English and German), and whether an
+ * answer is of that kind. The validator uses it: an answer that cites sources but does not answer the
+ * question ("1 [1] [2] [3]", a headline in reply to "who…?") is not grounded, however well its words
+ * stand in the sources.
+ */
+export type AnswerType = 'yes_no' | 'number' | 'date' | 'entity' | 'free';
+
+const YES_NO_START =
+  /^(is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|shall|may|might|must|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't|ist|sind|war|waren|hat|haben|hatte|hatten|gibt|gab|kann|können|konnte|wird|werden|wurde|wurden|stimmt|trifft|darf|muss|soll|sollte)\b/i;
+const NUMBER_ASK = /\b(how (many|much|often|long|far|old|large|big|high)|what (percentage|share|proportion|number|amount)|wie (viele?|oft|lange|weit|alt|gro(ß|ss)|hoch)|welche[rn]? (anteil|betrag|anzahl|zahl))\b/i;
+const DATE_ASK = /^(when|wann)\b|\b(what|which) (year|date|day|month)\b|\b(in )?welche(m|n)? (jahr|datum|tag|monat)\b|\bseit wann\b/i;
+const ENTITY_ASK = /^(who|whom|whose|which|wer|wem|wen|wessen|welche[rsmn]?)\b|^(what|was) (is|was|are|were|ist|sind|war|waren) the name\b|^(what|was für) (company|firm|organisation|organization|person|country|city|firma|unternehmen|person|land|stadt)\b/i;
+
+export function expectedAnswerType(question: string): AnswerType {
+  const q = question.trim().replace(/^["'„“»«(]+/, '');
+  if (NUMBER_ASK.test(q)) return 'number';
+  if (DATE_ASK.test(q)) return 'date';
+  // "Is it X or Y?" asks for a choice, not yes or no.
+  if (YES_NO_START.test(q)) return /\b(or|oder)\b/i.test(q) ? 'free' : 'yes_no';
+  if (ENTITY_ASK.test(q)) return 'entity';
+  return 'free';
+}
+
+const YES_NO_LEAD = /^[\s*_"'„“(]*(yes|no|ja|nein)\b/i;
+const NUMBER_WORDS =
+  /\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen|none|null|eins?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|hundert|tausend|millionen?|milliarden?|hälfte|keine?)\b/i;
+const MONTHS =
+  /\b(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|mai|juni|juli|oktober|dezember|monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|today|yesterday|heute|gestern)\b/i;
+
+/** Whether the answer text leads with yes or no (in English or German). */
+export function leadsWithYesNo(answer: string): boolean {
+  return YES_NO_LEAD.test(answer);
+}
+
+/**
+ * Whether `answer` (its sentences, citation markers removed) is an answer of the kind the question
+ * asks for; when not, the reason, in words a user understands.
+ */
+export function answersQuestion(question: string, answer: string): { ok: true } | { ok: false; reason: string } {
+  const text = answer.replace(/\[\d+\]/g, ' ').trim();
+  const type = expectedAnswerType(question);
+  const terms = contentTerms(text);
+  const wordy = terms.some((t) => /\p{L}/u.test(t));
+  switch (type) {
+    case 'yes_no':
+      return leadsWithYesNo(text) ? { ok: true } : { ok: false, reason: 'the question asks for yes or no, and the answer does not begin with either' };
+    case 'number':
+      return /\d/.test(text) || NUMBER_WORDS.test(text) ? { ok: true } : { ok: false, reason: 'the question asks for a number, and the answer names none' };
+    case 'date':
+      return /\d/.test(text) || MONTHS.test(text) ? { ok: true } : { ok: false, reason: 'the question asks for a date or time, and the answer names none' };
+    case 'entity': {
+      // The answer names something the question does not already name.
+      const asked = new Set(contentTerms(question));
+      return terms.some((t) => /\p{L}/u.test(t) && !asked.has(t)) ? { ok: true } : { ok: false, reason: 'the question asks who or which, and the answer names nothing beyond the question' };
+    }
+    case 'free':
+      return wordy ? { ok: true } : { ok: false, reason: 'the answer says nothing in words' };
+  }
+}

@@ -1,0 +1,48 @@
+import { answersQuestion, expectedAnswerType } from '../../src/domain/answer-type';
+
+describe('the kind of answer a question asks for', () => {
+  it.each([
+    ['Wer ist Geschäftsführerin der Stadtwerke Ulmbach?', 'entity'],
+    ['Which company, reported by TechCrunch and The Verge, faces an antitrust case?', 'entity'],
+    ['Who founded the Tillhaven Cooperage?', 'entity'],
+    ['Does the TechCrunch article suggest that Google paid Apple, while The Verge reports otherwise?', 'yes_no'],
+    ['Ist die Anlage seit 2021 in Betrieb?', 'yes_no'],
+    ['Was the reporting consistent or inconsistent between the two articles?', 'free'],
+    ['How many households are supplied with district heating?', 'number'],
+    ['Wie viele Haushalte werden mit Fernwärme versorgt?', 'number'],
+    ['When did the company file for bankruptcy?', 'date'],
+    ['In welchem Jahr wurde das Werk gegründet?', 'date'],
+    ['Describe the grid expansion plans.', 'free'],
+  ])('%s → %s', (q, type) => {
+    expect(expectedAnswerType(q)).toBe(type);
+  });
+});
+
+describe('whether an answer is of that kind', () => {
+  it('refuses citation marks and bare numbers where a name is asked for', () => {
+    expect(answersQuestion('Who was sentenced in the FTX case?', '1 [1] [2] [3] [4]')).toMatchObject({ ok: false });
+    expect(answersQuestion('Who was sentenced in the FTX case?', 'Sam Bankman-Fried was sentenced [1].')).toEqual({ ok: true });
+    // Repeating the question's own words names nobody.
+    expect(answersQuestion('Who was sentenced in the FTX case?', 'The FTX case [2].')).toMatchObject({ ok: false });
+  });
+
+  it('wants a leading yes or no for a yes/no question', () => {
+    expect(answersQuestion('Did both reports agree?', 'Yes, both report the merger [1][2].')).toEqual({ ok: true });
+    expect(answersQuestion('Hat die Firma Gewinn gemacht?', 'Nein, sie schrieb Verluste [1].')).toEqual({ ok: true });
+    expect(answersQuestion('Did both reports agree?', 'Both reports discuss the merger [1].')).toMatchObject({ ok: false, reason: expect.stringMatching(/yes or no/) });
+    expect(answersQuestion('Did both reports agree?', 'Nobody disputes it [1].')).toMatchObject({ ok: false });
+  });
+
+  it('wants a number for "how many", and a date for "when"', () => {
+    expect(answersQuestion('Wie viele Haushalte werden versorgt?', 'Rund 14.500 Haushalte [1].')).toEqual({ ok: true });
+    expect(answersQuestion('How many households are supplied?', 'Twelve thousand [1].')).toEqual({ ok: true });
+    expect(answersQuestion('How many households are supplied?', 'The utility supplies households [1].')).toMatchObject({ ok: false });
+    expect(answersQuestion('When did it open?', 'In March [1].')).toEqual({ ok: true });
+    expect(answersQuestion('When did it open?', 'It opened recently [1].')).toMatchObject({ ok: false });
+  });
+
+  it('wants words for an open question', () => {
+    expect(answersQuestion('Describe the plans.', '[1] [2]')).toMatchObject({ ok: false });
+    expect(answersQuestion('Describe the plans.', 'The plans extend the grid [1].')).toEqual({ ok: true });
+  });
+});
