@@ -7,6 +7,7 @@ import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
 import { answersQuestion, leadsWithYesNo } from '../domain/answer-type';
 import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
+import { draftEvents, draftText, queryStreamWriter } from './query-stream';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
 
 /**
@@ -31,6 +32,8 @@ export interface AnswerInput {
   batchIndex?: number;
   /** false: retrieval only — the ranked chunks, no model call (batch evaluation, bring-your-own LLM). */
   generate?: boolean;
+  /** true: the activities append progress events (stages, answer tokens) to the query's stream. */
+  stream?: boolean;
 }
 
 export interface StageInfo {
@@ -128,58 +131,134 @@ export function createQueryActivities(deps: Deps) {
     }
   };
 
+  const classifyIntent = async (input: { workspaceId: string; question: string; profile: Profile; useModel?: boolean }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> => {
+    const t = performance.now();
+    const rules = intentByRules(input.question);
+    if (input.useModel === false) return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t) } };
+    const alias = chatAlias('classification', input.profile);
+    try {
+      const { value, usage } = await llm.chatJson(
+        alias,
+        [
+          { role: 'system', content: 'You classify the intent of a question asked to a document search system. Answer with JSON only.' },
+          {
+            role: 'user',
+            content: `Intents: factual (one fact), comparison (two or more things compared), temporal (change over time or order of events), aggregation (counts, totals, lists), inference (a person or thing identified from several clues), exploratory (open-ended).\nQuestion: ${input.question.slice(0, 1500)}`,
+          },
+        ],
+        IntentSchema,
+        { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'analyzeIntent' },
+        { maxTokens: 40, schemaName: 'intent' },
+      );
+      // A weak model's low-confidence guess does not override a clear rule.
+      const intent = value.confidence >= 60 || rules === 'exploratory' ? value.intent : rules;
+      return { intent, by: intent === value.intent ? 'model' : 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd } };
+    } catch {
+      return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: null, tokens: 0, cost_usd: 0 } };
+    }
+  };
+
+  const judgeAnswer = async (input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[] }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
+    const reasons: string[] = [];
+    const byN = new Map(input.sources.map((s) => [s.n, s]));
+    const uncited = input.sentences.filter((s) => s.sources.length === 0);
+    if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
+    // What each sentence claims: its own words; a bare "Yes."/"No." claims what the question asks. A
+    // sentence with no words of content (a number, citation marks) is supported by nothing.
+    const claimOf = (text: string) => (contentTerms(text).length === 0 && leadsWithYesNo(text) ? input.question : text);
+    const support = input.sentences.map((s) => {
+      const claim = claimOf(s.text);
+      return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => byN.get(n)?.text ?? '').join(' '));
+    });
+    const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
+    const weak = support.filter((x) => x < 0.6).length;
+    if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);
+    // The answer must be of the kind the question asks for (yes/no, a number, a date, a name).
+    const kind = answersQuestion(input.question, input.sentences.map((s) => s.text).join(' '));
+    // No validator is asked about an answer that does not answer.
+    if (!kind.ok) return { grounded: false, score: 0, reasons: [...reasons, kind.reason], stages: {} };
+    const lexicalOk = uncited.length === 0 && weak === 0;
+    // Near-verbatim: nearly every content word of every sentence stands in the source it cites.
+    const verbatim = uncited.length === 0 && support.length > 0 && support.every((x) => x >= 0.85);
+
+    const stages: Record<string, StageInfo> = {};
+    const judge = async (slot: 'validation_primary' | 'validation_secondary') => {
+      const alias = chatAlias(slot, input.profile);
+      const t = performance.now();
+      const cited = [...new Set(input.sentences.flatMap((s) => s.sources))].map((n) => byN.get(n)).filter((s): s is ContextSource => !!s);
+      const { value, usage } = await llm.chatJson(
+        alias,
+        verdictMessages({
+          sources: cited.map((s) => `[${s.n}] ${s.text}`).join('\n\n'),
+          question: input.question,
+          answer: input.sentences.map((s) => `${s.text} ${s.sources.map((n) => `[${n}]`).join('')}`).join(' '),
+        }),
+        VerdictSchema,
+        { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'validateAnswer' },
+        { maxTokens: 300, schemaName: 'verdict' },
+      ).catch(invalidOutput);
+      stages[slot] = { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd };
+      return value;
+    };
+    let verdict = await judge('validation_primary');
+    const primarySays = verdict.verdict === 'supported';
+    if (primarySays !== lexicalOk) {
+      const second = await judge('validation_secondary');
+      reasons.push(`validators disagreed (primary: ${verdict.verdict}, lexical: ${lexicalOk ? 'supported' : 'unsupported'}); secondary: ${second.verdict}`);
+      verdict = second;
+    }
+    if (verdict.verdict !== 'supported') reasons.push(`validator: ${verdict.verdict}${verdict.unsupported_claims.length ? ` (${verdict.unsupported_claims.join('; ')})` : ''}`);
+    // A near-verbatim answer is grounded by what it quotes; a paraphrase needs the validators too.
+    const grounded = uncited.length === 0 && (verbatim || (lexicalOk ? verdict.verdict !== 'unsupported' : verdict.verdict === 'supported' && lexical >= 0.4));
+    if (verbatim && verdict.verdict !== 'supported') reasons.push('grounded by near-verbatim support in the cited sources, over the validator');
+    const conf = verdict.confidence / 100;
+    const score = +(0.5 * lexical + 0.5 * (verdict.verdict === 'supported' ? conf : verdict.verdict === 'partially_supported' ? 0.5 * conf : 1 - conf)).toFixed(3);
+    if (grounded && reasons.length === 0) reasons.push('every sentence is supported by the sources it cites');
+    return { grounded, score, reasons, stages };
+  };
+
   return {
     /** Step 1: intent, by the classification alias; rules when the model fails or disagrees with itself. */
-    async analyzeIntent(input: { workspaceId: string; question: string; profile: Profile; useModel?: boolean }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> {
-      const t = performance.now();
-      const rules = intentByRules(input.question);
-      if (input.useModel === false) return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t) } };
-      const alias = chatAlias('classification', input.profile);
-      try {
-        const { value, usage } = await llm.chatJson(
-          alias,
-          [
-            { role: 'system', content: 'You classify the intent of a question asked to a document search system. Answer with JSON only.' },
-            {
-              role: 'user',
-              content: `Intents: factual (one fact), comparison (two or more things compared), temporal (change over time or order of events), aggregation (counts, totals, lists), inference (a person or thing identified from several clues), exploratory (open-ended).\nQuestion: ${input.question.slice(0, 1500)}`,
-            },
-          ],
-          IntentSchema,
-          { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'analyzeIntent' },
-          { maxTokens: 40, schemaName: 'intent' },
-        );
-        // A weak model's low-confidence guess does not override a clear rule.
-        const intent = value.confidence >= 60 || rules === 'exploratory' ? value.intent : rules;
-        return { intent, by: intent === value.intent ? 'model' : 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd } };
-      } catch {
-        return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: null, tokens: 0, cost_usd: 0 } };
-      }
+    async analyzeIntent(input: { workspaceId: string; question: string; profile: Profile; useModel?: boolean; streamKey?: string }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> {
+      const r = await classifyIntent(input);
+      const stream = queryStreamWriter(redis, input.streamKey);
+      stream.send({ type: 'stage', stage: 'intent', intent: r.intent, ms: r.stage.ms });
+      await stream.flush();
+      return r;
     },
 
     /** Steps 2–3: planning (entities, sources, dates, clauses) and hybrid retrieval. */
-    async retrieveForQuestion(input: { workspaceId: string; question: string; mode: Mode; topK: number; filters: QueryFilters; readableBy?: string | null }): Promise<{ chunks: RankedChunk[]; plan: RetrievalPlan; graphPaths: { nodes: string[]; relations: string[] }[]; coverage: { share: number; missing: string[] }; stage: StageInfo; timings: Record<string, number> }> {
+    async retrieveForQuestion(input: { workspaceId: string; question: string; mode: Mode; topK: number; filters: QueryFilters; readableBy?: string | null; streamKey?: string }): Promise<{ chunks: RankedChunk[]; plan: RetrievalPlan; graphPaths: { nodes: string[]; relations: string[] }[]; coverage: { share: number; missing: string[] }; stage: StageInfo; timings: Record<string, number> }> {
       const t = performance.now();
       const r = await retriever.retrieve({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy, withEntities: true });
       const graphPaths = await retriever.graphPaths(input.workspaceId, r.plan.entities);
-      return { chunks: r.chunks, plan: r.plan, graphPaths, coverage: coverageOf(input.question, r.chunks), stage: { ms: Math.round(performance.now() - t) }, timings: r.timings_ms };
+      const ms = Math.round(performance.now() - t);
+      const stream = queryStreamWriter(redis, input.streamKey);
+      stream.send({ type: 'stage', stage: 'retrieval', chunks: r.chunks.length, ms });
+      await stream.flush();
+      return { chunks: r.chunks, plan: r.plan, graphPaths, coverage: coverageOf(input.question, r.chunks), stage: { ms }, timings: r.timings_ms };
     },
 
     /** Steps 4–5: the sources within the profile's token budget, and the answer with [n] citations. */
-    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[] }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; stage: StageInfo; synthesis: StageInfo }> {
+    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; stage: StageInfo; synthesis: StageInfo }> {
       const t0 = performance.now();
       const sources = synthesiseContext(input.question, input.chunks, CONTEXT_BUDGET[input.profile]);
       const synthesis = { ms: Math.round(performance.now() - t0) };
       const alias = chatAlias('synthesis', input.profile);
       const t = performance.now();
+      const stream = queryStreamWriter(redis, input.streamKey);
+      stream.send({ type: 'stage', stage: 'generation' });
+      const draft = draftEvents(stream.send);
       const listing = sources.map((s) => `[${s.n}] ${s.chunk.title}${s.chunk.source ? ` — ${s.chunk.source}` : ''}${s.chunk.published ? `, ${s.chunk.published.slice(0, 10)}` : ''}${s.chunk.page ? `, page ${s.chunk.page}` : ''}\n${s.text}`).join('\n\n');
       const { value, usage } = await llm.chatJson(
         alias,
         answerMessages({ listing, question: input.question, intent: input.intent }),
         AnswerSchema,
         { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'generateAnswer' },
-        { maxTokens: 400, schemaName: 'cited_answer' },
-      ).catch(invalidOutput);
+        { maxTokens: 400, schemaName: 'cited_answer', ...(input.streamKey ? { onText: (text: string) => draft(draftText(text)) } : {}) },
+      )
+        .catch(invalidOutput)
+        .finally(() => stream.flush());
       const valid = new Set(sources.map((s) => s.n));
       const seen = new Set<string>();
       const sentences = value.sentences
@@ -200,63 +279,14 @@ export function createQueryActivities(deps: Deps) {
      * Step 6: every sentence must be supported by the sources it cites. Lexical support is measured;
      * the primary validator judges; the secondary decides when the two disagree.
      */
-    async validateAnswer(input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[] }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> {
-      const reasons: string[] = [];
-      const byN = new Map(input.sources.map((s) => [s.n, s]));
-      const uncited = input.sentences.filter((s) => s.sources.length === 0);
-      if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
-      // What each sentence claims: its own words; a bare "Yes."/"No." claims what the question asks. A
-      // sentence with no words of content (a number, citation marks) is supported by nothing.
-      const claimOf = (text: string) => (contentTerms(text).length === 0 && leadsWithYesNo(text) ? input.question : text);
-      const support = input.sentences.map((s) => {
-        const claim = claimOf(s.text);
-        return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => byN.get(n)?.text ?? '').join(' '));
-      });
-      const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
-      const weak = support.filter((x) => x < 0.6).length;
-      if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);
-      // The answer must be of the kind the question asks for (yes/no, a number, a date, a name).
-      const kind = answersQuestion(input.question, input.sentences.map((s) => s.text).join(' '));
-      // No validator is asked about an answer that does not answer.
-      if (!kind.ok) return { grounded: false, score: 0, reasons: [...reasons, kind.reason], stages: {} };
-      const lexicalOk = uncited.length === 0 && weak === 0;
-      // Near-verbatim: nearly every content word of every sentence stands in the source it cites.
-      const verbatim = uncited.length === 0 && support.length > 0 && support.every((x) => x >= 0.85);
-
-      const stages: Record<string, StageInfo> = {};
-      const judge = async (slot: 'validation_primary' | 'validation_secondary') => {
-        const alias = chatAlias(slot, input.profile);
-        const t = performance.now();
-        const cited = [...new Set(input.sentences.flatMap((s) => s.sources))].map((n) => byN.get(n)).filter((s): s is ContextSource => !!s);
-        const { value, usage } = await llm.chatJson(
-          alias,
-          verdictMessages({
-            sources: cited.map((s) => `[${s.n}] ${s.text}`).join('\n\n'),
-            question: input.question,
-            answer: input.sentences.map((s) => `${s.text} ${s.sources.map((n) => `[${n}]`).join('')}`).join(' '),
-          }),
-          VerdictSchema,
-          { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'validateAnswer' },
-          { maxTokens: 300, schemaName: 'verdict' },
-        ).catch(invalidOutput);
-        stages[slot] = { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd };
-        return value;
-      };
-      let verdict = await judge('validation_primary');
-      const primarySays = verdict.verdict === 'supported';
-      if (primarySays !== lexicalOk) {
-        const second = await judge('validation_secondary');
-        reasons.push(`validators disagreed (primary: ${verdict.verdict}, lexical: ${lexicalOk ? 'supported' : 'unsupported'}); secondary: ${second.verdict}`);
-        verdict = second;
-      }
-      if (verdict.verdict !== 'supported') reasons.push(`validator: ${verdict.verdict}${verdict.unsupported_claims.length ? ` (${verdict.unsupported_claims.join('; ')})` : ''}`);
-      // A near-verbatim answer is grounded by what it quotes; a paraphrase needs the validators too.
-      const grounded = uncited.length === 0 && (verbatim || (lexicalOk ? verdict.verdict !== 'unsupported' : verdict.verdict === 'supported' && lexical >= 0.4));
-      if (verbatim && verdict.verdict !== 'supported') reasons.push('grounded by near-verbatim support in the cited sources, over the validator');
-      const conf = verdict.confidence / 100;
-      const score = +(0.5 * lexical + 0.5 * (verdict.verdict === 'supported' ? conf : verdict.verdict === 'partially_supported' ? 0.5 * conf : 1 - conf)).toFixed(3);
-      if (grounded && reasons.length === 0) reasons.push('every sentence is supported by the sources it cites');
-      return { grounded, score, reasons, stages };
+    async validateAnswer(input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[]; streamKey?: string }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> {
+      const t = performance.now();
+      const stream = queryStreamWriter(redis, input.streamKey);
+      stream.send({ type: 'stage', stage: 'validation' });
+      const v = await judgeAnswer(input);
+      stream.send({ type: 'stage', stage: 'validated', grounded: v.grounded, ms: Math.round(performance.now() - t) });
+      await stream.flush();
+      return v;
     },
 
     /** Writes (or completes) the history row; a batch item is written once, whatever retries happen. */

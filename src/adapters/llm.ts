@@ -50,6 +50,16 @@ interface Target {
   maxTokens?: number;
 }
 
+/** Called with the whole text generated so far, after each streamed delta; `attempt` 1 is the repair. */
+export type OnText = (textSoFar: string, attempt: number) => void;
+
+interface CompleteOptions {
+  maxTokens?: number;
+  temperature?: number;
+  responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'];
+  onText?: (textSoFar: string) => void;
+}
+
 export class LlmOutputError extends Error {
   constructor(
     message: string,
@@ -88,15 +98,17 @@ export class LlmClient {
     messages: OpenAI.ChatCompletionMessageParam[],
     schema: z.ZodType<T>,
     ctx: LlmCallContext = {},
-    options: { maxTokens?: number; temperature?: number; schemaName?: string } = {},
+    options: { maxTokens?: number; temperature?: number; schemaName?: string; onText?: OnText } = {},
   ): Promise<{ value: T; usage: LlmUsage; repaired: boolean }> {
     const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7' }) as Record<string, unknown>;
     delete jsonSchema.$schema;
     let attempt = 0;
     let convo = messages;
     for (;;) {
+      const attemptNo = attempt;
       const { text, usage } = await this.complete(alias, convo, ctx, {
         ...options,
+        onText: options.onText ? (t: string) => options.onText!(t, attemptNo) : undefined,
         responseFormat: {
           type: 'json_schema',
           json_schema: { name: options.schemaName ?? 'output', schema: jsonSchema, strict: true },
@@ -134,7 +146,7 @@ export class LlmClient {
     alias: string,
     messages: OpenAI.ChatCompletionMessageParam[],
     ctx: LlmCallContext,
-    options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
+    options: CompleteOptions,
   ): Promise<{ text: string; usage: LlmUsage }> {
     await this.opts.beforeCall?.(ctx.workspaceId);
     // Along the profile chain: an outage of one alias (or its open circuit) moves to the next.
@@ -155,11 +167,39 @@ export class LlmClient {
     alias: string,
     messages: OpenAI.ChatCompletionMessageParam[],
     ctx: LlmCallContext,
-    options: { maxTokens?: number; temperature?: number; responseFormat?: OpenAI.ChatCompletionCreateParams['response_format'] },
+    options: CompleteOptions,
   ): Promise<{ text: string; usage: LlmUsage }> {
     const target = await this.resolve(alias);
     const maxTokens = options.maxTokens ?? target.maxTokens;
     const temperature = options.temperature ?? target.temperature;
+    const onText = options.onText;
+    if (onText) {
+      // Streamed: the text so far after every delta; the usage arrives with the last chunk.
+      return this.measured(alias, ctx, async () => {
+        const { data: stream, response } = await this.openai.chat.completions
+          .create({
+            model: target.model,
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+            ...(temperature !== undefined ? { temperature } : {}),
+            ...(options.responseFormat ? { response_format: options.responseFormat } : {}),
+          })
+          .withResponse();
+        let text = '';
+        let usage: OpenAI.CompletionUsage | undefined;
+        for await (const chunk of stream) {
+          const delta = chunk.choices[0]?.delta?.content;
+          if (delta) {
+            text += delta;
+            onText(text);
+          }
+          if (chunk.usage) usage = chunk.usage;
+        }
+        return { value: { text }, headers: response.headers, tokensIn: usage?.prompt_tokens ?? 0, tokensOut: usage?.completion_tokens ?? 0 };
+      });
+    }
     return this.measured(alias, ctx, async () => {
       const { data, response } = await this.openai.chat.completions
         .create({

@@ -128,6 +128,12 @@ function guard(deps: Deps, authenticate: RequestHandler, perUser: RequestHandler
 
 // Express recognises error handlers by their four parameters.
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  // A response already under way (a server-sent event stream) cannot change its status: it ends.
+  if (res.headersSent) {
+    console.error(`request ${String(res.locals.requestId)} failed after its response began:`, err);
+    res.end();
+    return;
+  }
   if (err instanceof ApiError) {
     for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     res.status(err.status).json(errorBody(err.code, err.message, err.details));

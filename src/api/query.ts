@@ -1,11 +1,13 @@
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'csv-stringify/sync';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
+import type Redis from 'ioredis';
 import { z } from 'zod';
 import { cacheKeyFor, type AnswerResponse } from '../activities/query';
 import { taskQueues } from '../config';
 import { PROFILES, newId } from '../domain';
 import { MODES } from '../domain/query-plan';
+import { queryStreamKey } from '../domain/query-stream';
 import { transaction } from '../adapters';
 import type { Deps } from '../deps';
 import { createRetriever } from '../retrieval/retrieve';
@@ -84,7 +86,15 @@ const common = {
 };
 
 export const RetrieveRequest = z.object({ question, ...common }).strict();
-export const QueryRequest = z.object({ question, profile: z.enum(PROFILES).optional(), ...common }).strict();
+export const QueryRequest = z
+  .object({
+    question,
+    profile: z.enum(PROFILES).optional(),
+    /** true: server-sent events — stages at once, then the draft answer's tokens, then the final answer. */
+    stream: z.boolean().default(false),
+    ...common,
+  })
+  .strict();
 export const BatchIdParam = z.object({ id: z.uuid() });
 export const QueryIdParam = z.object({ id: z.string().regex(/^q_[\w-]{1,100}$/, 'not a query id') });
 export const BatchQueryRequest = z
@@ -100,6 +110,74 @@ export const BatchQueryRequest = z
 
 export const HistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) });
 export const BatchResultsQuery = HistoryQuery.extend({ format: z.enum(['json', 'jsonl', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+
+/** A server-sent event stream on `res`: named events with JSON data. */
+function openEventStream(res: Response) {
+  res.status(200);
+  res.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  return {
+    send: (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    end: () => res.end(),
+  };
+}
+
+/**
+ * Streams a running answerQuery workflow: `accepted` at once, then each progress event the
+ * activities append to the query's stream (`stage`, `token`, `reset`), then `answer` with the full
+ * response (or `error` in the API's error shape). A client that leaves ends the stream, not the
+ * question: it still completes and goes to the history.
+ */
+async function streamAnswer(deps: Deps, res: Response, queryId: string, handle: WorkflowHandle): Promise<void> {
+  const sse = openEventStream(res);
+  sse.send('accepted', { query_id: queryId, workflow_id: handle.workflowId, cached: false });
+  const key = queryStreamKey(queryId);
+  const reader: Redis = deps.redis.duplicate();
+  let gone = false;
+  // The response closing before it has finished: the client left.
+  res.on('close', () => {
+    if (!res.writableFinished) gone = true;
+  });
+  let outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | null = null;
+  const finished = handle.result().then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  );
+  let last = '0';
+  let progressLost = false;
+  const forward = async (blockMs: number | null) => {
+    const args: (string | number)[] = blockMs === null ? ['COUNT', 500, 'STREAMS', key, last] : ['COUNT', 500, 'BLOCK', blockMs, 'STREAMS', key, last];
+    const got = (await reader.xread(...(args as ['COUNT', number, 'STREAMS', string, string]))) as [string, [string, string[]][]][] | null;
+    for (const [id, fields] of got?.[0]?.[1] ?? []) {
+      last = id;
+      const event = JSON.parse(fields[1] ?? '{}') as { type: string };
+      const { type, ...data } = event;
+      sse.send(type, data);
+    }
+  };
+  try {
+    try {
+      while (!outcome && !gone) await forward(250);
+    } catch (err) {
+      // Redis cannot be read: the progress events are lost, the answer is not.
+      console.warn(`query ${queryId}: progress stream unavailable, waiting for the answer alone: ${(err as Error).message}`);
+      progressLost = true;
+    }
+    await finished;
+    if (gone) return;
+    if (!progressLost) await forward(null); // what was appended after the last read
+    const o = outcome as unknown as { ok: true; value: unknown } | { ok: false; error: unknown };
+    if (o.ok) sse.send('answer', o.value);
+    else {
+      const err = o.error;
+      const message = err instanceof WorkflowFailedError ? `the question could not be answered: ${err.cause?.message ?? err.message}` : (err as Error).message;
+      sse.send('error', { error: { code: 'dependency_unavailable', message, details: { query_id: queryId, workflow_id: handle.workflowId } } });
+    }
+  } finally {
+    reader.disconnect();
+    sse.end();
+  }
+}
 
 export function queryRouter(deps: Deps): Router {
   const router = Router();
@@ -128,15 +206,24 @@ export function queryRouter(deps: Deps): Router {
          VALUES ($1,$2,$3,$4,$5,$6,'completed',$7,$8,$9,true,0)`,
         [queryId, ws, userOf(req), body.question, JSON.stringify({ ...body, profile }), JSON.stringify(cached), cached.answer, cached.validation.grounded, cached.workflow_id],
       );
-      res.json(cached);
+      if (body.stream) {
+        const sse = openEventStream(res);
+        sse.send('accepted', { query_id: queryId, workflow_id: cached.workflow_id, cached: true });
+        sse.send('answer', cached);
+        sse.end();
+      } else res.json(cached);
       return;
     }
     const handle = await deps.temporal!.workflow.start('answerQuery', {
       taskQueue: queues.main,
       workflowId: `query-${queryId}`,
-      args: [{ queryId, workspaceId: ws, userId: userOf(req), question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, cacheKey, llmTaskQueue: queues.llm, readableBy: userOf(req) }],
+      args: [{ queryId, workspaceId: ws, userId: userOf(req), question: body.question, profile, mode: body.mode, topK: body.top_k, filters: body.filters, cacheKey, llmTaskQueue: queues.llm, readableBy: userOf(req), stream: body.stream }],
       workflowExecutionTimeout: '10m',
     });
+    if (body.stream) {
+      await streamAnswer(deps, res, queryId, handle);
+      return;
+    }
     try {
       res.json(await handle.result());
     } catch (err) {

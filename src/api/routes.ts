@@ -64,7 +64,7 @@ export const ROUTES: RouteSpec[] = [
 
   // Questions
   { method: 'post', path: '/api/retrieve', permission: 'basic_query', tag: 'query', summary: 'Ranked chunks for a question, without generation', body: RetrieveRequest, response: R.RetrieveResponse },
-  { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow)', body: QueryRequest, response: R.AnswerResponseSchema },
+  { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow); with stream: true, server-sent events (accepted, stage, token, reset, answer or error)', body: QueryRequest, produces: ['text/event-stream'], response: R.AnswerResponseSchema },
   { method: 'get', path: '/api/query/history', permission: 'read', tag: 'query', summary: 'Query history: own queries, an administrator sees the workspace', query: HistoryQuery, response: R.HistoryResponse },
   { method: 'post', path: '/api/query/batch', permission: 'advanced_query', tag: 'query', summary: 'Start a batch of questions (batchQuery workflow)', body: BatchQueryRequest, success: 202, response: R.BatchStartResponse },
   { method: 'get', path: '/api/query/batch/{id}', permission: 'read', tag: 'query', summary: 'Progress of a query batch', params: BatchIdParam, response: R.BatchStatusResponse },

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AnswerInput, AnswerResponse, StageInfo } from '../activities/query';
+import { queryStreamKey } from '../domain/query-stream';
 
 /** Retrieval and bookkeeping: local activities on the workflow's own worker (no task-queue round trip). */
 const local = proxyLocalActivities<Activities>({
@@ -35,9 +36,10 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
   const request = { question: input.question, profile: input.profile, mode: input.mode, top_k: input.topK, filters: input.filters, generate: input.generate !== false };
   try {
     const generate = input.generate !== false;
+    const streamKey = input.stream ? queryStreamKey(input.queryId) : undefined;
     const [intent, retrieval] = await Promise.all([
-      generate ? llm.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile }) : local.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, useModel: false }),
-      local.retrieveForQuestion({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy }),
+      generate ? llm.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, streamKey }) : local.analyzeIntent({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, useModel: false, streamKey }),
+      local.retrieveForQuestion({ workspaceId: input.workspaceId, question: input.question, mode: input.mode, topK: input.topK, filters: input.filters, readableBy: input.readableBy, streamKey }),
     ]);
     const stages: Record<string, StageInfo> = { intent: intent.stage, retrieval: { ...retrieval.stage } };
     for (const [k, v] of Object.entries(retrieval.timings)) stages[`retrieval.${k}`] = { ms: v };
@@ -59,7 +61,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       let gen: Awaited<ReturnType<Activities['generateAnswer']>> | null = null;
       // An answer spoilt by a model failure (an outage, the spend limit) is not cached.
       try {
-        gen = await llm.generateAnswer({ workspaceId: input.workspaceId, question: input.question, intent: intent.intent, profile: input.profile, chunks: retrieval.chunks });
+        gen = await llm.generateAnswer({ workspaceId: input.workspaceId, question: input.question, intent: intent.intent, profile: input.profile, chunks: retrieval.chunks, streamKey });
         stages.synthesis = gen.synthesis;
         stages.generation = gen.stage;
         const flagged = gen.sources.filter((s) => s.flagged).map((s) => s.n);
@@ -75,7 +77,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       } else if (gen) {
         const text = gen.sentences.map((s) => `${s.text}${s.sources.map((n) => ` [${n}]`).join('')}`).join(' ');
         try {
-          const v = await llm.validateAnswer({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, sources: gen.sources, sentences: gen.sentences });
+          const v = await llm.validateAnswer({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, sources: gen.sources, sentences: gen.sentences, streamKey });
           Object.assign(stages, v.stages);
           reasons.push(...v.reasons);
           grounded = v.grounded;

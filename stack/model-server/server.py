@@ -5,6 +5,8 @@ with JSON-schema constrained output (`response_format: {type: "json_schema", ...
 an ONNX sentence-transformer with onnxruntime and a Hugging Face tokenizer. Every weight comes from a
 file on disk; nothing is fetched at run time.
 
+Chat completions stream as server-sent events when asked (`stream: true`).
+
 Routes: POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models, GET /health.
 The LiteLLM proxy is the only intended client; it maps the product's aliases onto the model names
 served here.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import sys
 import threading
 import time
@@ -63,6 +66,31 @@ class ChatModel:
         self.path = path
         self.ctx = ctx
         self.server = x.Server(params)
+
+    def chat_stream(self, body: dict[str, Any]):
+        """Yields the completion's chunks as llama.cpp produces them (OpenAI `chat.completion.chunk`s)."""
+        body = dict(body, stream=True)
+        chunks: queue.Queue[Any] = queue.Queue()
+        end = object()
+
+        def run() -> None:
+            try:
+                self.server.handle_chat_completions(body, chunks.put)
+            except Exception as exc:  # handed to the reading side, which reports it to the client
+                chunks.put(exc)
+            finally:
+                chunks.put(end)
+
+        threading.Thread(target=run, name=f"stream-{self.name}", daemon=True).start()
+        for item in iter(chunks.get, end):
+            if isinstance(item, Exception):
+                raise ApiError(500, "model_error", f"{type(item).__name__}: {item}")
+            if isinstance(item, dict) and "error" in item:
+                err = item["error"]
+                raise ApiError(400, "model_error", err.get("message", str(err)) if isinstance(err, dict) else str(err))
+            if isinstance(item, dict):
+                item["model"] = self.name
+            yield item
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         body = dict(body)
@@ -176,7 +204,11 @@ def make_handler(models: Models, api_key: str | None):
                 if not self._authorised():
                     raise ApiError(401, "authentication_error", "invalid API key")
                 if self.path in ("/v1/chat/completions", "/chat/completions"):
-                    self._send(200, self._chat(self._body()))
+                    body = self._body()
+                    if body.get("stream") is True:
+                        self._stream(self._chat_model(body).chat_stream(body))
+                    else:
+                        self._send(200, self._chat(body))
                 elif self.path in ("/v1/embeddings", "/embeddings"):
                     self._send(200, self._embeddings(self._body()))
                 else:
@@ -186,14 +218,40 @@ def make_handler(models: Models, api_key: str | None):
             except Exception as exc:  # a bug here must not take the server down
                 self._error(ApiError(500, "server_error", f"{type(exc).__name__}: {exc}"))
 
-        def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        def _chat_model(self, body: dict[str, Any]) -> ChatModel:
             name = body.get("model")
             model = models.chat.get(name) if isinstance(name, str) else None
             if model is None:
                 raise ApiError(404, "model_not_found", f"unknown chat model {name!r}; have {sorted(models.chat)}")
             if not isinstance(body.get("messages"), list) or not body["messages"]:
                 raise ApiError(400, "invalid_request_error", "messages must be a non-empty list")
-            return model.chat(body)
+            return model
+
+        def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
+            return self._chat_model(body).chat(body)
+
+        def _stream(self, chunks) -> None:
+            """Server-sent events, one chunk each, then [DONE]; the connection closes at the end."""
+            first = next(chunks)  # errors before the first chunk still get a JSON error response
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                self.wfile.write(f"data: {json.dumps(first)}\n\n".encode())
+                for item in chunks:
+                    self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except ApiError as err:
+                self.wfile.write(f"data: {json.dumps({'error': {'message': err.message, 'type': err.code, 'code': err.status}})}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+            except (BrokenPipeError, ConnectionResetError):
+                # The client left; the generation ends at its token limit.
+                return
 
         def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
             name = body.get("model")

@@ -1,5 +1,5 @@
 import { ingest } from '../helpers/documents';
-import { api, startSystem, type System } from '../helpers/system';
+import { api, authHeaders, startSystem, type System } from '../helpers/system';
 
 /**
  * The question pipeline against the real stack: retrieval in every mode, cited answers from the
@@ -122,6 +122,90 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(again.json.cached).toBe(true);
     expect(again.json.answer).toBe(a.answer);
     expect(again.json.query_id).not.toBe(a.query_id);
+  }, 300_000);
+
+  /** POST /api/query with stream: true, read event by event: each event with the ms it arrived at. */
+  async function streamed(question: string, opts: { stopAfter?: string } = {}) {
+    const started = performance.now();
+    const controller = new AbortController();
+    const res = await fetch(`${sys.url}/api/query`, {
+      method: 'POST',
+      headers: { ...authHeaders(sys.url), 'content-type': 'application/json' },
+      body: JSON.stringify({ question, stream: true, top_k: 4 }),
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events: { event: string; data: Record<string, unknown>; ms: number }[] = [];
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as Record<string, unknown>;
+        events.push({ event, data, ms: performance.now() - started });
+        if (event === opts.stopAfter) {
+          controller.abort();
+          return events;
+        }
+      }
+    }
+    return events;
+  }
+
+  it('streams the answer: accepted within a second, the stages, the draft token by token, then the final answer', async () => {
+    const events = await streamed(`Who founded the Kestrel Valley Hydrogen Cooperative? (asked at ${Date.now()})`);
+    const names = events.map((e) => e.event);
+    expect(names[0]).toBe('accepted');
+    expect(events[0]!.ms).toBeLessThan(1000);
+    expect(names.at(-1)).toBe('answer');
+    const stages = events.filter((e) => e.event === 'stage').map((e) => e.data.stage);
+    expect(stages).toEqual(expect.arrayContaining(['intent', 'retrieval', 'generation']));
+    expect(stages.indexOf('retrieval')).toBeLessThan(stages.indexOf('generation'));
+    // The draft as streamed: tokens extend it, a reset replaces it.
+    let draft = '';
+    for (const e of events) {
+      if (e.event === 'token') draft += e.data.text as string;
+      if (e.event === 'reset') draft = e.data.text as string;
+    }
+    const final = events.at(-1)!.data as { query_id: string; answer: string; draft_answer?: string };
+    expect(final.query_id).toBe(events[0]!.data.query_id);
+    const text = (final.draft_answer ?? final.answer).replace(/\s*\[\d+\]/g, '');
+    expect(text).not.toBe('Insufficient information.');
+    expect(events.filter((e) => e.event === 'token').length).toBeGreaterThan(3);
+    // Every sentence of the final answer was streamed, in order.
+    let at = 0;
+    for (const sentence of text.split(/(?<=[.!?])\s+/)) {
+      const i = draft.indexOf(sentence.trim(), at);
+      expect([sentence, i >= 0]).toEqual([sentence, true]);
+      at = i + sentence.trim().length;
+    }
+    // The first token came before the answer was complete.
+    const firstToken = events.find((e) => e.event === 'token')!;
+    expect(firstToken.ms).toBeLessThan(events.at(-1)!.ms);
+    // The streamed question is in the history like any other, with the same answer.
+    const stored = await api(sys.url, `/api/query/${final.query_id}`);
+    expect(stored.json.response.answer).toBe(final.answer);
+  }, 300_000);
+
+  it('a client that leaves a stream does not stop the question: it completes and is stored', async () => {
+    const events = await streamed(`Which wind farm sells power to the Kestrel Valley plant? (asked at ${Date.now()})`, { stopAfter: 'accepted' });
+    const id = events[0]!.data.query_id as string;
+    const deadline = Date.now() + 240_000;
+    let stored = await api(sys.url, `/api/query/${id}`);
+    while (stored.status === 404 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      stored = await api(sys.url, `/api/query/${id}`);
+    }
+    expect(stored.status).toBe(200);
+    expect(stored.json.status).toBe('completed');
   }, 300_000);
 
   it('answers "Insufficient information." to a question the corpus cannot answer', async () => {
