@@ -105,8 +105,6 @@ export function neutraliseInstructions(text: string): { text: string; flagged: b
 
 const IntentSchema = z.object({ intent: z.enum(INTENTS), confidence: z.number().int().min(0).max(100) });
 
-/** Token budget for the sources in the prompt, by profile (the local model has a 4k window per slot). */
-const CONTEXT_BUDGET: Record<Profile, number> = { premium: 6000, balanced: 4000, cost_effective: 4000, fast: 2500, local: 1500 };
 
 /** A model that twice returns output failing its schema will not do better on a retry. */
 const invalidOutput = (err: Error): never => {
@@ -242,7 +240,7 @@ export function createQueryActivities(deps: Deps) {
     /** Steps 4–5: the sources within the profile's token budget, and the answer with [n] citations. */
     async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; stage: StageInfo; synthesis: StageInfo }> {
       const t0 = performance.now();
-      const sources = synthesiseContext(input.question, input.chunks, CONTEXT_BUDGET[input.profile]);
+      const sources = synthesiseContext(input.question, input.chunks, CONTEXT[input.profile].budget, CONTEXT[input.profile].perSource);
       const synthesis = { ms: Math.round(performance.now() - t0) };
       const alias = chatAlias('synthesis', input.profile);
       const t = performance.now();
@@ -342,11 +340,42 @@ export function coverageOf(question: string, chunks: RankedChunk[]): { share: nu
 export const MIN_COVERAGE = 0.5;
 
 /**
- * Step 4, context synthesis: sources in rank order until the token budget is spent; a chunk that
- * does not fit whole keeps its sentences that share most terms with the question. Instruction-like
- * sentences never reach the model.
+ * The sentences of `text` that share most content terms with the question, within `room` tokens, in
+ * their original order (" … " where sentences were left out); null when not one fits.
  */
-export function synthesiseContext(question: string, chunks: RankedChunk[], budget: number): ContextSource[] {
+function focusSentences(text: string, terms: Set<string>, room: number): { text: string; tokens: number } | null {
+  const sentences = text.split(/(?<=[.!?])\s+/);
+  const ranked = sentences.map((s, i) => ({ s, i, hits: new Set(contentTerms(s).filter((w) => terms.has(w))).size })).sort((a, b) => b.hits - a.hits || a.i - b.i);
+  const keep: typeof ranked = [];
+  let used = 0;
+  for (const r of ranked) {
+    const n = countTokens(r.s);
+    if (used + n > room) continue;
+    keep.push(r);
+    used += n;
+  }
+  if (keep.length === 0) return null;
+  keep.sort((a, b) => a.i - b.i);
+  const joined = keep.map((r, k) => (k > 0 && r.i !== keep[k - 1]!.i + 1 ? `… ${r.s}` : r.s)).join(' ');
+  return { text: joined, tokens: used };
+}
+
+/** How much of the sources the answer model reads, by profile: in all, and at most per source. */
+export const CONTEXT: Record<Profile, { budget: number; perSource: number }> = {
+  premium: { budget: 6000, perSource: 1000 },
+  balanced: { budget: 4000, perSource: 1000 },
+  cost_effective: { budget: 4000, perSource: 1000 },
+  fast: { budget: 2500, perSource: 1000 },
+  // A CPU reads about 60 prompt tokens a second: the sentences that matter, not whole chunks.
+  local: { budget: 900, perSource: 140 },
+};
+
+/**
+ * Step 4, context synthesis: sources in rank order until the token budget is spent, each reduced to
+ * the sentences that share most terms with the question when it is longer than `perSource` tokens (or
+ * than the budget left). Instruction-like sentences never reach the model.
+ */
+export function synthesiseContext(question: string, chunks: RankedChunk[], budget: number, perSource = Infinity): ContextSource[] {
   const terms = new Set(contentTerms(question));
   const out: ContextSource[] = [];
   let used = 0;
@@ -354,22 +383,12 @@ export function synthesiseContext(question: string, chunks: RankedChunk[], budge
     const clean = neutraliseInstructions(chunk.text);
     let text = clean.text;
     let tokens = countTokens(text);
-    if (used + tokens > budget) {
-      const room = budget - used;
-      if (room < 60) break;
-      const sentences = text.split(/(?<=[.!?])\s+/);
-      const ranked = sentences.map((s, i) => ({ s, i, hits: contentTerms(s).filter((w) => terms.has(w)).length })).sort((a, b) => b.hits - a.hits || a.i - b.i);
-      const keep: typeof ranked = [];
-      let t = 0;
-      for (const r of ranked) {
-        const n = countTokens(r.s);
-        if (t + n > room) continue;
-        keep.push(r);
-        t += n;
-      }
-      if (keep.length === 0) break;
-      text = keep.sort((a, b) => a.i - b.i).map((r) => r.s).join(' … ');
-      tokens = t;
+    const room = Math.min(perSource, budget - used);
+    if (tokens > room) {
+      if (room < Math.min(40, perSource)) break;
+      const focused = focusSentences(text, terms, room);
+      if (!focused) continue;
+      ({ text, tokens } = focused);
     }
     used += tokens;
     out.push({ n: out.length + 1, chunk, text, flagged: clean.flagged });

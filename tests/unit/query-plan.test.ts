@@ -75,6 +75,24 @@ describe('context safety and synthesis', () => {
     expect(out[1]!.text).toContain('412 member households');
   });
 
+  it('reduces each source to the sentences that matter, in their order, within its share', () => {
+    const src = [
+      'The weather in Brackenridge was mild all spring.',
+      'The plant was founded by engineer Marta Olsen.',
+      'Buses will refuel there from June.',
+      'Local schools visited the site twice.',
+      'It cost 48 million dollars to build the plant.',
+    ].join(' ');
+    const [one] = synthesiseContext('Who founded the plant, and what did the plant cost?', [chunk(src)], 1000, 25);
+    expect(one!.text).toBe('The plant was founded by engineer Marta Olsen. … It cost 48 million dollars to build the plant.');
+    // Whole when it fits its share.
+    expect(synthesiseContext('Who founded the plant?', [chunk(src)], 1000, 500)[0]!.text).toBe(src);
+    // A source too long for what is left of the budget gives way to the next that fits.
+    const runOn = Array.from({ length: 30 }, (_, i) => `clause ${i} of the plant`).join(', ');
+    const out = synthesiseContext('Who founded the plant?', [chunk(runOn), chunk('Marta Olsen founded it.')], 45, 500);
+    expect(out.map((s) => s.text)).toEqual(['Marta Olsen founded it.']);
+  });
+
   it('measures how much of the question the sources cover', () => {
     expect(coverageOf('orbital period of Tavros-9b', [chunk('The plant cost 48 million dollars')]).share).toBe(0);
     expect(coverageOf('plant cost', [chunk('The plant cost 48 million dollars')]).share).toBe(1);
