@@ -4,7 +4,7 @@ import { MIGRATIONS } from './postgres-schema';
 export type Db = Pool;
 
 export function createPostgres(url: string): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: url,
     max: 10,
     // Fail fast instead of queueing forever when the database is gone.
@@ -14,6 +14,12 @@ export function createPostgres(url: string): Pool {
     statement_timeout: 30_000,
     application_name: 'neuronode',
   });
+  // An idle client whose connection ends (PostgreSQL restarting: 57P01) is dropped by the pool, which
+  // connects afresh for the next query; without a listener the error would end the process.
+  pool.on('error', (err: Error & { code?: string }) => {
+    console.error(`PostgreSQL: an idle connection ended (${err.code ?? 'no code'}: ${err.message}); the pool reconnects on the next query`);
+  });
+  return pool;
 }
 
 /**
