@@ -156,6 +156,9 @@ export function createQueryActivities(deps: Deps) {
     }
   };
 
+  /** What the answer model was shown of a source: its title, publisher and date line, and its text. */
+  const evidenceOf = (s: ContextSource | undefined) => (s ? `${s.chunk.title} ${s.chunk.source ?? ''} ${s.chunk.published?.slice(0, 10) ?? ''} ${s.text}` : '');
+
   const judgeAnswer = async (input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[] }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
     const reasons: string[] = [];
     const byN = new Map(input.sources.map((s) => [s.n, s]));
@@ -166,7 +169,7 @@ export function createQueryActivities(deps: Deps) {
     const claimOf = (text: string) => (contentTerms(text).length === 0 && leadsWithYesNo(text) ? input.question : text);
     const support = input.sentences.map((s) => {
       const claim = claimOf(s.text);
-      return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => byN.get(n)?.text ?? '').join(' '));
+      return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
     });
     const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
     const weak = support.filter((x) => x < 0.6).length;
