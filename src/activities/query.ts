@@ -106,6 +106,14 @@ export function neutraliseInstructions(text: string): { text: string; flagged: b
 const IntentSchema = z.object({ intent: z.enum(INTENTS), confidence: z.number().int().min(0).max(100) });
 
 
+/**
+ * Output bounds of the answer and verdict calls: room for the schemas' fullest output (six sentences
+ * of 400 characters with their sources; three claims of 120 characters) at worse than one character
+ * per token, so constrained output is never cut off inside a string.
+ */
+const ANSWER_MAX_TOKENS = 1600;
+const VERDICT_MAX_TOKENS = 800;
+
 /** A model that twice returns output failing its schema will not do better on a retry. */
 const invalidOutput = (err: Error): never => {
   if (err.name === 'LlmOutputError') throw ApplicationFailure.nonRetryable(err.message, 'LlmOutputInvalid');
@@ -196,7 +204,9 @@ export function createQueryActivities(deps: Deps) {
         }),
         VerdictSchema,
         { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'validateAnswer' },
-        { maxTokens: 300, schemaName: 'verdict' },
+        // The verdict schema's fullest output (three claims of 120 characters) must fit, or a model that
+        // fills it is cut off inside a string and validation fails.
+        { maxTokens: VERDICT_MAX_TOKENS, schemaName: 'verdict' },
       ).catch(invalidOutput);
       stages[slot] = { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd };
       return value;
@@ -256,7 +266,7 @@ export function createQueryActivities(deps: Deps) {
         answerMessages({ listing, question: input.question, intent: input.intent }),
         AnswerSchema,
         { workspaceId: input.workspaceId, workflowId: wfId(), activity: 'generateAnswer' },
-        { maxTokens: 400, schemaName: 'cited_answer', ...(input.streamKey ? { onText: (text: string) => draft(draftText(text)) } : {}) },
+        { maxTokens: ANSWER_MAX_TOKENS, schemaName: 'cited_answer', ...(input.streamKey ? { onText: (text: string) => draft(draftText(text)) } : {}) },
       )
         .catch(invalidOutput)
         .finally(() => stream.flush());
