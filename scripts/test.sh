@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against the real services: installs what is missing, starts the stack,
 # type-checks, lints, runs Jest, stops the services it started, and prints the summary as its very
-# last line ("tests: N passed, N failed, N skipped").
+# last lines, in Jest's own format over every run ("Test Suites: …" and "Tests: N failed, N skipped, N passed, N total").
 #
 # Without arguments every file runs once in the fixed order, then the integration files run once
 # more in a shuffled order (the seed is printed), which shows that no file depends on another, and
@@ -21,16 +21,22 @@ finish() {
   # The summary of every Jest run, after the services are stopped: the last line of the log.
   node -e '
     const fs = require("fs");
-    const t = { passed: 0, failed: 0, skipped: 0 };
+    const t = { passed: 0, failed: 0, skipped: 0, suites: 0, failedSuites: 0 };
     const files = process.argv.slice(1);
     for (const f of files) {
       const r = JSON.parse(fs.readFileSync(f, "utf8"));
       t.passed += r.numPassedTests;
       t.failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
       t.skipped += r.numPendingTests + r.numTodoTests;
+      t.suites += r.numTotalTestSuites;
+      t.failedSuites += r.numFailedTestSuites + r.numRuntimeErrorTestSuites;
     }
     if (!files.length) t.failed = 1; // no test ran: never a green summary
-    console.log(`tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+    // Jest'"'"'s own summary format, over every run: zero counts left out, as Jest does.
+    const parts = (failed, skipped, passed, total) =>
+      [[failed, "failed"], [skipped, "skipped"], [passed, "passed"]].filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).concat(`${total} total`).join(", ");
+    console.log(`Test Suites: ${parts(t.failedSuites, 0, t.suites - t.failedSuites, t.suites)}`);
+    console.log(`Tests:       ${parts(t.failed, t.skipped, t.passed, t.passed + t.failed + t.skipped)}`);
   ' $(ls "$results_dir"/*.json 2>/dev/null) || true
   rm -rf "$results_dir"
   exit $rc
