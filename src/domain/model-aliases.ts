@@ -57,7 +57,13 @@ export const LOCAL_EMBEDDING_MODEL = 'local-minilm-l6-v2';
  * one where speed does (bench/results/models.json and multihop-dev.json hold the measurements).
  */
 const SELF_HOSTED = (model: LocalChatModel) => ({ model: `openai/${model}`, keyEnv: 'LOCAL_MODEL_API_KEY' });
+/** Intent classification and entity extraction: many short calls per document or question, speed first. */
 const LOCAL_SMALL = SELF_HOSTED('local-gemma3-270m');
+/**
+ * The answer and its review: one call each per question, where quality decides whether the answer is
+ * right (bench/results/multihop-answers-tune-*.json: Qwen2.5-Coder-1.5B 0.50 against Gemma 3 270M 0.25).
+ */
+const LOCAL_LARGE = SELF_HOSTED('local-qwen2.5-coder-1.5b');
 
 const CLAUDE = ANTHROPIC('claude-3-5-sonnet-20241022');
 const HAIKU = ANTHROPIC('claude-3-5-haiku-20241022');
@@ -87,21 +93,21 @@ export const CHAT_MATRIX: Record<TaskSlot, Record<Profile, ChatDeployment>> = {
     balanced: { ...GPT4O, temperature: 0.5, maxTokens: 2000 },
     cost_effective: { ...FLASH, temperature: 0.5, maxTokens: 1500 },
     fast: { ...HAIKU, temperature: 0.3, maxTokens: 1000 },
-    local: { ...LOCAL_SMALL, temperature: 0.3, maxTokens: 600 },
+    local: { ...LOCAL_LARGE, temperature: 0.0, maxTokens: 600 },
   },
   validation_primary: {
     premium: { ...GPT4O, temperature: 0.1, maxTokens: 1000 },
     balanced: { ...GPT4O_MINI, temperature: 0.1, maxTokens: 800 },
     cost_effective: { ...FLASH, temperature: 0.1, maxTokens: 600 },
     fast: { ...FLASH_8B, temperature: 0.1, maxTokens: 400 },
-    local: { ...LOCAL_SMALL, temperature: 0.0, maxTokens: 400 },
+    local: { ...LOCAL_LARGE, temperature: 0.0, maxTokens: 400 },
   },
   validation_secondary: {
     premium: { ...CLAUDE, temperature: 0.1, maxTokens: 1000 },
     balanced: { ...HAIKU, temperature: 0.1, maxTokens: 800 },
     cost_effective: { ...FLASH_8B, temperature: 0.1, maxTokens: 600 },
     fast: { ...GPT4O_MINI, temperature: 0.1, maxTokens: 400 },
-    local: { ...LOCAL_SMALL, temperature: 0.0, maxTokens: 400 },
+    local: { ...LOCAL_LARGE, temperature: 0.0, maxTokens: 400 },
   },
 };
 
