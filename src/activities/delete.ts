@@ -1,3 +1,4 @@
+import { ChromaNotFoundError } from 'chromadb';
 import { COLLECTIONS } from '../adapters';
 import type { Deps } from '../deps';
 import { EVENTS_KEPT, EVENTS_STREAM, publishGraphEvent } from './ingest';
@@ -12,8 +13,11 @@ export function createDeleteActivities(deps: Deps) {
   const collection = async (name: string) => {
     try {
       return await chroma.getCollection({ name, embeddingFunction: undefined });
-    } catch {
-      return null; // never created: nothing to delete
+    } catch (err) {
+      // Never created: nothing to delete. Any other failure (Chroma unreachable) fails the activity,
+      // and Temporal retries it until the store answers: a deletion never completes over orphans.
+      if (err instanceof ChromaNotFoundError) return null;
+      throw err;
     }
   };
 

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { COLLECTIONS } from '../../src/adapters';
+import { makeDeleteWorkflowId } from '../../src/domain/ids';
 import { freshUpload, ingest, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { stack } from '../helpers/stack';
@@ -46,6 +47,22 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
     const r = g.records[0]!;
     return { ...pg, vectors, graphChunks: r.get('chunks'), graphEntities: r.get('entities'), mentions: r.get('mentions') };
   }
+
+  /** A document ingested before every outage of this file, and what each store held of it then. */
+  let kept: { id: string; counts: Awaited<ReturnType<typeof counts>> };
+  beforeAll(async () => {
+    const sys = await startSystem();
+    try {
+      const doc = await ingest(sys.url, 'before-outages.txt', bigDocument(500));
+      expect(doc.status).toBe('completed');
+      kept = { id: doc.id, counts: await counts(sys, doc.id) };
+      expect(kept.counts.chunks).toBeGreaterThan(30);
+      expect(kept.counts.vectors).toBe(kept.counts.chunks);
+      expect(kept.counts.graphChunks).toBe(kept.counts.chunks);
+    } finally {
+      await sys.stop();
+    }
+  }, 600_000);
 
   describe('kill -9 of the worker during a multi-chunk ingestion', () => {
     let sys: System;
@@ -125,13 +142,43 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
       expect(c.graphChunks).toBe(c.chunks);
       expect(c.graphEntities).toBe(c.entities);
     });
+
+    it('chroma stopped mid-deletion: the deletion retries, completes once it is back, and leaves no vector behind', async () => {
+      const doc = await ingest(sys.url, 'delete-during-outage.txt', bigDocument(400));
+      expect(doc.status).toBe('completed');
+      const before = await counts(sys, doc.id);
+      expect(before.vectors).toBeGreaterThan(0);
+      const handle = sys.deps.temporal!.workflow.getHandle(makeDeleteWorkflowId(doc.id));
+      expect(stack('stop', 'chroma').code).toBe(0);
+      try {
+        const del = await api(sys.url, `/api/documents/${doc.id}`, { method: 'DELETE' });
+        expect(del.status).toBe(202);
+        // The vector step fails while Chroma is away, and Temporal retries it: the deletion neither
+        // completes nor moves on to the graph and the record.
+        let pending: { activityType?: { name?: string | null } | null; attempt?: number | null }[] = [];
+        for (let i = 0; i < 120; i++) {
+          pending = (await handle.describe()).raw.pendingActivities ?? [];
+          if ((pending[0]?.attempt ?? 0) >= 2) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(pending.map((a) => [a.activityType?.name, (a.attempt ?? 0) >= 2])).toEqual([['deleteDocumentVectors', true]]);
+        const during = await api(sys.url, `/api/documents/${doc.id}`);
+        expect([during.status, during.json.status]).toEqual([200, 'deleting']);
+      } finally {
+        expect(stack('start', 'chroma').code).toBe(0);
+      }
+      expect(await handle.result()).toMatchObject({ deleted: true, vectors: before.vectors });
+      expect((await api(sys.url, `/api/documents/${doc.id}`)).status).toBe(404);
+      expect(await counts(sys, doc.id)).toEqual({ chunks: 0, entities: 0, relations: 0, vectors: 0, graphChunks: 0, graphEntities: 0, mentions: 0 });
+    });
   });
 
-  it('a document ingested before the outages is still whole (nothing else was touched)', async () => {
+  it('a document ingested before the outages is still whole: the same counts in every store after them', async () => {
     const sys = await startSystem();
     try {
-      const doc = await ingest(sys.url, 'after-outages.txt', Buffer.from('Deutsche Bahn ordered new trains from Siemens Mobility in Berlin after the outage tests.'));
-      expect(doc.status).toBe('completed');
+      const doc = await api(sys.url, `/api/documents/${kept.id}`);
+      expect(doc.json.status).toBe('completed');
+      expect(await counts(sys, kept.id)).toEqual(kept.counts);
     } finally {
       await sys.stop();
     }
