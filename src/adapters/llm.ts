@@ -1,8 +1,11 @@
+import retry from 'async-retry';
+import { ApplicationFailure } from '@temporalio/common';
 import OpenAI, { APIError } from 'openai';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type Redis from 'ioredis';
 import { CHAT_MATRIX, EMBEDDING_ALIASES, PROFILE_FALLBACKS, chatAlias, isProfile, type ChatAlias, type EmbeddingAlias, type TaskSlot } from '../domain/model-aliases';
+import { SPEND_LIMIT_FAILURE } from '../budget';
 import { CircuitBreakers, CircuitOpenError, type CircuitOptions } from './circuit';
 
 /**
@@ -233,8 +236,9 @@ export class LlmClient {
         const rows = (await db.query<{ task: string; profile: string; model: string }>(`SELECT task, profile, model FROM model_assignments`)).rows;
         this.assignments = { version, map: new Map(rows.map((r) => [`${r.task}_${r.profile}`, r.model])) };
       }
-    } catch {
-      // Redis or PostgreSQL unavailable: keep the assignments last loaded.
+    } catch (err) {
+      // Redis or PostgreSQL unavailable: the assignments last loaded stay in force, and the log says so.
+      console.warn(`model assignments could not be reloaded (${(err as Error).message}); the ones loaded before stay in force`);
     }
     const model = this.assignments?.map.get(alias);
     const [slot, profile] = splitAlias(alias);
@@ -312,26 +316,27 @@ export class LlmClient {
     call: () => Promise<{ value: T; headers: Headers; tokensIn: number; tokensOut: number }>,
   ): Promise<T & { usage: LlmUsage }> {
     const started = Date.now();
+    let r: Awaited<ReturnType<typeof call>>;
     try {
       this.circuits.before(alias);
-      const r = await call();
+      r = await call();
       this.circuits.success(alias);
-      const usage: LlmUsage = {
-        alias,
-        servedBy: await this.servedBy(r.headers),
-        latencyMs: Date.now() - started,
-        tokensIn: r.tokensIn,
-        tokensOut: r.tokensOut,
-        costUsd: Number(r.headers.get('x-litellm-response-cost') ?? 0) || 0,
-      };
-      await this.record(usage, ctx, true, null);
-      return { ...r.value, usage };
     } catch (err) {
       if (isOutage(err)) this.circuits.failure(alias);
       const usage = { alias, servedBy: null, latencyMs: Date.now() - started, tokensIn: 0, tokensOut: 0, costUsd: 0 };
       await this.record(usage, ctx, false, errorClass(err));
       throw err;
     }
+    const usage: LlmUsage = {
+      alias,
+      servedBy: await this.servedBy(r.headers),
+      latencyMs: Date.now() - started,
+      tokensIn: r.tokensIn,
+      tokensOut: r.tokensOut,
+      costUsd: Number(r.headers.get('x-litellm-response-cost') ?? 0) || 0,
+    };
+    await this.record(usage, ctx, true, null);
+    return { ...r.value, usage };
   }
 
   /**
@@ -354,7 +359,9 @@ export class LlmClient {
       });
       const body = (await res.json()) as { data?: { model_info?: { id?: string }; litellm_params?: { model?: string } }[] };
       return new Map((body.data ?? []).flatMap((d) => (d.model_info?.id && d.litellm_params?.model ? [[d.model_info.id, d.litellm_params.model]] : [])));
-    } catch {
+    } catch (err) {
+      // LiteLLM's model list unreachable: calls are recorded under the deployment id until it answers.
+      console.warn(`LiteLLM's /model/info could not be read (${(err as Error).message}); serving models are recorded by deployment id`);
       return new Map();
     }
   }
@@ -369,36 +376,56 @@ export class LlmClient {
     return `LiteLLM ${body.litellm_version ?? '?'} (${body.status ?? '?'})`;
   }
 
+  /**
+   * Writes the call to model_calls, the rows the daily spend limit sums: retried while PostgreSQL is
+   * away, and when it stays away the call fails (its activity retries) rather than going unrecorded.
+   */
   private async record(usage: LlmUsage, ctx: LlmCallContext, ok: boolean, error: string | null): Promise<void> {
-    if (!this.opts.db) return;
+    const db = this.opts.db;
+    if (!db) return;
     const [task, profile] = splitAlias(usage.alias);
+    const row = [
+      ctx.workspaceId ?? null,
+      usage.alias,
+      usage.servedBy,
+      task,
+      profile,
+      usage.latencyMs,
+      usage.tokensIn,
+      usage.tokensOut,
+      usage.costUsd,
+      ok,
+      error,
+      ctx.workflowId ?? null,
+      ctx.activity ?? null,
+    ];
     try {
-      await this.opts.db.query(
-        `INSERT INTO model_calls (workspace_id, alias, served_by, task, profile, latency_ms, tokens_in, tokens_out,
-                                  cost_usd, ok, error_class, workflow_id, activity)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
-        [
-          ctx.workspaceId ?? null,
-          usage.alias,
-          usage.servedBy,
-          task,
-          profile,
-          usage.latencyMs,
-          usage.tokensIn,
-          usage.tokensOut,
-          usage.costUsd,
-          ok,
-          error,
-          ctx.workflowId ?? null,
-          ctx.activity ?? null,
-        ],
+      await retry(
+        () =>
+          db.query(
+            `INSERT INTO model_calls (workspace_id, alias, served_by, task, profile, latency_ms, tokens_in, tokens_out,
+                                      cost_usd, ok, error_class, workflow_id, activity)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+            row,
+          ),
+        { retries: RECORD_RETRIES, minTimeout: 250, maxTimeout: 4000 },
       );
-    } catch {
-      // Analytics must never fail the call they describe.
+    } catch (err) {
+      throw new ModelCallNotRecordedError(usage.alias, err);
     }
   }
 }
 
+/** How often a model call's analytics row is retried before the call itself fails. */
+const RECORD_RETRIES = 5;
+
+/** A model call that happened but could not be written where the spend limit counts it. */
+export class ModelCallNotRecordedError extends Error {
+  constructor(alias: string, cause: unknown) {
+    super(`the call of ${alias} could not be recorded in model_calls: ${(cause as Error).message}`, { cause });
+    this.name = 'ModelCallNotRecordedError';
+  }
+}
 
 function splitAlias(alias: string): [string | null, string | null] {
   const m = /^(classification|extraction|synthesis|validation_primary|validation_secondary)_(premium|balanced|cost_effective|fast|local)$/.exec(alias);
@@ -417,6 +444,15 @@ function isOutage(err: unknown): boolean {
   if (err instanceof CircuitOpenError) return false;
   if (err instanceof APIError) return err.status === undefined || err.status === 429 || err.status >= 500;
   return !(err instanceof LlmOutputError);
+}
+
+/**
+ * A failure of the model call itself (unreachable, refused, an open circuit, output failing its schema,
+ * the daily spend limit), as opposed to a fault of our own process that must propagate.
+ */
+export function isModelFailure(err: unknown): boolean {
+  if (err instanceof CircuitOpenError || err instanceof APIError || err instanceof LlmOutputError) return true;
+  return err instanceof ApplicationFailure && err.type === SPEND_LIMIT_FAILURE;
 }
 
 export function errorClass(err: unknown): string {

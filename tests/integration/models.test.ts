@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { ASSIGNMENTS_VERSION_KEY, LlmClient } from '../../src/adapters/llm';
+import { Pool } from 'pg';
+import { ASSIGNMENTS_VERSION_KEY, LlmClient, ModelCallNotRecordedError } from '../../src/adapters/llm';
 import { transaction } from '../../src/adapters/postgres';
 import { localModelFor } from '../../src/domain/model-aliases';
 import { ensureOptimizationSchedule, optimizeScheduleId } from '../../src/schedules';
@@ -101,6 +102,22 @@ describe('model gateway', () => {
     expect((await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { task: 'synthesis', profile: 'local', model: null } })).status).toBe(200);
     const c = await ask('Who founded the Skarvik Tidal Energy Cooperative, and when?');
     expect((await callsOf(c.workflow_id)).find((x) => x.alias === 'synthesis_local')).toMatchObject({ served_by: SYNTHESIS_MODEL });
+  });
+
+  it('a model call that cannot be recorded where the spend limit counts it fails, after retries, instead of going unrecorded', async () => {
+    const env = sys.deps.env;
+    // PostgreSQL unreachable for this client only: a real connection to a port nothing listens on.
+    const unreachable = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
+    try {
+      const llm = new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, db: unreachable });
+      const started = Date.now();
+      const err = await llm.embed('text_embedding_3_large', ['probe'], { workspaceId: 'default' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelCallNotRecordedError);
+      expect((err as Error).message).toMatch(/text_embedding_3_large.*ECONNREFUSED/);
+      expect(Date.now() - started).toBeGreaterThan(3000); // retried with back-off before giving up
+    } finally {
+      await unreachable.end();
+    }
   });
 
   it.each([
