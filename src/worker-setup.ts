@@ -1,3 +1,4 @@
+import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { assertMigrated, ensureGraphSchema } from './adapters';
 import { migrateGraphScopes } from './adapters/graph-scopes';
@@ -94,7 +95,8 @@ function installRuntime(level: 'debug' | 'info' | 'warn' | 'error'): void {
   runtimeInstalled = true;
   try {
     Runtime.install({ logger: new DefaultLogger(level.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR') });
-  } catch {
-    // Already installed by an earlier worker in this process.
+  } catch (err) {
+    // Already installed (or instantiated) by an earlier worker in this process.
+    if (!(err instanceof IllegalStateError)) throw err;
   }
 }

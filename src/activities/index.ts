@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { asyncLocalStorage } from '@temporalio/activity';
 import type { Deps } from '../deps';
 import { createBudgetActivities } from './budget';
 import { createDeleteActivities } from './delete';
@@ -18,12 +18,8 @@ function withHeartbeats<T extends Record<string, (...args: never[]) => Promise<u
   const out = {} as Record<string, unknown>;
   for (const [name, fn] of Object.entries(activities)) {
     out[name] = async (...args: never[]) => {
-      let ctx: Context | undefined;
-      try {
-        ctx = Context.current();
-      } catch {
-        ctx = undefined; // called outside an activity (unit tests): no heartbeats
-      }
+      // Undefined when called outside an activity (a script calling it directly): no heartbeats.
+      const ctx = asyncLocalStorage.getStore();
       // Local activities have no heartbeats (the workflow task itself times them).
       const timer = ctx && !ctx.info.isLocal ? setInterval(() => ctx!.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
       try {

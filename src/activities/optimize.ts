@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
-import { ASSIGNMENTS_VERSION_KEY } from '../adapters/llm';
+import { ASSIGNMENTS_VERSION_KEY, isModelFailure } from '../adapters/llm';
 import type { Deps } from '../deps';
 import { GOLDEN, GOLDEN_SET_VERSION, type GoldenTask } from '../domain/golden-set';
 import { chooseModels, type CandidateScore, type Decision } from '../domain/model-choice';
@@ -54,7 +54,9 @@ export function createOptimizeActivities(deps: Deps) {
           latencies.push(usage.latencyMs);
           cost += usage.costUsd;
           return value;
-        } catch {
+        } catch (err) {
+          // The candidate failed the item (unreachable, refused, invalid output): it scores as wrong.
+          if (!isModelFailure(err)) throw err;
           errors++;
           return null;
         }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
 import { z } from 'zod';
 import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
@@ -8,6 +8,7 @@ import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '..
 import { answersQuestion, leadsWithYesNo } from '../domain/answer-type';
 import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
 import { draftEvents, draftText, queryStreamWriter } from './query-stream';
+import { errorClass, isModelFailure } from '../adapters/llm';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
 
 /**
@@ -129,13 +130,8 @@ export function cacheKeyFor(workspaceId: string, corpusVersion: string, q: { que
 export function createQueryActivities(deps: Deps) {
   const { db, redis, llm } = deps;
   const retriever = createRetriever(deps);
-  const wfId = () => {
-    try {
-      return Context.current().info.workflowExecution?.workflowId;
-    } catch {
-      return undefined;
-    }
-  };
+  /** The workflow of the running activity; undefined when called outside one. */
+  const wfId = () => asyncLocalStorage.getStore()?.info.workflowExecution?.workflowId;
 
   const classifyIntent = async (input: { workspaceId: string; question: string; profile: Profile; useModel?: boolean }): Promise<{ intent: Intent; by: 'model' | 'rules'; stage: StageInfo }> => {
     const t = performance.now();
@@ -159,7 +155,10 @@ export function createQueryActivities(deps: Deps) {
       // A weak model's low-confidence guess does not override a clear rule.
       const intent = value.confidence >= 60 || rules === 'exploratory' ? value.intent : rules;
       return { intent, by: intent === value.intent ? 'model' : 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd } };
-    } catch {
+    } catch (err) {
+      // The intent model failed (unreachable, circuit open, invalid output, the spend limit): the rules decide.
+      if (!isModelFailure(err)) throw err;
+      console.warn(`intent model ${alias} failed (${errorClass(err)}); the rules decided the intent`);
       return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: null, tokens: 0, cost_usd: 0 } };
     }
   };

@@ -43,6 +43,5 @@ export async function vectorCollection(
 
 export async function pingChroma(chroma: ChromaClient): Promise<string> {
   await chroma.heartbeat();
-  const version = await chroma.version().catch(() => '?');
-  return `Chroma ${version}`;
+  return `Chroma ${await chroma.version()}`;
 }

@@ -35,6 +35,12 @@ const SCHEMA = [
      OPTIONS { indexConfig: { \`fulltext.analyzer\`: 'standard-no-stop-words' } }`,
 ];
 
+/** A Neo4j transaction stopped by its time limit (the driver's `timeout`, or the server's own). */
+export function isNeo4jTimeout(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return !!e && (e.code?.includes('TransactionTimedOut') === true || e.code?.includes('Transaction.Terminated') === true || /timed out|terminated/i.test(e.message ?? ''));
+}
+
 export async function ensureGraphSchema(driver: Driver): Promise<void> {
   for (const statement of SCHEMA) {
     await driver.executeQuery(statement);

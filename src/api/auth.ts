@@ -166,8 +166,11 @@ export async function authenticateUpgrade(deps: Deps, req: IncomingMessage): Pro
   try {
     const claims = jwt.verify(token, deps.env.JWT_SECRET_KEY, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as AccessClaims;
     return await principalOf(deps, claims, workspaceHeader(req) ?? url.searchParams.get('workspace_id') ?? undefined);
-  } catch {
-    return null;
+  } catch (err) {
+    // A forged, expired or malformed token, or a workspace the user is not a member of: no principal.
+    // A store that cannot be read is not a bad token: that propagates.
+    if (err instanceof jwt.JsonWebTokenError || err instanceof ApiError) return null;
+    throw err;
   }
 }
 

@@ -14,6 +14,7 @@ import { BadDocumentError } from '../extraction/types';
 import { InflationBudget, readZip } from '../extraction/zip';
 import { ApiError } from './errors';
 import { isoInstant, parse } from './validate';
+import { closedResult, liveProgress } from './workflow-state';
 
 export const INGEST_PROFILES = [FAST_PROFILE, ...PROFILES] as const;
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'deleting', 'cancelled', 'awaiting_approval', 'rejected'] as const;
@@ -250,7 +251,7 @@ export function documentsRouter(deps: Deps): Router {
       if (e instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no batch ${batchId}`);
       throw e;
     });
-    const progress = desc.status.name === 'RUNNING' ? await handle.query('batchProgress') : await handle.result().catch(() => null);
+    const progress = desc.status.name === 'RUNNING' ? await handle.query('batchProgress') : await closedResult(handle);
     res.json({ batch_id: batchId, status: desc.status.name.toLowerCase(), progress });
   });
 
@@ -276,7 +277,7 @@ export function documentsRouter(deps: Deps): Router {
     if (!doc) throw new ApiError('not_found', `no document ${id}`);
     let progress = null;
     if (doc.workflow_id && IN_FLIGHT.has(doc.status)) {
-      progress = await deps.temporal!.workflow.getHandle(doc.workflow_id).query('progress').catch(() => null);
+      progress = await liveProgress(deps.temporal!.workflow.getHandle(doc.workflow_id), 'progress');
     }
     res.json({ ...doc, progress });
   });
@@ -291,7 +292,7 @@ export function documentsRouter(deps: Deps): Router {
       await deps.temporal!.workflow.getHandle(r.rows[0].workflow_id).cancel().catch((e: unknown) => {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       });
-      await deps.temporal!.workflow.getHandle(r.rows[0].workflow_id).result().catch(() => undefined);
+      await closedResult(deps.temporal!.workflow.getHandle(r.rows[0].workflow_id)); // it ends cancelled: a failure by design
     }
     const workflowId = makeDeleteWorkflowId(id);
     const handle = await deps.temporal!.workflow.start('deleteDocument', {

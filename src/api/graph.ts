@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import neo4j, { type Integer, type Node, type Relationship } from 'neo4j-driver';
+import { isNeo4jTimeout } from '../adapters/neo4j';
 import { z } from 'zod';
 import type { Deps } from '../deps';
 import { workspaceOf } from './documents';
@@ -223,7 +224,7 @@ export function graphRouter(deps: Deps): Router {
       res.json({ rows: result.rows, row_count: result.rows.length, truncated: result.truncated, ms: Date.now() - started });
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      if (e.code?.includes('TransactionTimedOut') || e.code?.includes('Transaction.Terminated') || /timed out|terminated/i.test(e.message ?? '')) throw new ApiError('timeout', `the query ran longer than ${body.timeout_ms} ms and was stopped`);
+      if (isNeo4jTimeout(err)) throw new ApiError('timeout', `the query ran longer than ${body.timeout_ms} ms and was stopped`);
       if (e.code?.startsWith('Neo.ClientError')) throw new ApiError('bad_request', `the query failed: ${e.message ?? e.code}`);
       throw err;
     } finally {

@@ -43,37 +43,77 @@ export function createMetrics(deps: Deps): Metrics {
   } as never);
   const workflows = new Gauge({ name: 'neuronode_workflows', help: 'Workflow executions by type and status (Temporal visibility)', labelNames: ['type', 'status'] as const, registers: [registry] });
 
-  // Totals from the stores, refreshed when scraped. Counters are set to the stored totals.
-  const refresh = async () => {
-    const rows = (
-      await deps.db.query(
-        `SELECT alias, ok, count(*)::bigint AS calls, coalesce(sum(tokens_in),0)::bigint AS tin, coalesce(sum(tokens_out),0)::bigint AS tout, coalesce(sum(cost_usd),0) AS cost
-         FROM model_calls GROUP BY alias, ok`,
-      )
-    ).rows;
+  const sourceUp = new Gauge({
+    name: 'neuronode_metrics_source_up',
+    help: 'Whether this scrape could read each store behind the shared metrics (0: that store\'s metrics are left out, never served stale)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  /** Reads one store's metrics; when it cannot, they are cleared (absent, not stale) and the log says why. */
+  const from = async (source: 'postgres' | 'redis' | 'temporal', read: () => Promise<void>, clear: () => void) => {
+    try {
+      await read();
+      sourceUp.set({ source }, 1);
+    } catch (err) {
+      clear();
+      sourceUp.set({ source }, 0);
+      console.warn(`metrics: ${source} could not be read (${(err as Error).message}); its metrics are left out of this scrape`);
+    }
+  };
+  const clearLlm = () => {
     llmCalls.reset();
     llmTokens.reset();
     llmCost.reset();
-    for (const r of rows) {
-      llmCalls.inc({ alias: r.alias, ok: String(r.ok) }, Number(r.calls));
-      llmTokens.inc({ alias: r.alias, direction: 'in' }, Number(r.tin));
-      llmTokens.inc({ alias: r.alias, direction: 'out' }, Number(r.tout));
-      if (Number(r.cost) > 0) llmCost.inc({ alias: r.alias }, Number(r.cost));
-    }
-    activity = await activityHistogram(deps.redis).catch(() => null);
-    workflows.reset();
-    if (deps.temporal) {
-      for (const type of ['ingestDocument', 'ingestBatch', 'deleteDocument', 'answerQuery', 'batchQuery', 'systemCheck']) {
-        for (const status of ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut']) {
-          const n = await deps.temporal.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = '${status}'`).catch(() => null);
-          if (n) workflows.set({ type, status: status.toLowerCase() }, n.count);
+  };
+
+  // Totals from the stores, refreshed when scraped. Counters are set to the stored totals.
+  const refresh = async () => {
+    await from(
+      'postgres',
+      async () => {
+        const rows = (
+          await deps.db.query(
+            `SELECT alias, ok, count(*)::bigint AS calls, coalesce(sum(tokens_in),0)::bigint AS tin, coalesce(sum(tokens_out),0)::bigint AS tout, coalesce(sum(cost_usd),0) AS cost
+             FROM model_calls GROUP BY alias, ok`,
+          )
+        ).rows;
+        clearLlm();
+        for (const r of rows) {
+          llmCalls.inc({ alias: r.alias, ok: String(r.ok) }, Number(r.calls));
+          llmTokens.inc({ alias: r.alias, direction: 'in' }, Number(r.tin));
+          llmTokens.inc({ alias: r.alias, direction: 'out' }, Number(r.tout));
+          if (Number(r.cost) > 0) llmCost.inc({ alias: r.alias }, Number(r.cost));
         }
-      }
+      },
+      clearLlm,
+    );
+    await from(
+      'redis',
+      async () => {
+        activity = await activityHistogram(deps.redis);
+      },
+      () => (activity = null),
+    );
+    const temporal = deps.temporal;
+    if (temporal) {
+      await from(
+        'temporal',
+        async () => {
+          workflows.reset();
+          for (const type of ['ingestDocument', 'ingestBatch', 'deleteDocument', 'answerQuery', 'batchQuery', 'systemCheck']) {
+            for (const status of ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut']) {
+              const n = await temporal.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = '${status}'`);
+              workflows.set({ type, status: status.toLowerCase() }, n.count);
+            }
+          }
+        },
+        () => workflows.reset(),
+      );
     }
   };
   const originalMetrics = registry.metrics.bind(registry);
   registry.metrics = async () => {
-    await refresh().catch(() => undefined);
+    await refresh();
     return originalMetrics();
   };
 

@@ -13,6 +13,7 @@ import type { Deps } from '../deps';
 import { createRetriever } from '../retrieval/retrieve';
 import { ApiError } from './errors';
 import { workspaceOf } from './documents';
+import { liveProgress } from './workflow-state';
 import { isoInstant, parse } from './validate';
 
 /** The authenticated user of a request. */
@@ -282,7 +283,7 @@ export function queryRouter(deps: Deps): Router {
     let status = b.status as string;
     const handle = deps.temporal!.workflow.getHandle(b.workflow_id);
     const desc = await handle.describe().catch((e: unknown) => (e instanceof WorkflowNotFoundError ? null : Promise.reject(e)));
-    if (desc?.status.name === 'RUNNING') progress = await handle.query('batchQueryProgress').catch(() => progress);
+    if (desc?.status.name === 'RUNNING') progress = (await liveProgress<typeof progress>(handle, 'batchQueryProgress')) ?? progress;
     else if (desc && status === 'running') status = desc.status.name.toLowerCase();
     const stored = (await deps.db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'completed')::int AS ok FROM queries WHERE batch_id = $1`, [b.id])).rows[0];
     res.json({ batch_id: b.id, workflow_id: b.workflow_id, status, total: b.total, progress, results: { stored: stored.n, completed: stored.ok }, created_at: b.created_at, finished_at: b.finished_at });

@@ -7,6 +7,7 @@ import type { Deps } from '../deps';
 import { ALERTS_STREAM } from './alerts';
 import { revokedKey, type Principal } from './auth';
 import { roleHas, type Permission } from './rbac';
+import { liveProgress } from './workflow-state';
 
 /**
  * The real-time channels, authenticated on upgrade (`Authorization: Bearer …` or `?access_token=`):
@@ -84,7 +85,11 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
         if (!roleHas(principal.role, channel.permission)) return refuse(socket, '403 Forbidden');
         wss.handleUpgrade(req, socket, head, (ws) => void onConnect(ws, url, principal, channel));
       },
-      () => refuse(socket, '403 Forbidden'),
+      (err: Error) => {
+        // The token could not be checked (a store is away): the client may try again.
+        console.warn(`websocket upgrade on ${url.pathname} could not be authenticated: ${err.message}`);
+        refuse(socket, '503 Service Unavailable');
+      },
     );
   });
 
@@ -124,7 +129,7 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
       const doc = r.rows[0];
       let progress = null;
       if (doc?.workflow_id && (doc.status === 'processing' || doc.status === 'queued')) {
-        progress = await deps.temporal?.workflow.getHandle(doc.workflow_id).query('progress').catch(() => null);
+        progress = deps.temporal ? await liveProgress(deps.temporal.workflow.getHandle(doc.workflow_id), 'progress') : null;
       }
       send(client, { type: 'snapshot', document_id: subject, found: !!doc, status: doc?.status ?? null, stage: doc?.stage ?? null, counts: doc?.counts ?? null, error: doc?.error ?? null, progress });
     }
@@ -166,8 +171,11 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
             for (const c of clients) if (matches(c, stream, e)) send(c, e);
           }
         }
-      } catch {
-        if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+      } catch (err) {
+        // Redis away (or the reader closed at shutdown): logged, and read again after a pause.
+        if (stopped) break;
+        console.warn(`websocket event reader: ${(err as Error).message}; retrying in 1 s`);
+        await new Promise((r) => setTimeout(r, 1000));
       }
     }
   })();
@@ -234,7 +242,9 @@ function parseEvent(id: string, fields: string[], type: string): ({ id: string }
   if (i < 0) return null;
   try {
     return { id, type, ...(JSON.parse(fields[i + 1]!) as Record<string, unknown>) };
-  } catch {
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    console.warn(`stream event ${id} is not JSON; skipped`);
     return null;
   }
 }

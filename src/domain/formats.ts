@@ -161,8 +161,9 @@ function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (err instanceof SyntaxError) return false; // not JSON: the answer sought
+    throw err;
   }
 }
 

@@ -6,7 +6,7 @@ import { simpleParser } from 'mailparser';
 import mammoth from 'mammoth';
 import MarkdownIt from 'markdown-it';
 import { PDFParse } from 'pdf-parse';
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import { decodeText, type Detected } from '../domain/formats';
 import { BadDocumentError, type Extracted, type ExtractedMetadata, type Section } from './types';
 import { InflationBudget, readZip } from './zip';
@@ -91,7 +91,8 @@ async function extractPdf(bytes: Buffer): Promise<Extracted> {
       attachments: [],
     };
   } finally {
-    await parser.destroy().catch(() => undefined);
+    // Releasing the parser's worker; a failure there does not spoil the text already extracted.
+    await parser.destroy().catch((err: Error) => console.warn(`the PDF parser could not be released: ${err.message}`));
   }
 }
 
@@ -258,8 +259,9 @@ export function splitFrontMatter(text: string): { meta: Partial<ExtractedMetadat
   let raw: unknown;
   try {
     raw = parseYaml(m[1]!, { maxAliasCount: 10 });
-  } catch {
-    return { meta: {}, body: text };
+  } catch (err) {
+    if (err instanceof YAMLError) return { meta: {}, body: text }; // malformed front matter stays text
+    throw err;
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { meta: {}, body: text };
   const o = raw as Record<string, unknown>;

@@ -15,7 +15,7 @@ import {
   type SubQuestion,
 } from '../domain/query-plan';
 import { extractFast } from '../domain/fast-extraction';
-import { CHUNK_SEARCH_INDEX } from '../adapters/neo4j';
+import { CHUNK_SEARCH_INDEX, isNeo4jTimeout } from '../adapters/neo4j';
 
 /**
  * Hybrid retrieval: vector search in Chroma, BM25 keyword search on Neo4j's full-text index and graph
@@ -390,8 +390,10 @@ export function createRetriever(deps: Deps) {
         { timeout: 2000 },
       );
       return r.records.map((x) => ({ nodes: x.get('nodes') as string[], relations: x.get('rels') as string[] }));
-    } catch {
-      return [];
+    } catch (err) {
+      // Paths are an account of the answer, not the answer: past their time limit there are none.
+      if (isNeo4jTimeout(err)) return [];
+      throw err;
     } finally {
       await session.close();
     }

@@ -33,6 +33,8 @@ describe('metrics', () => {
     expect((after.get(key) ?? 0) - (before.get(key) ?? 0)).toBe(3);
     expect([...after.keys()].some((k) => k.startsWith('neuronode_llm_calls_total{'))).toBe(true);
     expect([...after.keys()].some((k) => k.startsWith('neuronode_workflows{'))).toBe(true);
+    // Every store behind the shared metrics was read for this scrape.
+    for (const source of ['postgres', 'redis', 'temporal']) expect([source, after.get(`neuronode_metrics_source_up{source="${source}"}`)]).toEqual([source, 1]);
   });
 
   it('serves activity latency from every worker as a histogram that moves when activities run', async () => {
