@@ -122,8 +122,12 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     expect(item.status).toBe('completed');
     expect(typeof item.answer).toBe('string');
     expect(item.answer.length).toBeGreaterThan(0);
+    // The answer model was called for it, and the call is on record with its tokens.
     const stored = (await sys.deps.db.query(`SELECT response FROM queries WHERE batch_id = $1`, [id])).rows[0].response;
-    expect(stored.stages.generation?.alias ?? stored.validation.reasons.join(' ')).toBeTruthy();
+    expect(stored.stages.generation).toMatchObject({ alias: 'synthesis_local' });
+    expect(stored.stages.generation.tokens).toBeGreaterThan(0);
+    const calls = await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_calls WHERE workflow_id = $1 AND alias = 'synthesis_local' AND ok`, [stored.workflow_id]);
+    expect(calls.rows[0].n).toBe(1);
   }, 300_000);
 
   it('refuses bad batches', async () => {
