@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Env } from '../src/config';
 import { closeDeps, createDeps, type Deps } from '../src/deps';
 import { createWorkers, prepareStores } from '../src/worker-setup';
@@ -31,11 +31,21 @@ export function provenance() {
 }
 
 /** Writes bench/results/<name> as indented JSON, its provenance first, and says where. */
+/**
+ * Where a result file goes: a bare name lands in bench/results; a path (`bench/results/x.json`) is taken
+ * as given, relative to the working directory. Called before the work, so a bad name fails at once.
+ */
+export function resultPath(name: string): string {
+  const path = name.includes('/') ? resolve(name) : join(__dirname, '..', 'bench', 'results', name);
+  if (!path.endsWith('.json')) throw new Error(`result file ${name} must end in .json`);
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
+}
+
 export function writeResult(name: string, out: object): void {
-  const dir = join(__dirname, '..', 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, name), `${JSON.stringify({ provenance: provenance(), ...out }, null, 2)}\n`);
-  console.log(`wrote ${join(dir, name)}`);
+  const path = resultPath(name);
+  writeFileSync(path, `${JSON.stringify({ provenance: provenance(), ...out }, null, 2)}\n`);
+  console.log(`wrote ${path}`);
 }
 
 /** The stores, prepared, and a worker in this process; `stop` shuts both down. */

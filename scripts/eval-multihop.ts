@@ -24,7 +24,7 @@ import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
 import { newId } from '../src/domain/ids';
 import type { Mode } from '../src/domain/query-plan';
 import { createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
-import { benchSystem, percentile, run, writeResult } from './bench-kit';
+import { benchSystem, percentile, resultPath, run, writeResult } from './bench-kit';
 import { ensureCorpus, loadQueries, type Query } from './eval-corpus';
 import { answerContainsGold, answerCorrect, isRefusal, scoreRetrieval } from './eval-score';
 
@@ -109,6 +109,8 @@ async function main() {
   const nAnswers = Number(process.env.EVAL_ANSWERS ?? 24);
   const slice = process.env.EVAL_SLICE === 'tune' ? 'tune' : 'report';
   const skipRetrieval = process.env.EVAL_RETRIEVAL === '0';
+  const outName = process.env.EVAL_OUT ?? 'multihop-dev.json';
+  resultPath(outName); // a bad name fails now, not after the run
   const sys = await benchSystem(env, 'eval');
   const { deps } = sys;
   const corpus = await ensureCorpus(deps, env, ws, profile, console.log, Number(process.env.EVAL_LIMIT ?? Infinity));
@@ -214,7 +216,7 @@ async function main() {
     retrieval,
     answers,
   };
-  writeResult(process.env.EVAL_OUT ?? 'multihop-dev.json', out);
+  writeResult(outName, out);
   await sys.stop();
 }
 
