@@ -18,16 +18,25 @@ const git = (...args: string[]) => execFileSync('git', args, { cwd: join(__dirna
 
 /**
  * Where and on what a result was measured: the commit and whether the tree had changes that are not
- * in it, the command, the machine and the time. Every results file starts with it.
+ * in it (both taken when the run starts), the command with the EVAL_/BENCH_ settings it ran with, the
+ * machine and the start time. Every results file starts with it.
  */
-export function provenance() {
+function startProvenance() {
   return {
     commit: git('rev-parse', 'HEAD'),
     dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
     command: process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event}` : process.argv.slice(1).join(' '),
+    settings: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(EVAL|BENCH)_/.test(k)).sort()),
     machine: { host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
-    measured_at: new Date().toISOString(),
+    started_at: new Date().toISOString(),
   };
+}
+const STARTED = startProvenance();
+
+/** The run's provenance, with the time it ended and whether the commit or tree changed meanwhile. */
+export function provenance() {
+  const now = { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  return { ...STARTED, finished_at: new Date().toISOString(), changed_during_run: now.commit !== STARTED.commit || now.dirty !== STARTED.dirty };
 }
 
 /** Writes bench/results/<name> as indented JSON, its provenance first, and says where. */
