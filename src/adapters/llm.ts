@@ -441,7 +441,8 @@ export function fallbacksOf(alias: string): string[] {
 
 /** Failures that say the gateway or model is unavailable (not that the model answered badly). */
 function isOutage(err: unknown): boolean {
-  if (err instanceof CircuitOpenError) return false;
+  // A call that was served but not recorded is no reason to call another model.
+  if (err instanceof CircuitOpenError || err instanceof ModelCallNotRecordedError) return false;
   if (err instanceof APIError) return err.status === undefined || err.status === 429 || err.status >= 500;
   return !(err instanceof LlmOutputError);
 }
