@@ -376,7 +376,9 @@ start_models() {
   status_models && return 0
   local m="$CACHE/models"
   own_dir models "$DATA/models"
-  spawn models "MODEL_SERVER_API_KEY" "$CACHE/venvs/models/bin/python" "$ROOT/stack/model-server/server.py" --port "$MODELS_PORT" \
+  # The service runs its own copy of the server: the checkout may live where its user cannot read.
+  install -m 0400 -o "$(svc_user models)" -g "$(svc_user models)" "$ROOT/stack/model-server/server.py" "$DATA/models/server.py"
+  spawn models "MODEL_SERVER_API_KEY" "$CACHE/venvs/models/bin/python" "$DATA/models/server.py" --port "$MODELS_PORT" \
     --chat "local-gemma3-270m=$m/gemma-3-270m-q4_k_m.gguf" \
     --chat "local-smollm2-135m=$m/SmolLM2-135M-Instruct.Q4_1.gguf" \
     --chat "local-qwen2.5-coder-1.5b=$m/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" \
@@ -390,12 +392,14 @@ status_models() { port_open "$MODELS_PORT"; }
 start_litellm() {
   status_litellm && return 0
   own_dir litellm "$DATA/litellm"
+  # Its own copy of the generated configuration: the checkout may live where its user cannot read.
+  install -m 0400 -o "$(svc_user litellm)" -g "$(svc_user litellm)" "$ROOT/litellm/config.local.yaml" "$DATA/litellm/config.local.yaml"
   # No DATABASE_URL: LiteLLM's Prisma set-up would download engines. The local cost map avoids a fetch.
   # The master key and the model server's key reach it through its environment only.
   export LITELLM_LOCAL_MODEL_COST_MAP=True LOCAL_MODEL_API_BASE="http://127.0.0.1:$MODELS_PORT/v1" \
     LOCAL_MODEL_API_KEY="$MODEL_SERVER_API_KEY" NO_DOCS=True DISABLE_ADMIN_UI=True
   spawn litellm "LITELLM_MASTER_KEY LITELLM_LOCAL_MODEL_COST_MAP LOCAL_MODEL_API_BASE LOCAL_MODEL_API_KEY NO_DOCS DISABLE_ADMIN_UI" \
-    "$CACHE/venvs/litellm/bin/litellm" --config "$ROOT/litellm/config.local.yaml" \
+    "$CACHE/venvs/litellm/bin/litellm" --config "$DATA/litellm/config.local.yaml" \
     --host 127.0.0.1 --port "$LITELLM_PORT" --num_workers 1
   wait_port "$LITELLM_PORT" 180 litellm "$LOGS/litellm.log"
   local i
