@@ -73,6 +73,8 @@ spawn() { # name "VAR ..." command...
     keep=" PATH LANG $vars "
     for v in $(compgen -e); do [[ "$keep" == *" $v "* ]] || unset "$v" 2>/dev/null || true; done
     export HOME="$DATA/$name" LANG=C.UTF-8
+    # Never the checkout as working directory: it may be unreadable to the service's user.
+    cd "$DATA/$name" 2>/dev/null || cd /
     exec setsid setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs "$@"
   ) >>"$log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
@@ -81,7 +83,7 @@ spawn() { # name "VAR ..." command...
 # A one-off command as a service's user, with a minimal environment (secrets go through files or stdin).
 as_user() { # user command...
   local user="$1"; shift
-  env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/ setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+  env -i -C / PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/ setpriv --reuid="$user" --regid="$user" --init-groups "$@"
 }
 
 # A service's data folder: its user's alone (0700). Existing data is handed over once.
