@@ -1,9 +1,12 @@
 /**
  * Before a test run: workflows still running on test task queues (`test-…`) belong to an earlier run
  * that was killed before its files' teardown could end them. No other run shares the stack, so they
- * are terminated: left alone they keep document ids busy on queues no worker polls any more.
+ * are terminated: left alone they keep document ids busy on queues no worker polls any more. Documents
+ * whose ingestion workflow no longer runs (those, or any terminated earlier) but whose record still says
+ * queued or processing are marked failed, so a test that uploads the same bytes can delete them.
  */
 const { Client, Connection, WorkflowNotFoundError } = require('@temporalio/client');
+const { Pool } = require('pg');
 
 async function main() {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
@@ -20,6 +23,26 @@ async function main() {
       }
     }
     if (ended) console.error(`[test] terminated ${ended} workflow(s) an earlier, killed test run left on its task queues`);
+    const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+    try {
+      const open = (await pool.query(`SELECT id, workflow_id FROM documents WHERE status IN ('queued', 'processing') AND workflow_id IS NOT NULL`)).rows;
+      let failed = 0;
+      for (const d of open) {
+        let running = false;
+        try {
+          running = (await client.workflow.getHandle(d.workflow_id).describe()).status.name === 'RUNNING';
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        if (running) continue;
+        const error = { type: 'Abandoned', message: 'its ingestion workflow ended without finishing (an earlier test run was killed)', stage: 'unknown' };
+        const r = await pool.query(`UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status IN ('queued', 'processing')`, [d.id, JSON.stringify(error)]);
+        failed += r.rowCount ?? 0;
+      }
+      if (failed) console.error(`[test] marked ${failed} document(s) failed whose ingestion an earlier, killed test run left unfinished`);
+    } finally {
+      await pool.end();
+    }
   } finally {
     await connection.close();
   }
