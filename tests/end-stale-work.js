@@ -2,8 +2,9 @@
  * Before a test run: workflows still running on test task queues (`test-…`) belong to an earlier run
  * that was killed before its files' teardown could end them. No other run shares the stack, so they
  * are terminated: left alone they keep document ids busy on queues no worker polls any more. Documents
- * whose ingestion workflow no longer runs (those, or any terminated earlier) but whose record still says
- * queued or processing are marked failed, so a test that uploads the same bytes can delete them.
+ * whose ingestion or deletion workflow no longer runs (those, or any terminated earlier) but whose record
+ * still says queued, processing or deleting are marked failed, so a test that uploads the same bytes can
+ * delete them (a deletion started again finishes what the abandoned one began).
  */
 const { Client, Connection, WorkflowNotFoundError } = require('@temporalio/client');
 const { Pool } = require('pg');
@@ -25,7 +26,13 @@ async function main() {
     if (ended) console.error(`[test] terminated ${ended} workflow(s) an earlier, killed test run left on its task queues`);
     const pool = new Pool({ connectionString: process.env.DATABASE_URL });
     try {
-      const open = (await pool.query(`SELECT id, workflow_id FROM documents WHERE status IN ('queued', 'processing') AND workflow_id IS NOT NULL`)).rows;
+      // An ingestion runs under the document's workflow_id, a deletion under delete-<id> (src/domain/ids.ts).
+      const open = (
+        await pool.query(
+          `SELECT id, CASE WHEN status = 'deleting' THEN 'delete-' || id ELSE workflow_id END AS workflow_id
+             FROM documents WHERE status IN ('queued', 'processing', 'deleting') AND workflow_id IS NOT NULL`,
+        )
+      ).rows;
       let failed = 0;
       for (const d of open) {
         let running = false;
@@ -35,11 +42,11 @@ async function main() {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
         if (running) continue;
-        const error = { type: 'Abandoned', message: 'its ingestion workflow ended without finishing (an earlier test run was killed)', stage: 'unknown' };
-        const r = await pool.query(`UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status IN ('queued', 'processing')`, [d.id, JSON.stringify(error)]);
+        const error = { type: 'Abandoned', message: 'its ingestion or deletion workflow ended without finishing (an earlier test run was killed); delete it again to finish', stage: 'unknown' };
+        const r = await pool.query(`UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status IN ('queued', 'processing', 'deleting')`, [d.id, JSON.stringify(error)]);
         failed += r.rowCount ?? 0;
       }
-      if (failed) console.error(`[test] marked ${failed} document(s) failed whose ingestion an earlier, killed test run left unfinished`);
+        if (failed) console.error(`[test] marked ${failed} document(s) failed whose ingestion or deletion an earlier, killed test run left unfinished`);
     } finally {
       await pool.end();
     }
