@@ -81,7 +81,9 @@ export function createSystemActivities(deps: Deps) {
     async checkVectors(checkId: string, workspaceId: string): Promise<StepResult & { dimension: number }> {
       const started = Date.now();
       const alias = EMBEDDING_FOR.chunks;
-      const texts = ['Neuronode verbindet Dokumente zu einem Wissensgraphen.', 'The weather is sunny today.'];
+      // Each check embeds texts of its own: identical vectors written by every earlier check would pile up
+      // as exact duplicates, which an HNSW graph can leave unreachable under a filter.
+      const texts = [`Neuronode links documents into a knowledge graph (check ${checkId}).`, `The weather is sunny today (check ${checkId}).`];
       const { vectors, model } = await deps.llm.embed(alias, texts, { workspaceId, activity: 'checkVectors' });
       const dimension = vectors[0]?.length ?? 0;
       const col = await vectorCollection(deps.chroma, COLLECTIONS.systemChecks, model, dimension);
