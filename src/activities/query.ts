@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
-import { answersQuestion, leadsWithYesNo } from '../domain/answer-type';
+import { answersQuestion, claimOf } from '../domain/answer-type';
 import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
 import { draftEvents, draftText, queryStreamWriter } from './query-stream';
 import { errorClass, isModelFailure } from '../adapters/llm';
@@ -171,11 +171,10 @@ export function createQueryActivities(deps: Deps) {
     const byN = new Map(input.sources.map((s) => [s.n, s]));
     const uncited = input.sentences.filter((s) => s.sources.length === 0);
     if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
-    // What each sentence claims: its own words; a bare "Yes."/"No." claims what the question asks. A
-    // sentence with no words of content (a number, citation marks) is supported by nothing.
-    const claimOf = (text: string) => (contentTerms(text).length === 0 && leadsWithYesNo(text) ? input.question : text);
+    // What each sentence claims (a bare "Yes."/"No." claims what the question asks). A sentence with no
+    // words of content (a number, citation marks) is supported by nothing.
     const support = input.sentences.map((s) => {
-      const claim = claimOf(s.text);
+      const claim = claimOf(input.question, s.text);
       return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
     });
     const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;

@@ -36,6 +36,18 @@ export function leadsWithYesNo(answer: string): boolean {
 }
 
 /**
+ * What a sentence of an answer claims, for measuring its support: its words after a leading yes or no
+ * ("Yes, the report says X." claims "the report says X."). A bare "Yes."/"No." claims what the question
+ * asks, so the question stands for it.
+ */
+export function claimOf(question: string, sentence: string): string {
+  const match = YES_NO_LEAD.exec(sentence);
+  if (!match) return sentence;
+  const rest = sentence.slice(match[0].length).replace(/^[\s,.;:!–—-]+/, '');
+  return contentTerms(rest).length === 0 ? question : rest;
+}
+
+/**
  * Whether `answer` (its sentences, citation markers removed) is an answer of the kind the question
  * asks for; when not, the reason, in words a user understands.
  */

@@ -1,4 +1,5 @@
-import { answersQuestion, expectedAnswerType } from '../../src/domain/answer-type';
+import { answersQuestion, claimOf, expectedAnswerType } from '../../src/domain/answer-type';
+import { lexicalSupport } from '../../src/domain/query-plan';
 
 describe('the kind of answer a question asks for', () => {
   it.each([
@@ -44,5 +45,28 @@ describe('whether an answer is of that kind', () => {
   it('wants words for an open question', () => {
     expect(answersQuestion('Describe the plans.', '[1] [2]')).toMatchObject({ ok: false });
     expect(answersQuestion('Describe the plans.', 'The plans extend the grid [1].')).toEqual({ ok: true });
+  });
+});
+
+describe('what a sentence of an answer claims', () => {
+  const question = 'Did the Ulmbach utility report more district-heating households in 2023 than in 2022?';
+  const evidence = 'Stadtwerke Ulmbach annual report: the utility served 14,300 district-heating households in 2023, up from 13,100 in 2022.';
+
+  it('is the question itself for a bare yes or no, so the answer is measured against what it affirms', () => {
+    for (const s of ['Yes', 'No.', 'Yes [3] [5]'.replace(/\[\d+\]/g, '').trim(), 'Ja.', 'nein']) expect(claimOf(question, s)).toBe(question);
+    // The words of the question stand in the source: a bare "Yes" citing it is supported.
+    expect(lexicalSupport(claimOf(question, 'Yes'), evidence)).toBeGreaterThanOrEqual(0.6);
+    // "Yes" alone, measured as a word, would be found nowhere.
+    expect(lexicalSupport('Yes', evidence)).toBe(0);
+  });
+
+  it('is what follows the yes or no when the sentence says more', () => {
+    expect(claimOf(question, 'Yes, the utility served 14,300 households in 2023.')).toBe('the utility served 14,300 households in 2023.');
+    expect(claimOf(question, 'No — the figures fell.')).toBe('the figures fell.');
+  });
+
+  it('is the sentence itself when it leads with neither', () => {
+    expect(claimOf(question, 'Yesterday the report came out.')).toBe('Yesterday the report came out.');
+    expect(claimOf(question, 'The utility served 14,300 households.')).toBe('The utility served 14,300 households.');
   });
 });
