@@ -246,6 +246,8 @@ install_all() {
   for s in "${SERVICES[@]}"; do "install_$s"; done
   # The API fuzzer the test suite runs against the OpenAPI document (a tool, not a service).
   venv_from_lock schemathesis "$ROOT/stack/locks/schemathesis.lock"
+  # The plain BM25 that the retrieval evaluation measures beside the product (a tool, not a service).
+  venv_from_lock bm25 "$ROOT/stack/locks/bm25.lock"
 }
 
 # ---------------------------------------------------------------- start / stop
@@ -439,6 +441,7 @@ print_env() {
 export NEURONODE_DATA='$DATA'
 export NEURONODE_CACHE='$CACHE'
 export SCHEMATHESIS_BIN='$CACHE/venvs/schemathesis/bin/schemathesis'
+export BM25_PYTHON='$CACHE/venvs/bm25/bin/python'
 export JWT_SECRET_KEY='$JWT_SECRET_KEY'
 export LITELLM_MASTER_KEY='$LITELLM_MASTER_KEY'
 export LITELLM_URL='http://127.0.0.1:$LITELLM_PORT'
