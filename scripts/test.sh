@@ -48,7 +48,7 @@ eval "$(bash stack/stack.sh env)"
 # The schema, as its owner; the tests and every process they start connect as the application role.
 npx tsx src/migrate.ts
 unset DATABASE_OWNER_URL
-node tests/end-stale-work.js
+npx tsx tests/end-stale-work.ts
 export NODE_ENV=test
 # Worker state changes at INFO would drown the test report.
 export LOG_LEVEL=warn

@@ -2,7 +2,8 @@ const { basename } = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { TestEnvironment } = require('jest-environment-node');
 const Redis = require('ioredis');
-const { Client, Connection, ScheduleNotFoundError, WorkflowNotFoundError } = require('@temporalio/client');
+const { Client, Connection, ScheduleNotFoundError } = require('@temporalio/client');
+const { terminateRunning } = require('./temporal-work');
 
 /**
  * The Node test environment, with what keeps test files independent of each other whatever order
@@ -63,13 +64,7 @@ async function endTemporalWork(address, namespace, prefix) {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace });
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${prefix}-main' AND ExecutionStatus = 'Running'` })) {
-      try {
-        await client.workflow.getHandle(w.workflowId, w.runId).terminate('its test file has ended');
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // it ended between the list and here
-      }
-    }
+    await terminateRunning(client, `TaskQueue = '${prefix}-main'`, 'its test file has ended');
     try {
       await client.schedule.getHandle(`${prefix}-optimize-models`).delete();
     } catch (err) {

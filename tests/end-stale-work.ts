@@ -6,38 +6,32 @@
  * still says queued, processing or deleting are marked failed, so a test that uploads the same bytes can
  * delete them (a deletion started again finishes what the abandoned one began).
  */
-const { Client, Connection, WorkflowNotFoundError } = require('@temporalio/client');
-const { Pool } = require('pg');
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Pool } from 'pg';
+import { makeDeleteWorkflowId } from '../src/domain/ids';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { terminateRunning } = require('./temporal-work') as { terminateRunning: (c: Client, q: string | null, reason: string, keep?: (w: { taskQueue: string }) => boolean) => Promise<number> };
 
 async function main() {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE || 'default' });
-    let ended = 0;
-    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
-      if (!w.taskQueue.startsWith('test-')) continue;
-      try {
-        await client.workflow.getHandle(w.workflowId, w.runId).terminate('left running by an earlier, killed test run');
-        ended++;
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // it ended between the list and here
-      }
-    }
+    const ended = await terminateRunning(client, null, 'left running by an earlier, killed test run', (w) => !w.taskQueue.startsWith('test-'));
     if (ended) console.error(`[test] terminated ${ended} workflow(s) an earlier, killed test run left on its task queues`);
     const pool = new Pool({ connectionString: process.env.DATABASE_URL });
     try {
-      // An ingestion runs under the document's workflow_id, a deletion under delete-<id> (src/domain/ids.ts).
       const open = (
-        await pool.query(
-          `SELECT id, CASE WHEN status = 'deleting' THEN 'delete-' || id ELSE workflow_id END AS workflow_id
-             FROM documents WHERE status IN ('queued', 'processing', 'deleting') AND workflow_id IS NOT NULL`,
+        await pool.query<{ id: string; status: string; workflow_id: string }>(
+          `SELECT id, status, workflow_id FROM documents WHERE status IN ('queued', 'processing', 'deleting') AND workflow_id IS NOT NULL`,
         )
       ).rows;
       let failed = 0;
       for (const d of open) {
+        // An ingestion runs under the document's workflow_id, a deletion under its own id.
+        const workflowId = d.status === 'deleting' ? makeDeleteWorkflowId(d.id) : d.workflow_id;
         let running = false;
         try {
-          running = (await client.workflow.getHandle(d.workflow_id).describe()).status.name === 'RUNNING';
+          running = (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
@@ -46,7 +40,7 @@ async function main() {
         const r = await pool.query(`UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status IN ('queued', 'processing', 'deleting')`, [d.id, JSON.stringify(error)]);
         failed += r.rowCount ?? 0;
       }
-        if (failed) console.error(`[test] marked ${failed} document(s) failed whose ingestion or deletion an earlier, killed test run left unfinished`);
+      if (failed) console.error(`[test] marked ${failed} document(s) failed whose ingestion or deletion an earlier, killed test run left unfinished`);
     } finally {
       await pool.end();
     }
@@ -55,7 +49,7 @@ async function main() {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
