@@ -551,7 +551,10 @@ export function createIngestActivities(deps: Deps) {
       await updateAndAnnounce(redis, db, documentId, `status = 'completed', stage = 'done', error = NULL, counts = counts || $2::jsonb`, [JSON.stringify(counts)], { stage: 'done', status: 'completed', detail: counts });
     },
 
-    /** Records why a document failed, and removes whatever the failed run wrote outside PostgreSQL. */
+    /**
+     * Records why a document failed, was cancelled or rejected. It removes nothing: the workflow runs
+     * cleanupDocumentData first, so no store keeps what the run wrote outside this record.
+     */
     async failDocument(documentId: string, error: { type: string; message: string; stage: string }, status: 'failed' | 'cancelled' | 'rejected' = 'failed'): Promise<void> {
       await updateAndAnnounce(redis, db, documentId, `status = $2, error = $3`, [status, JSON.stringify(error)], { stage: error.stage, status: 'failed', detail: error });
     },
