@@ -76,14 +76,14 @@ spawn() { # name "VAR ..." command...
     # Never the checkout as working directory: it may be unreadable to the service's user.
     cd "$DATA/$name" 2>/dev/null || cd /
     exec setsid setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs "$@"
-  ) >>"$log" 2>&1 </dev/null &
+  ) >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$name.pid"
 }
 
 # A one-off command as a service's user, with a minimal environment (secrets go through files or stdin).
 as_user() { # user command...
   local user="$1"; shift
-  env -i -C / PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/ setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+  env -i -C / PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/ setpriv --reuid="$user" --regid="$user" --init-groups "$@" 9>&-
 }
 
 # A service's data folder: its user's alone (0700). Existing data is handed over once.
@@ -464,6 +464,17 @@ EOF
 
 # ---------------------------------------------------------------- commands
 cmd="${1:-status}"
+# Commands that install, start or stop take the stack's lock: two at once (a killed test run's `down`
+# racing the next run's `up`) would start a service twice or stop one the other just started.
+case "$cmd" in
+  install | up | down | start | stop)
+    mkdir -p "$DATA"
+    exec 9>"$DATA/stack.lock"
+    if ! flock -n 9; then
+      log "another stack command is running; waiting for it"
+      flock -w 900 9 || die "another stack command held the lock for 15 minutes"
+    fi ;;
+esac
 case "$cmd" in
   install)
     load_secrets; install_all ;;

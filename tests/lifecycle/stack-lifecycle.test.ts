@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -23,6 +24,25 @@ describe('the stack command', () => {
     for (const s of SERVICES) expect(r.out).toContain(`${s} already running`);
     expect(r.out).not.toMatch(/starting /);
     expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('runs one command at a time: a second waits for the lock, and no service holds it', async () => {
+    const lock = join(DATA, 'stack.lock');
+    // The services started by this run's `up` hold no copy of the lock: it is free now.
+    expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(0);
+    const holder = spawn('flock', [lock, 'sleep', '3'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(1); // held
+      const started = Date.now();
+      const r = stack('up');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/another stack command is running; waiting for it/);
+      expect(Date.now() - started).toBeGreaterThan(2000);
+    } finally {
+      holder.kill();
+    }
+    expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(0);
   });
 
   it('`status` tells the truth while everything runs', async () => {
