@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
-import { answersQuestion, claimOf } from '../domain/answer-type';
+import { answersQuestion, claimOf, supportFloor } from '../domain/answer-type';
 import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
 import { draftEvents, draftText, queryStreamWriter } from './query-stream';
 import { errorClass, isModelFailure } from '../adapters/llm';
@@ -173,15 +173,16 @@ export function createQueryActivities(deps: Deps) {
     if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
     // What each sentence claims (a bare "Yes."/"No." claims what the question asks). A sentence with no
     // words of content (a number, citation marks) is supported by nothing.
-    const support = input.sentences.map((s) => {
-      const claim = claimOf(input.question, s.text);
+    const claims = input.sentences.map((s) => claimOf(input.question, s.text));
+    const support = input.sentences.map((s, i) => {
+      const claim = claims[i]!;
       return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
     });
     const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
-    const weak = support.filter((x) => x < 0.6).length;
+    const weak = support.filter((x, i) => x < supportFloor(input.question, claims[i]!)).length;
     if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);
     // The answer must be of the kind the question asks for (yes/no, a number, a date, a name).
-    const kind = answersQuestion(input.question, input.sentences.map((s) => s.text).join(' '));
+    const kind = answersQuestion(input.question, input.sentences.map((s) => s.text));
     // No validator is asked about an answer that does not answer.
     if (!kind.ok) return { grounded: false, score: 0, reasons: [...reasons, kind.reason], stages: {} };
     const lexicalOk = uncited.length === 0 && weak === 0;

@@ -48,17 +48,33 @@ export function claimOf(question: string, sentence: string): string {
 }
 
 /**
+ * How much of a claim's content must stand in the sources it cites. A sentence of the answer claims its
+ * own words, and most of them must be there (0.6). A bare yes or no claims the question, whose words
+ * are the asker's, not the sources' ("does the article suggest…", "was the portrayal consistent…"):
+ * the cited sources must be about its subjects (0.2), and the validators judge the rest.
+ * Chosen on the tuning slice of MultiHop-RAG's development split: bare yes/no drafts there scored
+ * 0.22–0.37 whether right or wrong, and unanswerable questions' drafts are never bare yes/no.
+ */
+export function supportFloor(question: string, claim: string): number {
+  return claim === question ? 0.2 : 0.6;
+}
+
+/**
  * Whether `answer` (its sentences, citation markers removed) is an answer of the kind the question
  * asks for; when not, the reason, in words a user understands.
  */
-export function answersQuestion(question: string, answer: string): { ok: true } | { ok: false; reason: string } {
-  const text = answer.replace(/\[\d+\]/g, ' ').trim();
+export function answersQuestion(question: string, answer: string | string[]): { ok: true } | { ok: false; reason: string } {
+  const sentences = (Array.isArray(answer) ? answer : [answer]).map((s) => s.replace(/\[\d+\]/g, ' ').trim());
+  const text = sentences.join(' ').trim();
   const type = expectedAnswerType(question);
   const terms = contentTerms(text);
   const wordy = terms.some((t) => /\p{L}/u.test(t));
   switch (type) {
-    case 'yes_no':
-      return leadsWithYesNo(text) ? { ok: true } : { ok: false, reason: 'the question asks for yes or no, and the answer does not begin with either' };
+    case 'yes_no': {
+      if (!leadsWithYesNo(text)) return { ok: false, reason: 'the question asks for yes or no, and the answer does not begin with either' };
+      const leads = new Set(sentences.map((s) => YES_NO_LEAD.exec(s)?.[1]?.toLowerCase()).filter(Boolean).map((w) => (w === 'yes' || w === 'ja' ? 'yes' : 'no')));
+      return leads.size > 1 ? { ok: false, reason: 'the answer says both yes and no' } : { ok: true };
+    }
     case 'number':
       return /\d/.test(text) || NUMBER_WORDS.test(text) ? { ok: true } : { ok: false, reason: 'the question asks for a number, and the answer names none' };
     case 'date':

@@ -1,4 +1,4 @@
-import { answersQuestion, claimOf, expectedAnswerType } from '../../src/domain/answer-type';
+import { answersQuestion, claimOf, expectedAnswerType, supportFloor } from '../../src/domain/answer-type';
 import { lexicalSupport } from '../../src/domain/query-plan';
 
 describe('the kind of answer a question asks for', () => {
@@ -68,5 +68,24 @@ describe('what a sentence of an answer claims', () => {
   it('is the sentence itself when it leads with neither', () => {
     expect(claimOf(question, 'Yesterday the report came out.')).toBe('Yesterday the report came out.');
     expect(claimOf(question, 'The utility served 14,300 households.')).toBe('The utility served 14,300 households.');
+  });
+});
+
+describe('how much of a claim must stand in its sources', () => {
+  const question = 'Does the Polygon article suggest that the film appeals to children?';
+  it('is most of a sentence of its own, and only the subjects of the question for a bare yes or no', () => {
+    expect(supportFloor(question, 'The film appeals to children.')).toBe(0.6);
+    expect(supportFloor(question, claimOf(question, 'Yes'))).toBe(0.2);
+    expect(supportFloor(question, claimOf(question, 'Yes, the article says children love it.'))).toBe(0.6);
+  });
+});
+
+describe('a yes/no answer that contradicts itself', () => {
+  it('is not an answer', () => {
+    const q = 'Did the Yardbarker article describe the performance as league-average?';
+    expect(answersQuestion(q, ['Yes [4]', 'No [2]'])).toEqual({ ok: false, reason: 'the answer says both yes and no' });
+    expect(answersQuestion(q, ['Ja.', 'Nein, nicht ganz.'])).toEqual({ ok: false, reason: 'the answer says both yes and no' });
+    expect(answersQuestion(q, ['Yes [4]', 'Yes, it did [2]'])).toEqual({ ok: true });
+    expect(answersQuestion(q, ['No.', 'The article calls it below average.'])).toEqual({ ok: true });
   });
 });
