@@ -13,6 +13,8 @@
  *   EVAL_QUERIES (all)           limit the retrieval evaluation to the first N queries
  *   EVAL_ANSWERS (24)            answered questions (stratified by type; 0 = none)
  *   EVAL_SLICE (report)          report: the queries outside the fixed tuning slice; tune: that slice
+ *                                (retrieval and answers both)
+ *   EVAL_SWEEP                   vector fusion weights to try on the tuning slice, e.g. 0,0.2,0.4
  *   EVAL_ANSWER_MODEL            a local chat model for synthesis and validation (and the baseline)
  *   EVAL_RETRIEVAL (1)           0: answers only
  *   EVAL_CONCURRENCY (4)         retrievals in flight
@@ -26,7 +28,7 @@ import { parseConfig, taskQueues } from '../src/config';
 import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
 import { newId } from '../src/domain/ids';
 import type { Mode } from '../src/domain/query-plan';
-import { createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
+import { WEIGHTS, createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
 import { benchSystem, percentile, resultPath, run, writeResult } from './bench-kit';
 import { ensureCorpus, loadQueries, type Query } from './eval-corpus';
 import { answerContainsGold, answerCorrect, isRefusal, scoreRetrieval } from './eval-score';
@@ -130,7 +132,9 @@ async function main() {
   console.log(`corpus: ${completed.n} documents, ${completed.chunks} chunks`);
 
   const all = loadQueries().slice(0, Number(process.env.EVAL_QUERIES ?? Infinity));
-  const answerable = all.filter((q) => q.question_type !== 'null_query');
+  // Retrieval is scored on the slice asked for (the report slice by default), never on both.
+  const inSlice = (which: 'tune' | 'report') => all.filter((q, i) => q.question_type !== 'null_query' && (which === 'tune' ? isTuning(i) : !isTuning(i)));
+  const answerable = inSlice(slice);
   const gold = answerable.map((q) => q.evidence_list.map((e) => e.fact));
   const retriever = createRetriever(deps);
   const textOf = (c: RankedChunk) => `${c.title}\n${c.source ?? ''}${c.published ? `, ${c.published.slice(0, 10)}` : ''}\n${c.text}`;
@@ -170,6 +174,21 @@ async function main() {
       seconds: +((performance.now() - started) / 1000).toFixed(1),
     };
     console.log('bm25_plain', JSON.stringify({ ...(retrieval.bm25_plain as object), by_type: undefined }));
+  }
+  // The fusion weight of vectors, swept on the tuning slice (EVAL_SWEEP="0,0.2,0.4"): how the chosen
+  // weight in src/retrieval/retrieve.ts is found. Never on the slice the figures are reported on.
+  const sweep = (process.env.EVAL_SWEEP ?? '').split(',').filter(Boolean).map(Number);
+  if (!skipRetrieval && sweep.length) {
+    const tune = inSlice('tune');
+    const tuneGold = tune.map((q) => q.evidence_list.map((e) => e.fact));
+    const results: Record<string, unknown> = {};
+    for (const w of sweep) {
+      const weights = { ...WEIGHTS, vector: w };
+      const lists = await pool(tune, concurrency, async (q) => (await retriever.retrieve({ workspaceId: ws, question: q.query, mode: 'hybrid', topK: 10, weights })).chunks.map(textOf));
+      results[`vector=${w}`] = scoreRetrieval(lists, tuneGold);
+      console.log(`sweep vector=${w}`, JSON.stringify(results[`vector=${w}`]));
+    }
+    retrieval.sweep_on_tuning_slice = { queries: tune.length, keyword_weight: WEIGHTS.keyword, graph_weight: WEIGHTS.graph, chosen_vector_weight: WEIGHTS.vector, results };
   }
   for (const cfg of skipRetrieval ? [] : configs) {
     const started = performance.now();
@@ -234,7 +253,7 @@ async function main() {
   }
 
   const out = {
-    split: 'MultiHop-RAG development split (511 queries; null queries skipped for retrieval)',
+    split: `MultiHop-RAG development split (511 queries), ${slice} slice (${slice === 'tune' ? 'every fifth query' : 'all but every fifth query'}); null queries skipped for retrieval (${answerable.length} scored)`,
     corpus: { documents: completed.n, chunks: completed.chunks, ingestion_profile: profile, ingested_now: corpus.ingestedNow, ingest_seconds: +corpus.seconds.toFixed(1) },
     chunking: { max_tokens: env.CHUNK_TOKENS, overlap_tokens: env.CHUNK_OVERLAP_TOKENS, tokenizer: 'cl100k (gpt-tokenizer)', retrieved_text: 'title, source and date prefix + chunk text' },
     embedding: 'all-MiniLM-L6-v2 int8 ONNX (384-d) through LiteLLM',

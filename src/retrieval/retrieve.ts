@@ -82,6 +82,14 @@ export interface RetrieveOptions {
   readableBy?: string | null;
   /** Link the question's entities even when the graph does not rank (answers report them). */
   withEntities?: boolean;
+  /** Hybrid fusion weights in place of the chosen ones (the evaluation's sweep; not part of the API). */
+  weights?: FusionWeights;
+}
+
+export interface FusionWeights {
+  keyword: number;
+  vector: number;
+  graph: number;
 }
 
 /** Candidates each mode contributes per sub-question before fusion. */
@@ -93,7 +101,7 @@ const CANDIDATES = 40;
  * entity graph of the nlp profile lowered every metric at every weight tried (0.1–0.6), so hybrid
  * ranking leaves it out and the graph serves entities and paths to the answer instead.
  */
-const WEIGHTS = { keyword: 1, vector: 0.4, graph: 0 } as const;
+export const WEIGHTS: Readonly<FusionWeights> = { keyword: 1, vector: 0.4, graph: 0 };
 /** A named source's sub-question weighs a little less than the whole question. */
 const SUB_WEIGHT = 0.9;
 /** At most this many chunks of one document lead the list (multi-hop questions need several). */
@@ -292,7 +300,8 @@ export function createRetriever(deps: Deps) {
       }
     };
     const { workspaceId, mode, topK } = opts;
-    const modes = mode === 'hybrid' ? (['vector', 'keyword', 'graph'] as const).filter((m) => WEIGHTS[m] > 0) : ([mode] as const);
+    const weights = opts.weights ?? WEIGHTS;
+    const modes = mode === 'hybrid' ? (['vector', 'keyword', 'graph'] as const).filter((m) => weights[m] > 0) : ([mode] as const);
     // Entity linking costs a full-text lookup per name: done when the graph ranks, or when asked.
     const p = await time('plan', () => plan(workspaceId, opts.question, opts.decompose !== false, modes.includes('graph' as never) || opts.withEntities === true, opts.readableBy));
     // Each named source is searched with the whole question: its clause decides only the source and
@@ -325,7 +334,7 @@ export function createRetriever(deps: Deps) {
         });
         // Keyword search carries the most weight where questions name their sources and entities;
         // the graph adds what co-occurs; vectors add paraphrase.
-        lists.push({ ids, weight: mode === 'hybrid' ? WEIGHTS[m] : 1 });
+        lists.push({ ids, weight: mode === 'hybrid' ? weights[m] : 1 });
       };
       await Promise.all(modes.map(run));
       const fused = [...reciprocalRankFusion(lists)].sort((a, b) => b[1] - a[1]).map(([id]) => id);
