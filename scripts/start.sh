@@ -6,15 +6,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DATA="${NEURONODE_DATA:-/var/lib/neuronode}"
 
+# Stops each supervisor, which stops its process first (TERM, then the whole group after 15 s).
 stop_app() {
   local name pid
   for name in api worker; do
     if [ -f "$DATA/run/$name.pid" ]; then
       pid="$(cat "$DATA/run/$name.pid")"
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -KILL "$pid" 2>/dev/null || true
-      rm -f "$DATA/run/$name.pid"
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      rm -f "$DATA/run/$name.pid" "$DATA/run/$name.state"
     fi
   done
 }
@@ -24,8 +25,12 @@ case "${1:-up}" in
     stop_app
     bash stack/stack.sh down
     exit 0 ;;
+  stop-app)
+    # The API and the worker only (an upgrade of the code); the services keep running.
+    stop_app
+    exit 0 ;;
   up) ;;
-  *) echo "usage: scripts/start.sh [up|stop]" >&2; exit 2 ;;
+  *) echo "usage: scripts/start.sh [up|stop|stop-app]" >&2; exit 2 ;;
 esac
 
 bash scripts/install.sh
@@ -52,10 +57,15 @@ done
 for name in worker api; do
   touch "$DATA/logs/$name.log"; chmod 600 "$DATA/logs/$name.log"
 done
-setsid setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node dist/src/worker.js >>"$DATA/logs/worker.log" 2>&1 < /dev/null &
-echo $! >"$DATA/run/worker.pid"
-setsid setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node dist/src/api/server.js >>"$DATA/logs/api.log" 2>&1 < /dev/null &
-echo $! >"$DATA/run/api.pid"
+# Each under its supervisor (scripts/supervise.sh), which starts it again when it dies; the pid file
+# names the supervisor, the state file the process and its restarts (`stack/stack.sh status`).
+for name in worker api; do
+  entry=dist/src/worker.js
+  [ "$name" = api ] && entry=dist/src/api/server.js
+  setsid bash scripts/supervise.sh "$name" "$DATA/run/$name.state" -- \
+    setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node "$entry" >>"$DATA/logs/$name.log" 2>&1 < /dev/null &
+  echo $! >"$DATA/run/$name.pid"
+done
 
 for _ in $(seq 1 120); do
   code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/health" || true)"

@@ -498,6 +498,15 @@ case "$cmd" in
       p="$(port_of "$s")"
       if "status_$s"; then printf '%-9s running  port %-5s rss %s MiB\n' "$s" "$p" "$(rss_mib "$s")"; else printf '%-9s stopped  port %s\n' "$s" "$p"; rc=1; fi
     done
+    # The API and the worker, when scripts/start.sh runs them under their supervisors.
+    for s in api worker; do
+      [ -f "$RUN/$s.pid" ] || continue
+      if kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null && [ -f "$RUN/$s.state" ]; then
+        printf '%-9s %s (supervised)\n' "$s" "$(cat "$RUN/$s.state")"
+      else
+        printf '%-9s stopped  (its supervisor is gone)\n' "$s"; rc=1
+      fi
+    done
     exit $rc ;;
   env)
     load_secrets; print_env ;;

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { stack } from '../helpers/stack';
+import { ROOT, stack } from '../helpers/stack';
 
 const SERVICES = ['postgres', 'redis', 'temporal', 'neo4j', 'chroma', 'models', 'litellm'];
 const PORTS = [5432, 6379, 7233, 8233, 7687, 8000, 8090, 4000];
@@ -51,6 +51,40 @@ describe('the stack command', () => {
     for (const s of SERVICES) expect(r.out).toMatch(new RegExp(`^${s}\\s+running`, 'm'));
     for (const p of PORTS) expect(await portOpen(p)).toBe(true);
   });
+
+  it('`scripts/start.sh` runs the API and the worker under supervisors that start them again when they die', async () => {
+    const start = spawnSync('bash', [join(ROOT, 'scripts', 'start.sh')], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    expect(start.status).toBe(0);
+    expect(start.stdout).toMatch(/Neuronode is running/);
+    const base = `http://127.0.0.1:${process.env.PORT ?? 8001}`;
+    try {
+      const state = (name: string) => readFileSync(join(DATA, 'run', `${name}.state`), 'utf8');
+      const pidOf = (name: string) => Number(/pid=(\d+)/.exec(state(name))![1]);
+      const healthy = async () => (await fetch(`${base}/api/health`).catch(() => null))?.status === 200;
+      for (const name of ['api', 'worker']) {
+        const before = pidOf(name);
+        process.kill(before, 'SIGKILL');
+        const until = Date.now() + 60_000;
+        while (!(state(name).startsWith('running') && pidOf(name) !== before && (name !== 'api' || (await healthy())))) {
+          if (Date.now() > until) throw new Error(`${name} was not restarted: ${state(name)}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(state(name)).toMatch(/^running pid=\d+ restarts=1 last_exit=137/);
+      }
+      // The restarted worker does work: the API's end-to-end check runs as a workflow on it.
+      const { email, password } = { email: process.env.NEURONODE_ADMIN_EMAIL!, password: process.env.NEURONODE_ADMIN_PASSWORD! };
+      const login = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })).json()) as { access_token: string };
+      const check = await fetch(`${base}/api/system/check`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` }, body: '{}' });
+      expect(check.status).toBe(200);
+      const status = stack('status');
+      expect(status.out).toMatch(/^api\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
+      expect(status.out).toMatch(/^worker\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
+    } finally {
+      expect(spawnSync('bash', [join(ROOT, 'scripts', 'start.sh'), 'stop-app'], { cwd: ROOT }).status).toBe(0);
+    }
+    expect(await fetch(`${base}/api/health`).then(() => 'answered', () => 'refused')).toBe('refused');
+    expect(existsSync(join(DATA, 'run', 'api.pid'))).toBe(false);
+  }, 900_000);
 
   it('`down` stops everything it started, and `status` then says so', async () => {
     const pids = readdirSync(join(DATA, 'run'))
