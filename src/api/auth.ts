@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import argon2 from 'argon2';
 import pLimit from 'p-limit';
-import { Router, type Request, type RequestHandler } from 'express';
+import { parse as parseCookie } from 'cookie';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy, type StrategyOptionsWithRequest } from 'passport-jwt';
@@ -51,14 +52,41 @@ const WORKSPACE_HEADER = 'x-workspace-id';
 export const revokedKey = (jti: string) => `neuronode:auth:revoked:${jti}`;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/**
+ * Browser sessions keep the refresh token in an httpOnly, SameSite=Strict cookie that only the auth
+ * routes receive, so page scripts never hold it. A request that relies on the cookie must also carry
+ * the session header: a custom header no cross-origin page can send without CORS allowing it, which
+ * keeps other sites (and other ports of the same host, which SameSite counts as the same site) from
+ * spending the cookie.
+ */
+export const SESSION_COOKIE = 'neuronode_refresh';
+export const SESSION_HEADER = 'x-neuronode-session';
+function cookieToken(req: Request): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  const value = parseCookie(header)[SESSION_COOKIE];
+  if (!value) return undefined;
+  if (req.get(SESSION_HEADER) !== 'cookie') throw new ApiError('forbidden', `a request that uses the session cookie must send the ${SESSION_HEADER}: cookie header`);
+  return value;
+}
+function setSessionCookie(req: Request, res: Response, token: string, maxAgeSeconds: number): void {
+  res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/api/auth', maxAge: maxAgeSeconds * 1000 });
+}
+function clearSessionCookie(req: Request, res: Response): void {
+  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/api/auth' });
+}
+
 export const LoginRequest = z
   .object({
     email: z.email().max(320),
     password: z.string().min(1).max(200),
     workspace_id: z.string().min(1).max(100).optional(),
+    /** `cookie`: the refresh token goes into an httpOnly cookie (a browser session) instead of the body. */
+    session: z.enum(['token', 'cookie']).optional(),
   })
   .strict();
-export const RefreshRequest = z.object({ refresh_token: z.string().min(10).max(200) }).strict();
+/** Without `refresh_token`, the session cookie's token (a browser session; needs the session header). */
+export const RefreshRequest = z.object({ refresh_token: z.string().min(10).max(200).optional() }).strict();
 export const LogoutRequest = z.object({ refresh_token: z.string().min(10).max(200).optional() }).strict();
 
 /**
@@ -243,12 +271,21 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
     }
     const tokens = await issueTokens(deps, user.id, m.workspace_id, randomUUID());
     await writeAudit(deps, { ...ctx, workspaceId: m.workspace_id, actorId: user.id, actorEmail: user.email, role: m.role, action: 'auth.login', outcome: 'success', status: 200 });
+    if (body.session === 'cookie') {
+      const { refresh_token, ...rest } = tokens;
+      setSessionCookie(req, res, refresh_token, tokens.refresh_expires_in);
+      res.json({ ...rest, user: { id: user.id, email: user.email, role: m.role } });
+      return;
+    }
     res.json({ ...tokens, user: { id: user.id, email: user.email, role: m.role } });
   });
 
   router.post('/refresh', async (req, res) => {
-    const body = parse(RefreshRequest, req.body);
-    const hash = sha256(body.refresh_token);
+    const body = parse(RefreshRequest, req.body ?? {});
+    const fromCookie = body.refresh_token === undefined;
+    const presented = body.refresh_token ?? cookieToken(req);
+    if (!presented) throw new ApiError('unauthorized', 'no refresh token: send refresh_token, or the session cookie with its header');
+    const hash = sha256(presented);
     const ctx = auditContext(req, res);
     const rotated = (
       await deps.db.query(
@@ -276,19 +313,27 @@ export function authRouter(deps: Deps, limits: RateLimits): Router {
     }
     const tokens = await issueTokens(deps, rotated.user_id, rotated.workspace_id, rotated.family_id);
     await writeAudit(deps, { ...ctx, workspaceId: rotated.workspace_id, actorId: rotated.user_id, actorEmail: user.email, role: user.role, action: 'auth.refresh', outcome: 'success', status: 200 });
+    if (fromCookie) {
+      const { refresh_token, ...rest } = tokens;
+      setSessionCookie(req, res, refresh_token, tokens.refresh_expires_in);
+      res.json(rest);
+      return;
+    }
     res.json(tokens);
   });
 
   router.post('/logout', async (req, res) => {
     const body = parse(LogoutRequest, req.body ?? {});
     const p = req.user!;
+    const presented = body.refresh_token ?? cookieToken(req);
     // The session the access token came from ends, and the one of a refresh token given in the body.
     const r = await deps.db.query(
       `UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now())
         WHERE user_id = $3 AND (family_id = $1::uuid OR family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $3))
         RETURNING family_id`,
-      [p.familyId, body.refresh_token ? sha256(body.refresh_token) : null, p.userId],
+      [p.familyId, presented ? sha256(presented) : null, p.userId],
     );
+    if (req.headers.cookie && parseCookie(req.headers.cookie)[SESSION_COOKIE]) clearSessionCookie(req, res);
     const families = new Set(r.rows.map((x) => x.family_id as string)).size;
     // The access token stops working now, not at its expiry.
     const ttl = Math.max(1, p.exp - Math.floor(Date.now() / 1000));

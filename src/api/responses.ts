@@ -32,7 +32,8 @@ export const TokenResponse = obj({
   access_token: str,
   token_type: z.literal('Bearer'),
   expires_in: num,
-  refresh_token: str,
+  /** Absent for a browser session: the token is in the httpOnly session cookie. */
+  refresh_token: str.optional(),
   refresh_expires_in: num,
   workspace_id: str,
 });

@@ -256,6 +256,42 @@ describe('tokens', () => {
     expect(stored.rows[0].n).toBe(0);
   });
 
+  it('keeps the refresh token of a browser session in an httpOnly cookie that only a request with the session header can spend', async () => {
+    const r = await api(sys.url, '/api/auth/login', { method: 'POST', json: { email: `user-${RUN}@example.com`, password: PASSWORD, session: 'cookie' }, token: null });
+    expect(r.status).toBe(200);
+    expect(r.json.refresh_token).toBeUndefined();
+    const setCookie = r.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^neuronode_refresh=rt_[\w-]+;/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Path=\/api\/auth/);
+    const cookie = setCookie.split(';')[0]!;
+    // The cookie alone (as a cross-site form or another port's page would send it) is refused.
+    const bare = await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null, headers: { cookie } });
+    expect(bare.status).toBe(403);
+    const rotated = await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null, headers: { cookie, 'x-neuronode-session': 'cookie' } });
+    expect(rotated.status).toBe(200);
+    expect(rotated.json.refresh_token).toBeUndefined();
+    expect((await me(rotated.json.access_token)).status).toBe(200);
+    const next = (rotated.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect(next).toMatch(/^neuronode_refresh=rt_/);
+    expect(next).not.toBe(cookie);
+    // The rotated cookie is spent: presenting it again revokes the family, the new one with it.
+    expect((await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null, headers: { cookie, 'x-neuronode-session': 'cookie' } })).status).toBe(401);
+    expect((await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null, headers: { cookie: next, 'x-neuronode-session': 'cookie' } })).status).toBe(401);
+    // Logout with the cookie revokes its family and clears the cookie.
+    const again = await api(sys.url, '/api/auth/login', { method: 'POST', json: { email: `user-${RUN}@example.com`, password: PASSWORD, session: 'cookie' }, token: null });
+    const c2 = (again.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const out = await api(sys.url, '/api/auth/logout', { method: 'POST', json: {}, token: again.json.access_token, headers: { cookie: c2, 'x-neuronode-session': 'cookie' } });
+    expect(out.status).toBe(200);
+    expect(out.headers.get('set-cookie')).toMatch(/^neuronode_refresh=;.*Expires=Thu, 01 Jan 1970/);
+    expect((await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null, headers: { cookie: c2, 'x-neuronode-session': 'cookie' } })).status).toBe(401);
+    // Neither a token nor a cookie: a clear 401.
+    const none = await api(sys.url, '/api/auth/refresh', { method: 'POST', json: {}, token: null });
+    expect(none.status).toBe(401);
+    expect(none.json.error.message).toMatch(/no refresh token/);
+  });
+
   it('ends a session at logout and a disabled account at once', async () => {
     const u = await createUser('user', 'leaver');
     const s = await login(sys.url, { email: u.email, password: PASSWORD });
