@@ -6,7 +6,7 @@ const IO_MODULES = ['pg', 'ioredis', 'neo4j-driver', 'chromadb', 'openai', 'expr
 const forbiddenInWorkflows = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), ...IO_MODULES];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'tests/sequencer.js', 'tests/environment.js', 'tests/temporal-work.js', 'bin/neuronode.js', 'jest.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'tests/sequencer.js', 'tests/environment.js', 'tests/temporal-work.js', 'bin/neuronode.js', 'jest.config.js', 'web/.next/**', 'web/node_modules/**', 'web/next-env.d.ts'] },
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts', 'tests/**/*.ts', 'scripts/**/*.ts'],

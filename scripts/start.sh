@@ -9,7 +9,7 @@ DATA="${NEURONODE_DATA:-/var/lib/neuronode}"
 # Stops each supervisor, which stops its process first (TERM, then the whole group after 15 s).
 stop_app() {
   local name pid
-  for name in api worker; do
+  for name in web api worker; do
     if [ -f "$DATA/run/$name.pid" ]; then
       pid="$(cat "$DATA/run/$name.pid")"
       kill -TERM "$pid" 2>/dev/null || true
@@ -37,6 +37,7 @@ bash scripts/install.sh
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
 npm run --silent build
+(cd web && NEXT_TELEMETRY_DISABLED=1 npx next build >/dev/null)
 # The schema, as its owner; the API and worker connect as the application role and never see the
 # owner's credentials.
 node dist/src/migrate.js
@@ -54,7 +55,7 @@ while [ "$d" != / ]; do
   fi
   d="$(dirname "$d")"
 done
-for name in worker api; do
+for name in worker api web; do
   touch "$DATA/logs/$name.log"; chmod 600 "$DATA/logs/$name.log"
 done
 # Each under its supervisor (scripts/supervise.sh), which starts it again when it dies; the pid file
@@ -66,6 +67,13 @@ for name in worker api; do
     setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node "$entry" >>"$DATA/logs/$name.log" 2>&1 < /dev/null &
   echo $! >"$DATA/run/$name.pid"
 done
+# The web application: pages, and /api and /ws passed to the API. It gets the API's address and its
+# own port, none of the API's secrets.
+WEB_PORT="${WEB_PORT:-3000}"
+setsid env -i PATH="$PATH" HOME="$DATA/app" NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 API_URL="http://127.0.0.1:$PORT" WEB_PORT="$WEB_PORT" \
+  bash scripts/supervise.sh web "$DATA/run/web.state" -- \
+  setpriv --reuid=neuronode-app --regid=neuronode-app --init-groups --no-new-privs node web/server.mjs >>"$DATA/logs/web.log" 2>&1 < /dev/null &
+echo $! >"$DATA/run/web.pid"
 
 for _ in $(seq 1 120); do
   code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/health" || true)"
@@ -73,10 +81,17 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ "$code" = 200 ] || { tail -n 40 "$DATA/logs/api.log" "$DATA/logs/worker.log" >&2; echo "the API did not become healthy" >&2; exit 1; }
+for _ in $(seq 1 120); do
+  code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PORT/login" || true)"
+  [ "$code" = 200 ] && break
+  sleep 0.5
+done
+[ "$code" = 200 ] || { tail -n 40 "$DATA/logs/web.log" >&2; echo "the web application did not start" >&2; exit 1; }
 
 cat <<MSG
 
 Neuronode is running.
+  Web app        http://127.0.0.1:$WEB_PORT   (log in as the administrator below)
   API            http://127.0.0.1:$PORT/api   (health: /api/health; docs: http://127.0.0.1:$PORT/docs)
   Administrator  $NEURONODE_ADMIN_EMAIL   (password in $DATA/secrets.env; log in with POST /api/auth/login)
   Temporal UI    $TEMPORAL_UI_URL

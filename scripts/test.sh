@@ -57,6 +57,8 @@ echo "[test] typecheck" >&2
 npx tsc --noEmit -p .
 echo "[test] lint" >&2
 npx eslint .
+echo "[test] web application: typecheck and production build" >&2
+(cd web && npx tsc --noEmit -p . && NEXT_TELEMETRY_DISABLED=1 npx next build >/dev/null)
 
 rc=0
 jest_run() { # name args...

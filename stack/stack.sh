@@ -248,6 +248,9 @@ install_all() {
   venv_from_lock schemathesis "$ROOT/stack/locks/schemathesis.lock"
   # The plain BM25 that the retrieval evaluation measures beside the product (a tool, not a service).
   venv_from_lock bm25 "$ROOT/stack/locks/bm25.lock"
+  # The browser the web application's tests drive (Debian's Chromium; Playwright's own download does not
+  # work offline), and a font for its pages.
+  apt_install /usr/bin/chromium chromium fonts-dejavu-core
 }
 
 # ---------------------------------------------------------------- start / stop
@@ -499,7 +502,7 @@ case "$cmd" in
       if "status_$s"; then printf '%-9s running  port %-5s rss %s MiB\n' "$s" "$p" "$(rss_mib "$s")"; else printf '%-9s stopped  port %s\n' "$s" "$p"; rc=1; fi
     done
     # The API and the worker, when scripts/start.sh runs them under their supervisors.
-    for s in api worker; do
+    for s in web api worker; do
       [ -f "$RUN/$s.pid" ] || continue
       if kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null && [ -f "$RUN/$s.state" ]; then
         printf '%-9s %s (supervised)\n' "$s" "$(cat "$RUN/$s.state")"

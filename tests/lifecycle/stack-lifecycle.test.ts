@@ -52,7 +52,7 @@ describe('the stack command', () => {
     for (const p of PORTS) expect(await portOpen(p)).toBe(true);
   });
 
-  it('`scripts/start.sh` runs the API and the worker under supervisors that start them again when they die', async () => {
+  it('`scripts/start.sh` runs the API, the worker and the web application under supervisors that start them again when they die', async () => {
     const start = spawnSync('bash', [join(ROOT, 'scripts', 'start.sh')], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
     expect(start.status).toBe(0);
     expect(start.stdout).toMatch(/Neuronode is running/);
@@ -61,11 +61,17 @@ describe('the stack command', () => {
       const state = (name: string) => readFileSync(join(DATA, 'run', `${name}.state`), 'utf8');
       const pidOf = (name: string) => Number(/pid=(\d+)/.exec(state(name))![1]);
       const healthy = async () => (await fetch(`${base}/api/health`).catch(() => null))?.status === 200;
-      for (const name of ['api', 'worker']) {
+      // The web application on its port: its pages, and the API through it.
+      const web = `http://127.0.0.1:${process.env.WEB_PORT ?? 3000}`;
+      const webUp = async () => (await fetch(`${web}/login`).catch(() => null))?.status === 200;
+      expect(start.stdout).toContain(`Web app        ${web}`);
+      expect(await webUp()).toBe(true);
+      expect((await fetch(`${web}/api/health`)).status).toBe(200);
+      for (const name of ['api', 'worker', 'web']) {
         const before = pidOf(name);
         process.kill(before, 'SIGKILL');
         const until = Date.now() + 60_000;
-        while (!(state(name).startsWith('running') && pidOf(name) !== before && (name !== 'api' || (await healthy())))) {
+        while (!(state(name).startsWith('running') && pidOf(name) !== before && (name !== 'api' || (await healthy())) && (name !== 'web' || (await webUp())))) {
           if (Date.now() > until) throw new Error(`${name} was not restarted: ${state(name)}`);
           await new Promise((r) => setTimeout(r, 250));
         }
@@ -79,11 +85,14 @@ describe('the stack command', () => {
       const status = stack('status');
       expect(status.out).toMatch(/^api\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
       expect(status.out).toMatch(/^worker\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
+      expect(status.out).toMatch(/^web\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
     } finally {
       expect(spawnSync('bash', [join(ROOT, 'scripts', 'start.sh'), 'stop-app'], { cwd: ROOT }).status).toBe(0);
     }
     expect(await fetch(`${base}/api/health`).then(() => 'answered', () => 'refused')).toBe('refused');
     expect(existsSync(join(DATA, 'run', 'api.pid'))).toBe(false);
+    expect(await fetch(`http://127.0.0.1:${process.env.WEB_PORT ?? 3000}/login`).then(() => 'answered', () => 'refused')).toBe('refused');
+    expect(existsSync(join(DATA, 'run', 'web.pid'))).toBe(false);
   }, 900_000);
 
   it('`down` stops everything it started, and `status` then says so', async () => {

@@ -1,0 +1,164 @@
+'use client';
+import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useI18n } from '../../lib/i18n';
+import { ApiFailure, useSession } from '../../lib/session';
+
+interface Citation {
+  n: number;
+  document_id: string;
+  title: string;
+  chunk_id: string;
+  page: number | null;
+  snippet: string;
+  score: number;
+}
+interface Answer {
+  answer: string;
+  citations: Citation[];
+  validation: { grounded: boolean };
+}
+
+/** The answer with each `[n]` as a button that opens source n. */
+function withCitations(text: string, citations: Citation[], open: (c: Citation) => void, label: (n: number) => string): ReactNode[] {
+  const byN = new Map(citations.map((c) => [c.n, c]));
+  return text.split(/(\[\d+\])/g).map((part, i) => {
+    const m = /^\[(\d+)\]$/.exec(part);
+    const c = m ? byN.get(Number(m[1])) : undefined;
+    if (!c) return <Fragment key={i}>{part}</Fragment>;
+    return (
+      <button key={i} type="button" className="cite" aria-label={label(c.n)} data-citation={c.n} onClick={() => open(c)}>
+        [{c.n}]
+      </button>
+    );
+  });
+}
+
+export default function AskPage() {
+  const { t } = useI18n();
+  const session = useSession();
+  const [busy, setBusy] = useState(false);
+  const [stage, setStage] = useState<string | null>(null);
+  const [draft, setDraft] = useState('');
+  const [answer, setAnswer] = useState<Answer | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [source, setSource] = useState<Citation | null>(null);
+  const panel = useRef<HTMLElement>(null);
+
+  const ask = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const question = String(new FormData(e.currentTarget).get('question') ?? '').trim();
+    if (!question) return;
+    setBusy(true);
+    setStage(null);
+    setDraft('');
+    setAnswer(null);
+    setFailure(null);
+    setSource(null);
+    try {
+      const res = await session.fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ question, stream: true }) });
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch((err: unknown) => ({ error: { message: (err as Error).message } }))) as { error?: { message?: string } };
+        throw new ApiFailure(res.status, 'http_error', body.error?.message ?? res.statusText);
+      }
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event = /^event: (.+)$/m.exec(block)?.[1];
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as Record<string, unknown>;
+          if (event === 'stage') setStage(String(data.stage));
+          else if (event === 'token') setDraft((d) => d + String(data.text));
+          else if (event === 'reset') setDraft(String(data.text ?? ''));
+          else if (event === 'answer') setAnswer(data as unknown as Answer);
+          else if (event === 'error') setFailure(((data.error as { message?: string }) ?? {}).message ?? 'error');
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof ApiFailure || err instanceof TypeError)) throw err;
+      setFailure(err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const open = (c: Citation) => setSource(c);
+  // The opened source takes the focus (keyboard and screen-reader users land on the passage).
+  useEffect(() => {
+    if (source) panel.current?.focus();
+  }, [source]);
+  const refused = answer !== null && answer.citations.length === 0 && /insufficient information/i.test(answer.answer);
+
+  return (
+    <section aria-labelledby="ask-title" className="ask">
+      <h1 id="ask-title">{t('ask.title')}</h1>
+      <form onSubmit={(e) => void ask(e)} className="card">
+        <label htmlFor="question">{t('ask.question')}</label>
+        <textarea id="question" name="question" rows={3} required placeholder={t('ask.placeholder')} />
+        <button type="submit" disabled={busy}>
+          {busy ? t('ask.busy') : t('ask.submit')}
+        </button>
+      </form>
+      {busy && stage && (
+        <p role="status" data-testid="stage">
+          {t('ask.stage', { stage })}
+        </p>
+      )}
+      {busy && draft && <p className="draft">{draft}</p>}
+      {failure && (
+        <p role="alert" className="error">
+          {t('ask.failed', { message: failure })}
+        </p>
+      )}
+      {answer && (
+        <article className="card answer" aria-labelledby="answer-title" data-testid="answer">
+          <h2 id="answer-title">{t('ask.answer')}</h2>
+          {refused ? (
+            <p className="refused" data-testid="insufficient">
+              {t('ask.insufficient')}
+            </p>
+          ) : (
+            <>
+              <p>{withCitations(answer.answer, answer.citations, open, (n) => t('ask.openSource', { n }))}</p>
+              <p className={`badge ${answer.validation.grounded ? 'ok' : 'warn'}`} data-testid="grounded">
+                {answer.validation.grounded ? t('ask.grounded') : t('ask.notGrounded')}
+              </p>
+              <h3>{t('ask.sources')}</h3>
+              <ol className="sources">
+                {answer.citations.map((c) => (
+                  <li key={c.n} value={c.n}>
+                    <button type="button" className="link" onClick={() => open(c)}>
+                      {c.title}
+                      {c.page !== null ? `, ${t('ask.page', { page: c.page })}` : ''}
+                    </button>
+                  </li>
+                ))}
+              </ol>
+            </>
+          )}
+        </article>
+      )}
+      {source && (
+        <aside ref={panel} tabIndex={-1} className="card source" aria-labelledby="source-title" data-testid="source" onKeyDown={(e) => e.key === 'Escape' && setSource(null)}>
+          <div className="row">
+            <h2 id="source-title">
+              {t('ask.source', { n: source.n })}: {source.title}
+              {source.page !== null ? `, ${t('ask.page', { page: source.page })}` : ''}
+            </h2>
+            <button type="button" className="ghost" onClick={() => setSource(null)}>
+              {t('common.close')}
+            </button>
+          </div>
+          <blockquote>
+            <mark>{source.snippet}</mark>
+          </blockquote>
+        </aside>
+      )}
+    </section>
+  );
+}

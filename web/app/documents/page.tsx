@@ -1,0 +1,184 @@
+'use client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useRef, useState, type DragEvent } from 'react';
+import { useI18n, type MessageKey } from '../../lib/i18n';
+import { useLiveChannel } from '../../lib/live';
+import { ApiFailure, useSession } from '../../lib/session';
+
+interface DocumentRow {
+  id: string;
+  filename: string;
+  title: string | null;
+  status: string;
+  stage: string;
+  counts: { chunks?: number; entities?: number };
+  updated_at: string;
+}
+interface DocumentList {
+  total: number;
+  documents: DocumentRow[];
+}
+const STATUSES = ['queued', 'processing', 'completed', 'failed', 'awaiting_approval', 'rejected', 'cancelled', 'deleting'] as const;
+const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
+
+export default function DocumentsPage() {
+  const { t, number, dateTime } = useI18n();
+  const session = useSession();
+  const client = useQueryClient();
+  const [q, setQ] = useState('');
+  const [status, setStatus] = useState('');
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+
+  const params = new URLSearchParams({ limit: '100' });
+  if (q) params.set('q', q);
+  if (status) params.set('status', status);
+  const key = ['documents', session.workspaceId, q, status];
+  const list = useQuery({ queryKey: key, queryFn: () => session.json<DocumentList>(`/api/documents?${params}`) });
+
+  // Stage events patch the rows in place; a final status fetches the true record (counts, error).
+  const onMessage = useCallback(
+    (msg: Record<string, unknown>) => {
+      const id = msg.document_id as string | undefined;
+      if (!id) return;
+      client.setQueriesData<DocumentList>({ queryKey: ['documents'] }, (old) => {
+        if (!old) return old;
+        return { ...old, documents: old.documents.map((d) => (d.id === id ? { ...d, stage: (msg.stage as string) ?? d.stage, status: (msg.status as string) ?? (d.status === 'queued' ? 'processing' : d.status) } : d)) };
+      });
+      if (FINAL.has(msg.status as string)) void client.invalidateQueries({ queryKey: ['documents'] });
+    },
+    [client],
+  );
+  const live = useLiveChannel('/ws/documents/processing', session.accessToken, onMessage, () => void client.invalidateQueries({ queryKey: ['documents'] }));
+
+  const upload = async (files: File[]) => {
+    if (!files.length) return;
+    setError(null);
+    setNotice(t('docs.uploading', { count: files.length }));
+    const form = new FormData();
+    for (const f of files) form.append('files', f, f.webkitRelativePath || f.name);
+    try {
+      const r = await session.json<{ documents: { duplicate: boolean }[] }>('/api/documents/upload', { method: 'POST', body: form });
+      const dups = r.documents.filter((d) => d.duplicate).length;
+      setNotice(`${t('docs.uploaded', { count: r.documents.length })}${dups ? ` (${number(dups)} ${t('docs.duplicate')})` : ''}`);
+    } catch (err) {
+      if (!(err instanceof ApiFailure)) throw err;
+      setNotice(null);
+      setError(t('common.error', { message: err.message }));
+    }
+    await client.invalidateQueries({ queryKey: ['documents'] });
+  };
+
+  const remove = async (d: DocumentRow) => {
+    if (!confirm(t('docs.confirmDelete', { name: d.title ?? d.filename }))) return;
+    const res = await session.fetch(`/api/documents/${d.id}`, { method: 'DELETE' });
+    if (!res.ok) setError(t('common.error', { message: `${res.status}` }));
+    await client.invalidateQueries({ queryKey: ['documents'] });
+  };
+
+  const onDrop = (e: DragEvent<HTMLElement>) => {
+    e.preventDefault();
+    setDragging(false);
+    void upload([...e.dataTransfer.files]);
+  };
+
+  return (
+    <section aria-labelledby="docs-title">
+      <div className="row">
+        <h1 id="docs-title">{t('docs.title')}</h1>
+        <span className={`live live-${live}`} role="status" data-testid="live-state">
+          {live === 'connected' ? t('live.connected') : t('live.reconnecting')}
+        </span>
+      </div>
+      <section
+        className={`drop${dragging ? ' dragging' : ''}`}
+        aria-label={t('docs.upload')}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <p>{t('docs.drop')}</p>
+        <button type="button" onClick={() => input.current?.click()}>
+          {t('docs.choose')}
+        </button>
+        <input ref={input} type="file" multiple hidden aria-label={t('docs.choose')} data-testid="file-input" onChange={(e) => void upload([...(e.target.files ?? [])]).then(() => (e.target.value = ''))} />
+      </section>
+      {notice && <p role="status">{notice}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="filters">
+        <input type="search" aria-label={t('docs.search')} placeholder={t('docs.search')} value={q} onChange={(e) => setQ(e.target.value)} />
+        <label>
+          {t('docs.filter.status')}{' '}
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">{t('docs.filter.all')}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`status.${s}` as MessageKey)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {list.data && <span>{t('docs.total', { count: list.data.total })}</span>}
+      </div>
+      {list.isPending && <p aria-busy="true">{t('common.loading')}</p>}
+      {list.isError && (
+        <p role="alert" className="error">
+          {t('common.error', { message: list.error.message })}
+        </p>
+      )}
+      {list.data && list.data.documents.length === 0 && <p>{t('docs.empty')}</p>}
+      {list.data && list.data.documents.length > 0 && (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('docs.col.name')}</th>
+                <th scope="col">{t('docs.col.status')}</th>
+                <th scope="col">{t('docs.col.stage')}</th>
+                <th scope="col" className="num">
+                  {t('docs.col.chunks')}
+                </th>
+                <th scope="col" className="num">
+                  {t('docs.col.entities')}
+                </th>
+                <th scope="col">{t('docs.col.updated')}</th>
+                <th scope="col">{t('docs.col.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.documents.map((d) => (
+                <tr key={d.id} data-document-id={d.id} data-filename={d.filename} data-status={d.status}>
+                  <td>
+                    {d.title ?? d.filename}
+                    {d.title && d.title !== d.filename && <span className="sub">{d.filename}</span>}
+                  </td>
+                  <td>
+                    <span className={`badge status-${d.status}`}>{STATUSES.includes(d.status as (typeof STATUSES)[number]) ? t(`status.${d.status}` as MessageKey) : d.status}</span>
+                  </td>
+                  <td data-testid="stage">{d.stage}</td>
+                  <td className="num">{d.counts?.chunks !== undefined ? number(d.counts.chunks) : '–'}</td>
+                  <td className="num">{d.counts?.entities !== undefined ? number(d.counts.entities) : '–'}</td>
+                  <td>{dateTime(d.updated_at)}</td>
+                  <td>
+                    <button type="button" className="ghost" onClick={() => void remove(d)}>
+                      {t('docs.delete')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,83 @@
+'use client';
+import Link from 'next/link';
+import { usePathname, useRouter } from 'next/navigation';
+import { useEffect, useState, type ReactNode } from 'react';
+import { useI18n, type Locale } from '../lib/i18n';
+import { useSession } from '../lib/session';
+
+type Theme = 'light' | 'dark';
+const THEME_KEY = 'neuronode.theme';
+
+/** The frame of every page: navigation, language and theme, and the session gate. */
+export function Shell({ children }: { children: ReactNode }) {
+  const { t, locale, setLocale } = useI18n();
+  const session = useSession();
+  const pathname = usePathname();
+  const router = useRouter();
+  const [theme, setTheme] = useState<Theme>('light');
+
+  useEffect(() => {
+    const stored = localStorage.getItem(THEME_KEY);
+    setTheme(stored === 'dark' || stored === 'light' ? stored : matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
+  }, []);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  const onLogin = pathname === '/login';
+  useEffect(() => {
+    if (session.status === 'anonymous' && !onLogin) router.replace(`/login?next=${encodeURIComponent(pathname)}`);
+    if (session.status === 'authenticated' && onLogin) router.replace('/documents');
+  }, [session.status, onLogin, pathname, router]);
+
+  const chooseTheme = (next: Theme) => {
+    localStorage.setItem(THEME_KEY, next);
+    setTheme(next);
+  };
+  const links: { href: string; label: string }[] = [
+    { href: '/documents', label: t('nav.documents') },
+    { href: '/ask', label: t('nav.ask') },
+  ];
+
+  return (
+    <>
+      <a className="skip" href="#main">
+        {t('nav.skip')}
+      </a>
+      <header className="bar">
+        <span className="brand">{t('app.name')}</span>
+        {session.status === 'authenticated' && (
+          <nav aria-label={t('app.name')}>
+            {links.map((l) => (
+              <Link key={l.href} href={l.href} aria-current={pathname.startsWith(l.href) ? 'page' : undefined}>
+                {l.label}
+              </Link>
+            ))}
+          </nav>
+        )}
+        <span className="spacer" />
+        <label className="compact">
+          <span className="sr-only">{t('nav.language')}</span>
+          <select aria-label={t('nav.language')} value={locale} onChange={(e) => setLocale(e.target.value as Locale)}>
+            <option value="en">English</option>
+            <option value="de">Deutsch</option>
+          </select>
+        </label>
+        <button type="button" className="ghost" aria-pressed={theme === 'dark'} title={t('nav.theme')} onClick={() => chooseTheme(theme === 'dark' ? 'light' : 'dark')}>
+          {t('nav.theme.dark')}
+        </button>
+        {session.status === 'authenticated' && (
+          <>
+            <span className="who" title={session.workspaceId ?? ''}>
+              {session.user?.email} · {session.workspaceId}
+            </span>
+            <button type="button" className="ghost" onClick={() => void session.logout().then(() => router.replace('/login'))}>
+              {t('nav.logout')}
+            </button>
+          </>
+        )}
+      </header>
+      <main id="main">{session.status === 'loading' || (session.status === 'anonymous' && !onLogin) ? <p aria-busy="true">{t('common.loading')}</p> : children}</main>
+    </>
+  );
+}

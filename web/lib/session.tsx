@@ -1,0 +1,180 @@
+'use client';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+
+/**
+ * The browser session. The access token lives in memory only; the refresh token is an httpOnly,
+ * SameSite=Strict cookie the API sets (login with `session: "cookie"`), which page scripts never see.
+ * Requests that spend the cookie carry the session header. One refresh at a time: refresh tokens
+ * rotate, and a second refresh with the same cookie would count as reuse and end the session.
+ */
+export const SESSION_HEADER = { 'x-neuronode-session': 'cookie' } as const;
+
+export interface User {
+  id: string;
+  email: string;
+  role: 'admin' | 'power_user' | 'user';
+}
+interface TokenResponse {
+  access_token: string;
+  expires_in: number;
+  workspace_id: string;
+  user?: User;
+}
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+async function failureOf(res: Response): Promise<ApiFailure> {
+  const text = await res.text();
+  let body: { error?: { code?: string; message?: string } } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+  }
+  return new ApiFailure(res.status, body.error?.code ?? 'http_error', body.error?.message ?? (text.slice(0, 200) || res.statusText));
+}
+
+type Status = 'loading' | 'anonymous' | 'authenticated';
+interface Session {
+  status: Status;
+  user: User | null;
+  workspaceId: string | null;
+  accessToken: () => string | null;
+  login: (email: string, password: string) => Promise<void>;
+  logout: () => Promise<void>;
+  /** A request to the API with the access token; one silent refresh and retry on 401. */
+  fetch: (path: string, init?: RequestInit) => Promise<Response>;
+  json: <T>(path: string, init?: RequestInit) => Promise<T>;
+}
+const Ctx = createContext<Session | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [status, setStatus] = useState<Status>('loading');
+  const [user, setUserState] = useState<User | null>(null);
+  const userRef = useRef<User | null>(null);
+  const setUser = useCallback((u: User | null) => {
+    userRef.current = u;
+    setUserState(u);
+  }, []);
+  const [workspaceId, setWorkspaceId] = useState<string | null>(null);
+  const token = useRef<string | null>(null);
+  const refreshing = useRef<Promise<boolean> | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const accept = useCallback((t: TokenResponse) => {
+    token.current = t.access_token;
+    setWorkspaceId(t.workspace_id);
+    if (timer.current) clearTimeout(timer.current);
+    // Silently, a little before the access token expires.
+    timer.current = setTimeout(() => void refresh(), Math.max(5, t.expires_in - 30) * 1000);
+   
+  }, []);
+
+  const end = useCallback(() => {
+    token.current = null;
+    if (timer.current) clearTimeout(timer.current);
+    setUser(null);
+    setWorkspaceId(null);
+    setStatus('anonymous');
+  }, [setUser]);
+
+  const refresh = useCallback((): Promise<boolean> => {
+    refreshing.current ??= (async () => {
+      try {
+        const res = await fetch('/api/auth/refresh', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', ...SESSION_HEADER }, body: '{}' });
+        if (res.status === 401 || res.status === 403) {
+          end();
+          return false;
+        }
+        if (!res.ok) throw await failureOf(res);
+        accept((await res.json()) as TokenResponse);
+        if (!userRef.current) {
+          const me = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}` } });
+          if (!me.ok) throw await failureOf(me);
+          const m = (await me.json()) as User;
+          setUser({ id: m.id, email: m.email, role: m.role });
+        }
+        setStatus('authenticated');
+        return true;
+      } finally {
+        refreshing.current = null;
+      }
+    })();
+    return refreshing.current;
+  }, [accept, end, setUser]);
+
+  // A reload keeps the session: the cookie still holds the refresh token.
+  useEffect(() => {
+    refresh().catch((err: unknown) => {
+      console.warn(`session could not be restored: ${(err as Error).message}`);
+      end();
+    });
+    return () => {
+      if (timer.current) clearTimeout(timer.current);
+    };
+   
+  }, []);
+
+  const login = useCallback(
+    async (email: string, password: string) => {
+      const res = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password, session: 'cookie' }) });
+      if (!res.ok) throw await failureOf(res);
+      const t = (await res.json()) as TokenResponse;
+      accept(t);
+      setUser(t.user ?? null);
+      setStatus('authenticated');
+    },
+    [accept, setUser],
+  );
+
+  const apiFetch = useCallback(
+    async (path: string, init: RequestInit = {}) => {
+      const send = () => {
+        const headers = new Headers(init.headers);
+        if (token.current) headers.set('authorization', `Bearer ${token.current}`);
+        return fetch(path, { ...init, headers });
+      };
+      let res = await send();
+      if (res.status === 401 && (await refresh())) res = await send();
+      return res;
+    },
+    [refresh],
+  );
+
+  const logout = useCallback(async () => {
+    const res = await apiFetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', ...SESSION_HEADER }, body: '{}' });
+    if (!res.ok && res.status !== 401) throw await failureOf(res);
+    end();
+  }, [apiFetch, end]);
+
+  const value = useMemo<Session>(
+    () => ({
+      status,
+      user,
+      workspaceId,
+      accessToken: () => token.current,
+      login,
+      logout,
+      fetch: apiFetch,
+      json: async <T,>(path: string, init?: RequestInit) => {
+        const res = await apiFetch(path, init);
+        if (!res.ok) throw await failureOf(res);
+        return (await res.json()) as T;
+      },
+    }),
+    [status, user, workspaceId, login, logout, apiFetch],
+  );
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useSession(): Session {
+  const v = useContext(Ctx);
+  if (!v) throw new Error('useSession outside SessionProvider');
+  return v;
+}
