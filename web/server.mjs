@@ -45,11 +45,19 @@ const server = createServer((req, res) => {
   if (toApi(req.url)) proxy.web(req, res);
   else void handle(req, res);
 });
+const upgraded = new Set();
 server.on('upgrade', (req, socket, head) => {
-  if (req.url?.startsWith('/ws/')) proxy.ws(req, socket, head);
-  else socket.destroy();
+  if (!req.url?.startsWith('/ws/')) return void socket.destroy();
+  upgraded.add(socket);
+  socket.once('close', () => upgraded.delete(socket));
+  proxy.ws(req, socket, head);
 });
 server.listen(port, host, () => console.log(`web application on http://${host}:${port} (API ${api})`));
-const stop = () => server.close(() => process.exit(0));
+// A stop ends open WebSockets too (the pages reconnect), or close would wait for them forever.
+const stop = () => {
+  server.close(() => process.exit(0));
+  for (const socket of upgraded) socket.destroy();
+  server.closeAllConnections();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/stack';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
@@ -37,6 +38,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const consoleErrors: string[] = [];
+/** Console errors while the web server was down on purpose (failed reconnects are expected then). */
+let whileDown: string[] | null = null;
 const foreignRequests: string[] = [];
 
 function freePort(): Promise<number> {
@@ -50,9 +53,9 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startWeb(apiUrl: string): Promise<string> {
+async function startWeb(apiUrl: string, port?: number): Promise<string> {
   if (!existsSync(join(ROOT, 'web', '.next', 'BUILD_ID'))) throw new Error('the web application is not built: run scripts/test.sh (it runs `npm --prefix web run build`)');
-  const port = await freePort();
+  port ??= await freePort();
   web = spawn(process.execPath, ['server.mjs'], { cwd: join(ROOT, 'web'), env: { ...process.env, API_URL: apiUrl, WEB_PORT: String(port), NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   web.stdout!.on('data', (d) => (log += d));
@@ -73,6 +76,12 @@ async function startWeb(apiUrl: string): Promise<string> {
 async function shot(name: string) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Serious and critical accessibility violations on the page as it is now (axe, WCAG 2 A and AA). */
+async function violations(): Promise<string[]> {
+  const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 async function logIn(p: Page, password = PASSWORD) {
@@ -97,7 +106,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
   page = await context.newPage();
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (m.type() === 'error') (whileDown ?? consoleErrors).push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   context.on('request', (r) => {
@@ -120,6 +129,7 @@ it('refuses a wrong password with a clear message, then logs in and lands on the
   await page.goto(`${webUrl}/documents`);
   await page.waitForURL(/\/login\?next=%2Fdocuments/);
   await shot('login-en-1440');
+  expect(await violations()).toEqual([]);
   await logIn(page, 'not-the-password');
   // (Next.js keeps an empty alert of its own for route announcements: the form's is the one.)
   const alert = page.locator('form [role="alert"]');
@@ -166,6 +176,40 @@ it('uploads a file whose row walks through its stages to completed, live, withou
   await shot('documents-en-1440');
 });
 
+it('rides out a crash of the web server: "reconnecting" while it is away, then the true state of what happened meanwhile, without a reload', async () => {
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor();
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  const port = Number(new URL(webUrl).port);
+  const exited = new Promise((r) => web.once('exit', r));
+  whileDown = [];
+  web.kill('SIGKILL');
+  await exited;
+  await page.getByTestId('live-state').filter({ hasText: 'Reconnecting…' }).waitFor();
+  // Meanwhile the same user uploads from elsewhere, and it finishes while the page cannot hear of it.
+  const token = (await login(sys.url, { email: EMAIL, password: PASSWORD })).access_token as string;
+  const form = new FormData();
+  form.append('files', new Blob([`# Ferry timetable\n\nThe Ostrand ferry sails twice a day from Hellwick. Run ${RUN}.\n`]), `ferry-${RUN}.md`);
+  const up = await api(sys.url, '/api/documents/upload', { method: 'POST', body: form, token });
+  expect(up.status).toBe(202);
+  const id = up.json.documents[0].document_id as string;
+  for (let i = 0; ; i++) {
+    const d = await api(sys.url, `/api/documents/${id}`, { token });
+    if (d.json.status === 'completed') break;
+    if (i > 480) throw new Error(`the document did not complete: ${d.json.status}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  expect((await api(sys.url, '/api/auth/logout', { method: 'POST', json: {}, token })).status).toBe(200);
+  expect(await page.locator(`tr[data-filename="ferry-${RUN}.md"]`).count()).toBe(0);
+  await startWeb(sys.url, port);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 60_000 });
+  expect(whileDown.every((e) => /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e))).toBe(true);
+  whileDown = null;
+  const row = page.locator(`tr[data-filename="ferry-${RUN}.md"]`);
+  await row.waitFor();
+  expect(await row.getAttribute('data-status')).toBe('completed');
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+});
+
 it('streams a cited answer; [1] opens the cited passage, highlighted', async () => {
   await page.getByRole('link', { name: 'Ask' }).click();
   await page.getByLabel('Your question').fill('Who founded the Harwick Lantern Society, and in which year?');
@@ -185,6 +229,7 @@ it('streams a cited answer; [1] opens the cited passage, highlighted', async () 
   // The panel takes the focus, and Escape closes it (keyboard use).
   expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('source');
   await shot('ask-en-1440');
+  expect(await violations()).toEqual([]);
   await page.keyboard.press('Escape');
   await source.waitFor({ state: 'detached' });
 });
@@ -212,6 +257,27 @@ it('speaks German, and fits a 390 px phone screen without horizontal scrolling',
   expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
   await page.getByLabel('Sprache').selectOption('en');
   await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+it('has no serious or critical accessibility violation on any page, in either language or theme', async () => {
+  // The checker itself finds a violation when there is one: a button without a name.
+  await page.evaluate(() => document.querySelector('main')!.insertAdjacentHTML('beforeend', '<button id="nameless"></button>'));
+  expect((await violations()).join()).toMatch(/button-name/);
+  const found: Record<string, string[]> = {};
+  for (const locale of ['en', 'de']) {
+    for (const theme of ['light', 'dark']) {
+      await page.evaluate(([l, t]) => (localStorage.setItem('neuronode.locale', l!), localStorage.setItem('neuronode.theme', t!)), [locale, theme]);
+      for (const path of ['/documents', '/ask']) {
+        await page.goto(`${webUrl}${path}`);
+        await page.locator('h1').waitFor();
+        await page.waitForFunction(([l, t]) => document.documentElement.lang === l && document.documentElement.dataset.theme === t, [locale, theme]);
+        const v = await violations();
+        if (v.length) found[`${path} ${locale} ${theme}`] = v;
+      }
+    }
+  }
+  await page.evaluate(() => (localStorage.setItem('neuronode.locale', 'en'), localStorage.setItem('neuronode.theme', 'light')));
+  expect(found).toEqual({});
 });
 
 it('logs out: the cookie session ends, and a reload stays logged out', async () => {
