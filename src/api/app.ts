@@ -7,7 +7,7 @@ import type { Deps } from '../deps';
 import { adminRouter } from './admin';
 import { auditContext, writeAudit } from './audit';
 import { authRouter, createAuthenticator } from './auth';
-import { documentsRouter } from './documents';
+import { chunksRouter, documentsRouter } from './documents';
 import { graphRouter } from './graph';
 import { modelsRouter } from './models';
 import { budgetRouter } from './budget';
@@ -73,6 +73,7 @@ export function createApp(deps: Deps) {
   app.use('/api', budgetRouter(deps));
   app.use('/api/admin', adminRouter(deps));
   app.use('/api/documents', documentsRouter(deps));
+  app.use('/api/chunks', chunksRouter(deps));
   app.use('/api/graph', graphRouter(deps));
   app.use('/api', queryRouter(deps));
 

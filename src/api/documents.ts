@@ -92,6 +92,11 @@ export const ReprocessRequest = z.object({ profile: z.enum(INGEST_PROFILES).opti
 export const DeleteQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
 export const BatchIdParam = z.object({ batchId: z.uuid() });
 export const DocumentIdParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
+export const ChunkIdParam = z.object({ id: z.string().regex(/^chk_[a-f0-9]{24}$/, 'not a chunk id') });
+export const ChunkQuery = z.object({ neighbours: z.coerce.number().int().min(0).max(5).default(1) }).strict();
+
+/** Formats a browser may be handed under their own type; everything else is a download of bytes. */
+const SERVED_AS_IS = new Set(['application/pdf', 'text/plain', 'text/markdown', 'text/csv', 'image/png', 'image/jpeg']);
 
 const PUBLIC_COLUMNS = `id, workspace_id, filename, format, mime, client_mime, size_bytes, checksum, status, stage, title, language,
   doc_type, category, classification_confidence, metadata, counts, error, profile, parent_id, workflow_id, links, visibility, owner_id, budget, created_at, updated_at`;
@@ -182,6 +187,44 @@ function receiveFiles(upload: multer.Multer, maxBytes: number, maxRequestBytes: 
       next(err);
     });
   };
+}
+
+/** A chunk by id, with its document's title and the chunks around it: what a citation points at. */
+export function chunksRouter(deps: Deps): Router {
+  const router = Router();
+  router.get('/:id', async (req, res) => {
+    const { id } = parse(ChunkIdParam, req.params);
+    const { neighbours } = parse(ChunkQuery, req.query);
+    const r = await deps.db.query(
+      `SELECT c.id, c.document_id, c.position, c.page, c.section, c.content, d.title, d.filename
+         FROM chunks c JOIN documents d ON d.id = c.document_id
+        WHERE c.id = $1 AND d.workspace_id = $2 AND ${readableSql('$3')}`,
+      [id, workspaceOf(req), req.user!.userId],
+    );
+    const c = r.rows[0];
+    if (!c) throw new ApiError('not_found', `no chunk ${id}`);
+    const around = (
+      await deps.db.query(`SELECT id, position, page, content FROM chunks WHERE document_id = $1 AND position BETWEEN $2 AND $3 AND id <> $4 ORDER BY position`, [
+        c.document_id,
+        c.position - neighbours,
+        c.position + neighbours,
+        c.id,
+      ])
+    ).rows.map((x) => ({ chunk_id: x.id, position: x.position, page: x.page, text: x.content }));
+    res.json({
+      chunk_id: c.id,
+      document_id: c.document_id,
+      title: c.title ?? c.filename,
+      filename: c.filename,
+      position: c.position,
+      page: c.page,
+      section: c.section,
+      text: c.content,
+      before: around.filter((x) => x.position < c.position),
+      after: around.filter((x) => x.position > c.position),
+    });
+  });
+  return router;
 }
 
 export function documentsRouter(deps: Deps): Router {
@@ -280,6 +323,23 @@ export function documentsRouter(deps: Deps): Router {
       progress = await liveProgress(deps.temporal!.workflow.getHandle(doc.workflow_id), 'progress');
     }
     res.json({ ...doc, progress });
+  });
+
+  router.get('/:id/file', async (req, res) => {
+    const { id } = parse(DocumentIdParam, req.params);
+    const r = await deps.db.query(
+      `SELECT d.filename, d.mime, b.bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id WHERE d.id = $1 AND d.workspace_id = $2 AND ${readableSql('$3')}`,
+      [id, workspaceOf(req), req.user!.userId],
+    );
+    const doc = r.rows[0];
+    if (!doc) throw new ApiError('not_found', `no document ${id}`);
+    // The uploader's bytes, never run by the browser: a download, its type only from a short list,
+    // no sniffing, and a sandbox should it be opened anyway.
+    res.attachment(doc.filename);
+    res.type(SERVED_AS_IS.has(doc.mime) ? doc.mime : 'application/octet-stream');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
+    res.send(doc.bytes);
   });
 
   router.delete('/:id', async (req, res) => {

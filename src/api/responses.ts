@@ -64,6 +64,19 @@ const DocumentRecord = obj({
 });
 export const DocumentListResponse = obj({ ...page, documents: z.array(DocumentRecord) });
 export const DocumentResponse = DocumentRecord.extend({ progress: z.unknown() });
+const Neighbour = obj({ chunk_id: str, position: num, page: num.nullable(), text: str });
+export const ChunkResponse = obj({
+  chunk_id: str,
+  document_id: str,
+  title: str,
+  filename: str,
+  position: num,
+  page: num.nullable(),
+  section: nullableStr,
+  text: str,
+  before: z.array(Neighbour),
+  after: z.array(Neighbour),
+});
 export const DeleteResponse = obj({ document_id: str, workflow_id: str });
 export const ReprocessResponse = obj({ document_id: str, workflow_id: str, profile: str });
 

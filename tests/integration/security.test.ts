@@ -59,6 +59,7 @@ beforeAll(async () => {
     ids[`delete_${role}`] = await uploadAs(role, `del-${role}-${RUN}.txt`, `Delete fixture ${role} ${RUN}.`);
   }
   for (const d of [ids.sharedDoc!, ids.reprocess_admin!, ids.delete_admin!]) await waitForDocument(sys.url, d);
+  ids.sharedChunk = (await sys.deps.db.query(`SELECT id FROM chunks WHERE document_id = $1 ORDER BY position LIMIT 1`, [ids.sharedDoc])).rows[0].id;
   for (const d of [ids.reprocess_power_user!, ids.delete_power_user!]) await waitForDocument(sys.url, d, 240_000, token.power_user);
   for (const role of ROLES_UNDER_TEST) {
     const q = await api(sys.url, '/api/query', { method: 'POST', json: { question: `Qwxzy vorbnak ${RUN} plimf?` }, token: token[role] });
@@ -108,6 +109,8 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'GET /api/documents/batch/{batchId}': () => ({ path: `/api/documents/batch/${ids.docBatch}` }),
   'GET /api/documents': () => ({ path: '/api/documents?limit=5' }),
   'GET /api/documents/{id}': () => ({ path: `/api/documents/${ids.sharedDoc}` }),
+  'GET /api/documents/{id}/file': () => ({ path: `/api/documents/${ids.sharedDoc}/file` }),
+  'GET /api/chunks/{id}': () => ({ path: `/api/chunks/${ids.sharedChunk}` }),
   'DELETE /api/documents/{id}': (role) => ({ path: `/api/documents/${ids[`delete_${role}`] ?? ids.sharedDoc}`, init: { method: 'DELETE' } }),
   'POST /api/documents/{id}/reprocess': (role) => ({ path: `/api/documents/${ids[`reprocess_${role}`] ?? ids.sharedDoc}/reprocess`, init: post({}) }),
   'POST /api/retrieve': () => ({ path: '/api/retrieve', init: post({ question: 'Who leads the Nordhafen ferry project?', top_k: 3 }) }),
@@ -254,6 +257,44 @@ describe('tokens', () => {
     // A stored refresh token is a hash, never the token.
     const stored = await sys.deps.db.query(`SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash = $1`, [first.refresh_token]);
     expect(stored.rows[0].n).toBe(0);
+  });
+
+  it('serves a private document\'s original file and chunks to its owner only, as a download that is never sniffed', async () => {
+    const text = `Private memo ${RUN}. The Tidewater vault code is kept by Oskar Lind.\n`;
+    const id = await uploadAs('power_user', `memo-${RUN}.txt`, text, 'private');
+    await waitForDocument(sys.url, id, 240_000, token.power_user);
+    const own = await api(sys.url, `/api/documents/${id}/file`, { token: token.power_user });
+    expect(own.status).toBe(200);
+    expect(own.text).toBe(text);
+    expect(own.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="?memo-${RUN}\\.txt"?$`));
+    expect(own.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(own.headers.get('content-security-policy')).toMatch(/sandbox/);
+    const chunk = (await sys.deps.db.query(`SELECT id FROM chunks WHERE document_id = $1 ORDER BY position LIMIT 1`, [id])).rows[0].id as string;
+    const c = await api(sys.url, `/api/chunks/${chunk}`, { token: token.power_user });
+    expect(c.status).toBe(200);
+    expect(c.json).toMatchObject({ chunk_id: chunk, document_id: id, position: 0, before: [] });
+    expect(c.json.text).toContain('Oskar Lind');
+    // Another member of the workspace, even its administrator, learns nothing of it.
+    for (const who of ['user', 'admin'] as const) {
+      expect((await api(sys.url, `/api/documents/${id}/file`, { token: token[who] })).status).toBe(404);
+      expect((await api(sys.url, `/api/chunks/${chunk}`, { token: token[who] })).status).toBe(404);
+    }
+    expect((await api(sys.url, '/api/chunks/not-a-chunk', { token: token.power_user })).status).toBe(400);
+  });
+
+  it('returns a chunk with the chunks around it', async () => {
+    const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i} of the Ostrand harbour chronicle ${RUN} tells of ferries, lanterns and tides in considerable detail, year after year.`).join('\n\n');
+    const id = await uploadAs('admin', `chronicle-${RUN}.txt`, long);
+    await waitForDocument(sys.url, id);
+    const rows = (await sys.deps.db.query(`SELECT id, position FROM chunks WHERE document_id = $1 ORDER BY position`, [id])).rows;
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const middle = rows[1]!;
+    const c = await api(sys.url, `/api/chunks/${middle.id}?neighbours=1`);
+    expect(c.status).toBe(200);
+    expect(c.json.before.map((x: { chunk_id: string }) => x.chunk_id)).toEqual([rows[0]!.id]);
+    expect(c.json.after.map((x: { chunk_id: string }) => x.chunk_id)).toEqual([rows[2]!.id]);
+    const none = await api(sys.url, `/api/chunks/${middle.id}?neighbours=0`);
+    expect({ before: none.json.before, after: none.json.after }).toEqual({ before: [], after: [] });
   });
 
   it('keeps the refresh token of a browser session in an httpOnly cookie that only a request with the session header can spend', async () => {

@@ -222,10 +222,14 @@ it('streams a cited answer; [1] opens the cited passage, highlighted', async () 
   expect(text).toMatch(/Edda Lindqvist/);
   expect(text).toMatch(/1987/);
   expect(await page.getByTestId('grounded').textContent()).toBe('Grounded in the sources');
+  const fetched = page.waitForResponse((r) => /\/api\/chunks\/chk_[a-f0-9]{24}\?neighbours=1$/.test(r.url()) && r.status() === 200);
   await page.locator('button.cite[data-citation="1"]').first().click();
+  await fetched;
   const source = page.getByTestId('source');
   await source.waitFor();
-  expect(await source.locator('mark').textContent()).toMatch(/Edda Lindqvist|1987/);
+  // The whole cited chunk, fetched by its id, is the marked passage.
+  await source.locator('[data-testid="passage"] mark').filter({ hasText: 'keeps 214 of them' }).waitFor();
+  expect(await source.locator('mark').textContent()).toMatch(/Edda Lindqvist/);
   // The panel takes the focus, and Escape closes it (keyboard use).
   expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('source');
   await shot('ask-en-1440');

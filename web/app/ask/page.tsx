@@ -1,5 +1,6 @@
 'use client';
 import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { useI18n } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
@@ -11,6 +12,12 @@ interface Citation {
   page: number | null;
   snippet: string;
   score: number;
+}
+interface Chunk {
+  chunk_id: string;
+  text: string;
+  before: { chunk_id: string; text: string }[];
+  after: { chunk_id: string; text: string }[];
 }
 interface Answer {
   answer: string;
@@ -88,6 +95,8 @@ export default function AskPage() {
   };
 
   const open = (c: Citation) => setSource(c);
+  // The cited chunk itself, in its context: the chunk before and after it, the cited one marked.
+  const chunk = useQuery({ queryKey: ['chunk', source?.chunk_id], enabled: !!source, queryFn: () => session.json<Chunk>(`/api/chunks/${source!.chunk_id}?neighbours=1`) });
   // The opened source takes the focus (keyboard and screen-reader users land on the passage).
   useEffect(() => {
     if (source) panel.current?.focus();
@@ -154,8 +163,30 @@ export default function AskPage() {
               {t('common.close')}
             </button>
           </div>
-          <blockquote>
-            <mark>{source.snippet}</mark>
+          {chunk.isError && (
+            <p role="alert" className="error">
+              {t('common.error', { message: chunk.error.message })}
+            </p>
+          )}
+          <blockquote data-testid="passage">
+            {chunk.data ? (
+              <>
+                {chunk.data.before.map((b) => (
+                  <span key={b.chunk_id} className="context">
+                    {b.text}{' '}
+                  </span>
+                ))}
+                <mark>{chunk.data.text}</mark>
+                {chunk.data.after.map((a) => (
+                  <span key={a.chunk_id} className="context">
+                    {' '}
+                    {a.text}
+                  </span>
+                ))}
+              </>
+            ) : (
+              <mark>{source.snippet}</mark>
+            )}
           </blockquote>
         </aside>
       )}
