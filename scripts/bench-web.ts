@@ -1,0 +1,75 @@
+/**
+ * First-load JavaScript of the web application's pages: builds it, serves it, and for each page sums
+ * the scripts its HTML loads (raw and gzip -9), beside the same figure for the not-found page, the
+ * floor every page shares (React, the Next.js router, and our root layout: providers and navigation),
+ * measured in the same run.
+ * `npm run bench:web` writes bench/results/web-bundle.json (BENCH_OUT to change the name).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as cheerio from 'cheerio';
+import { resultPath, run, writeResult } from './bench-kit';
+
+const WEB = join(__dirname, '..', 'web');
+const PAGES = ['/login', '/documents', '/ask'];
+const FLOOR = '/_not-found';
+const BUDGET_KIB = 200;
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  return port;
+}
+
+run(async () => {
+  const out = resultPath(process.env.BENCH_OUT ?? 'web-bundle.json');
+  execFileSync('npx', ['next', 'build'], { cwd: WEB, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+  const port = await freePort();
+  // The pages' HTML and scripts need no API; an address where none answers is enough.
+  const server = spawn(process.execPath, ['server.mjs'], { cwd: WEB, env: { ...process.env, API_URL: 'http://127.0.0.1:9', WEB_PORT: String(port), NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const up = await fetch(`${base}/login`).then(
+        (r) => r.ok,
+        (err: Error) => (err.name === 'TypeError' ? false : Promise.reject(err)),
+      );
+      if (up) break;
+      if (i > 120 || server.exitCode !== null) throw new Error('the web server did not start');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const sizes = new Map<string, { raw: number; gzip: number }>();
+    const measure = async (path: string) => {
+      const res = await fetch(`${base}${path === FLOOR ? '/no-such-page-for-the-bundle-benchmark' : path}`);
+      const $ = cheerio.load(await res.text());
+      // What a current browser loads: `nomodule` scripts are for browsers without modules, skipped by the rest.
+      const scripts = [...new Set($('script[src]:not([nomodule])').map((_, el) => $(el).attr('src')!).get())];
+      let raw = 0;
+      let gzip = 0;
+      for (const src of scripts) {
+        if (!sizes.has(src)) {
+          const bytes = Buffer.from(await (await fetch(new URL(src, base))).arrayBuffer());
+          sizes.set(src, { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+        }
+        raw += sizes.get(src)!.raw;
+        gzip += sizes.get(src)!.gzip;
+      }
+      return { scripts: scripts.length, raw_kib: +(raw / 1024).toFixed(1), gzip_kib: +(gzip / 1024).toFixed(1) };
+    };
+    const floor = await measure(FLOOR);
+    const pages: Record<string, object> = {};
+    for (const p of PAGES) {
+      const m = await measure(p);
+      pages[p] = { ...m, ours_gzip_kib: +(m.gzip_kib - floor.gzip_kib).toFixed(1), within_budget: m.gzip_kib <= BUDGET_KIB };
+      console.log(`${p.padEnd(12)} ${String(m.gzip_kib).padStart(6)} KiB gzip (${m.scripts} scripts; shared floor ${floor.gzip_kib} KiB; budget ${BUDGET_KIB} KiB)`);
+    }
+    writeResult(out, { budget_gzip_kib: BUDGET_KIB, baseline: { what: 'the not-found page: React, the Next.js router and the root layout (providers, navigation) that every page shares', path: FLOOR, ...floor }, pages });
+  } finally {
+    server.kill('SIGTERM');
+  }
+});
