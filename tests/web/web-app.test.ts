@@ -238,6 +238,15 @@ it('streams a cited answer; [1] opens the cited passage, highlighted', async () 
   await source.waitFor({ state: 'detached' });
 });
 
+it('lists the question in the history with its answer', async () => {
+  await page.getByRole('link', { name: 'History' }).click();
+  const item = page.locator('li[data-query-id]').filter({ hasText: 'Who founded the Harwick Lantern Society, and in which year?' });
+  await item.waitFor();
+  expect(await item.getByTestId('history-answer').textContent()).toMatch(/Edda Lindqvist/);
+  expect(await item.textContent()).toMatch(/Grounded in the sources/);
+  await shot('history-en-1440');
+});
+
 it('speaks German, and fits a 390 px phone screen without horizontal scrolling', async () => {
   await page.getByLabel('Language').selectOption('de');
   await page.getByRole('link', { name: 'Dokumente' }).click();
@@ -245,7 +254,7 @@ it('speaks German, and fits a 390 px phone screen without horizontal scrolling',
   expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
   await shot('documents-de-1440');
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const path of ['/documents', '/ask']) {
+  for (const path of ['/documents', '/ask', '/history']) {
     await page.goto(`${webUrl}${path}`);
     await page.locator('h1').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -271,7 +280,7 @@ it('has no serious or critical accessibility violation on any page, in either la
   for (const locale of ['en', 'de']) {
     for (const theme of ['light', 'dark']) {
       await page.evaluate(([l, t]) => (localStorage.setItem('neuronode.locale', l!), localStorage.setItem('neuronode.theme', t!)), [locale, theme]);
-      for (const path of ['/documents', '/ask']) {
+      for (const path of ['/documents', '/ask', '/history']) {
         await page.goto(`${webUrl}${path}`);
         await page.locator('h1').waitFor();
         await page.waitForFunction(([l, t]) => document.documentElement.lang === l && document.documentElement.dataset.theme === t, [locale, theme]);

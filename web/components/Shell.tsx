@@ -37,6 +37,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const links: { href: string; label: string }[] = [
     { href: '/documents', label: t('nav.documents') },
     { href: '/ask', label: t('nav.ask') },
+    { href: '/history', label: t('nav.history') },
   ];
 
   return (
