@@ -105,7 +105,23 @@ export const AnswerResponseSchema = obj({
 export const HistoryResponse = obj({
   ...page,
   // `withheld`: another user's answer that drew on a document private to someone else (answer null).
-  queries: z.array(obj({ id: str, user_id: str, question: str, answer: nullableStr, grounded: z.boolean().nullable(), status: str, withheld: z.boolean(), created_at: timestamp })),
+  queries: z.array(
+    obj({
+      id: str,
+      user_id: str,
+      question: str,
+      answer: nullableStr,
+      grounded: z.boolean().nullable(),
+      status: str,
+      withheld: z.boolean(),
+      cached: z.boolean(),
+      batch_id: nullableStr,
+      duration_ms: num.nullable(),
+      mode: nullableStr,
+      profile: nullableStr,
+      created_at: timestamp,
+    }),
+  ),
 });
 export const BatchStartResponse = obj({ batch_id: str, workflow_id: str, total: num });
 export const BatchStatusResponse = obj({

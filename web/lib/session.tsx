@@ -50,6 +50,8 @@ interface Session {
   logout: () => Promise<void>;
   /** A request to the API with the access token; one silent refresh and retry on 401. */
   fetch: (path: string, init?: RequestInit) => Promise<Response>;
+  /** The same for a prepared Request (the typed client's transport). */
+  request: (req: Request) => Promise<Response>;
   json: <T>(path: string, init?: RequestInit) => Promise<T>;
 }
 const Ctx = createContext<Session | null>(null);
@@ -147,6 +149,20 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [refresh],
   );
 
+  const request = useCallback(
+    async (req: Request) => {
+      const send = (r: Request) => {
+        if (token.current) r.headers.set('authorization', `Bearer ${token.current}`);
+        return fetch(r);
+      };
+      const again = req.clone();
+      const res = await send(req);
+      if (res.status === 401 && (await refresh())) return send(again);
+      return res;
+    },
+    [refresh],
+  );
+
   const logout = useCallback(async () => {
     const res = await apiFetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', ...SESSION_HEADER }, body: '{}' });
     if (!res.ok && res.status !== 401) throw await failureOf(res);
@@ -162,13 +178,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       login,
       logout,
       fetch: apiFetch,
+      request,
       json: async <T,>(path: string, init?: RequestInit) => {
         const res = await apiFetch(path, init);
         if (!res.ok) throw await failureOf(res);
         return (await res.json()) as T;
       },
     }),
-    [status, user, workspaceId, login, logout, apiFetch],
+    [status, user, workspaceId, login, logout, apiFetch, request],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -1,6 +1,7 @@
 'use client';
 import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
+import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
@@ -13,12 +14,7 @@ interface Citation {
   snippet: string;
   score: number;
 }
-interface Chunk {
-  chunk_id: string;
-  text: string;
-  before: { chunk_id: string; text: string }[];
-  after: { chunk_id: string; text: string }[];
-}
+type Chunk = ResponseOf<'/api/chunks/{id}', 'get'>;
 interface Answer {
   answer: string;
   citations: Citation[];
@@ -96,7 +92,12 @@ export default function AskPage() {
 
   const open = (c: Citation) => setSource(c);
   // The cited chunk itself, in its context: the chunk before and after it, the cited one marked.
-  const chunk = useQuery({ queryKey: ['chunk', source?.chunk_id], enabled: !!source, queryFn: () => session.json<Chunk>(`/api/chunks/${source!.chunk_id}?neighbours=1`) });
+  const api = useApi();
+  const chunk = useQuery<Chunk>({
+    queryKey: ['chunk', source?.chunk_id],
+    enabled: !!source,
+    queryFn: async () => unwrap(await api.GET('/api/chunks/{id}', { params: { path: { id: source!.chunk_id }, query: { neighbours: 1 } } })),
+  });
   // The opened source takes the focus (keyboard and screen-reader users land on the passage).
   useEffect(() => {
     if (source) panel.current?.focus();

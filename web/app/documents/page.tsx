@@ -1,29 +1,22 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useRef, useState, type DragEvent } from 'react';
+import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
 import { ApiFailure, useSession } from '../../lib/session';
 
-interface DocumentRow {
-  id: string;
-  filename: string;
-  title: string | null;
-  status: string;
-  stage: string;
-  counts: { chunks?: number; entities?: number };
-  updated_at: string;
-}
-interface DocumentList {
-  total: number;
-  documents: DocumentRow[];
-}
+type DocumentList = ResponseOf<'/api/documents', 'get'>;
+type DocumentRow = DocumentList['documents'][number];
+type Status = DocumentRow['status'];
+const count = (counts: DocumentRow['counts'], key: string) => (counts as Record<string, unknown>)[key] as number | undefined;
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'awaiting_approval', 'rejected', 'cancelled', 'deleting'] as const;
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
 
 export default function DocumentsPage() {
   const { t, number, dateTime } = useI18n();
   const session = useSession();
+  const apiClient = useApi();
   const client = useQueryClient();
   const [q, setQ] = useState('');
   const [status, setStatus] = useState('');
@@ -32,11 +25,11 @@ export default function DocumentsPage() {
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
-  const params = new URLSearchParams({ limit: '100' });
-  if (q) params.set('q', q);
-  if (status) params.set('status', status);
   const key = ['documents', session.workspaceId, q, status];
-  const list = useQuery({ queryKey: key, queryFn: () => session.json<DocumentList>(`/api/documents?${params}`) });
+  const list = useQuery({
+    queryKey: key,
+    queryFn: async () => unwrap(await apiClient.GET('/api/documents', { params: { query: { limit: 100, ...(q ? { q } : {}), ...(status ? { status: status as Status } : {}) } } })),
+  });
 
   // Stage events patch the rows in place; a final status fetches the true record (counts, error).
   const onMessage = useCallback(
@@ -45,7 +38,7 @@ export default function DocumentsPage() {
       if (!id) return;
       client.setQueriesData<DocumentList>({ queryKey: ['documents'] }, (old) => {
         if (!old) return old;
-        return { ...old, documents: old.documents.map((d) => (d.id === id ? { ...d, stage: (msg.stage as string) ?? d.stage, status: (msg.status as string) ?? (d.status === 'queued' ? 'processing' : d.status) } : d)) };
+        return { ...old, documents: old.documents.map((d) => (d.id === id ? { ...d, stage: (msg.stage as string) ?? d.stage, status: ((msg.status as Status | undefined) ?? (d.status === 'queued' ? 'processing' : d.status)) as Status } : d)) };
       });
       if (FINAL.has(msg.status as string)) void client.invalidateQueries({ queryKey: ['documents'] });
     },
@@ -60,7 +53,7 @@ export default function DocumentsPage() {
     const form = new FormData();
     for (const f of files) form.append('files', f, f.webkitRelativePath || f.name);
     try {
-      const r = await session.json<{ documents: { duplicate: boolean }[] }>('/api/documents/upload', { method: 'POST', body: form });
+      const r = await session.json<ResponseOf<'/api/documents/upload', 'post'>>('/api/documents/upload', { method: 'POST', body: form });
       const dups = r.documents.filter((d) => d.duplicate).length;
       setNotice(`${t('docs.uploaded', { count: r.documents.length })}${dups ? ` (${number(dups)} ${t('docs.duplicate')})` : ''}`);
     } catch (err) {
@@ -73,8 +66,8 @@ export default function DocumentsPage() {
 
   const remove = async (d: DocumentRow) => {
     if (!confirm(t('docs.confirmDelete', { name: d.title ?? d.filename }))) return;
-    const res = await session.fetch(`/api/documents/${d.id}`, { method: 'DELETE' });
-    if (!res.ok) setError(t('common.error', { message: `${res.status}` }));
+    const r = await apiClient.DELETE('/api/documents/{id}', { params: { path: { id: d.id } } });
+    if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
     await client.invalidateQueries({ queryKey: ['documents'] });
   };
 
@@ -165,8 +158,8 @@ export default function DocumentsPage() {
                     <span className={`badge status-${d.status}`}>{STATUSES.includes(d.status as (typeof STATUSES)[number]) ? t(`status.${d.status}` as MessageKey) : d.status}</span>
                   </td>
                   <td data-testid="stage">{d.stage}</td>
-                  <td className="num">{d.counts?.chunks !== undefined ? number(d.counts.chunks) : '–'}</td>
-                  <td className="num">{d.counts?.entities !== undefined ? number(d.counts.entities) : '–'}</td>
+                  <td className="num">{count(d.counts, 'chunks') !== undefined ? number(count(d.counts, 'chunks')!) : '–'}</td>
+                  <td className="num">{count(d.counts, 'entities') !== undefined ? number(count(d.counts, 'entities')!) : '–'}</td>
                   <td>{dateTime(d.updated_at)}</td>
                   <td>
                     <button type="button" className="ghost" onClick={() => void remove(d)}>

@@ -1,26 +1,10 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
 import { useSession } from '../../lib/session';
 
-interface HistoryItem {
-  id: string;
-  question: string;
-  answer: string | null;
-  grounded: boolean | null;
-  status: string;
-  withheld: boolean;
-  cached: boolean;
-  duration_ms: number | null;
-  created_at: string;
-}
-interface History {
-  total: number;
-  limit: number;
-  offset: number;
-  queries: HistoryItem[];
-}
 const PAGE = 20;
 
 /** The questions asked in this workspace (one's own; an administrator sees everyone's), newest first. */
@@ -28,7 +12,11 @@ export default function HistoryPage() {
   const { t, dateTime, number } = useI18n();
   const session = useSession();
   const [offset, setOffset] = useState(0);
-  const list = useQuery({ queryKey: ['history', session.workspaceId, offset], queryFn: () => session.json<History>(`/api/query/history?limit=${PAGE}&offset=${offset}`) });
+  const api = useApi();
+  const list = useQuery({
+    queryKey: ['history', session.workspaceId, offset],
+    queryFn: async () => unwrap(await api.GET('/api/query/history', { params: { query: { limit: PAGE, offset } } })),
+  });
 
   return (
     <section aria-labelledby="history-title">
