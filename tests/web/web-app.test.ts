@@ -247,6 +247,49 @@ it('lists the question in the history with its answer', async () => {
   await shot('history-en-1440');
 });
 
+it('runs read-only Cypher for a power user, confined to the workspace, and shows a write refused', async () => {
+  await page.getByRole('link', { name: 'Cypher' }).click();
+  const query = page.getByLabel('Read-only Cypher query');
+  await query.fill('MATCH (c:Chunk) RETURN c.content AS content LIMIT 5');
+  await page.getByRole('button', { name: 'Run' }).click();
+  const rows = page.getByTestId('cypher-rows');
+  await rows.waitFor();
+  const cells = await rows.locator('tbody td').allTextContents();
+  // This workspace's chunks only: the two documents uploaded here, nothing of any other workspace.
+  expect(cells.length).toBeGreaterThan(0);
+  for (const c of cells) expect(c).toContain(RUN);
+  await shot('cypher-en-1440');
+  await query.fill("CREATE (n:Entity {name: 'intruder'}) RETURN n");
+  await page.getByRole('button', { name: 'Run' }).click();
+  const refusal = page.getByTestId('refusal');
+  await refusal.waitFor();
+  expect(await refusal.textContent()).toMatch(/^Refused: .*CREATE/);
+  expect(await rows.count()).toBe(0);
+});
+
+it('offers a plain user neither the Cypher page nor its link, and a direct URL shows 403', async () => {
+  const email = `web-user-${RUN}@example.com`;
+  const admin = await login(sys.url, { ...adminCredentials(), workspace_id: WS });
+  expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password: PASSWORD, role: 'user' }, token: admin.access_token })).status).toBe(201);
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
+  try {
+    const p = await other.newPage();
+    await p.goto(`${webUrl}/login`);
+    await p.getByLabel('E-mail').fill(email);
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    await p.waitForURL(/\/documents$/);
+    await p.getByRole('link', { name: 'History' }).waitFor();
+    expect(await p.getByRole('link', { name: 'Cypher' }).count()).toBe(0);
+    await p.goto(`${webUrl}/cypher`);
+    await p.getByTestId('forbidden').waitFor();
+    expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe('403');
+    expect(await p.getByLabel('Read-only Cypher query').count()).toBe(0);
+  } finally {
+    await other.close();
+  }
+});
+
 it('speaks German, and fits a 390 px phone screen without horizontal scrolling', async () => {
   await page.getByLabel('Language').selectOption('de');
   await page.getByRole('link', { name: 'Dokumente' }).click();
@@ -254,7 +297,7 @@ it('speaks German, and fits a 390 px phone screen without horizontal scrolling',
   expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
   await shot('documents-de-1440');
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const path of ['/documents', '/ask', '/history']) {
+  for (const path of ['/documents', '/ask', '/history', '/cypher']) {
     await page.goto(`${webUrl}${path}`);
     await page.locator('h1').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -280,7 +323,7 @@ it('has no serious or critical accessibility violation on any page, in either la
   for (const locale of ['en', 'de']) {
     for (const theme of ['light', 'dark']) {
       await page.evaluate(([l, t]) => (localStorage.setItem('neuronode.locale', l!), localStorage.setItem('neuronode.theme', t!)), [locale, theme]);
-      for (const path of ['/documents', '/ask', '/history']) {
+      for (const path of ['/documents', '/ask', '/history', '/cypher']) {
         await page.goto(`${webUrl}${path}`);
         await page.locator('h1').waitFor();
         await page.waitForFunction(([l, t]) => document.documentElement.lang === l && document.documentElement.dataset.theme === t, [locale, theme]);
@@ -306,6 +349,7 @@ it('logs out: the cookie session ends, and a reload stays logged out', async () 
 
 it('sent no request off this machine and logged no console error', () => {
   expect(foreignRequests).toEqual([]);
-  // A wrong password is answered 401 by design; the browser logs that failed request, nothing else.
-  expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+  // A wrong password is answered 401 and the refused Cypher write 400, by design; the browser logs
+  // those failed requests (the 400 exactly once), and nothing else.
+  expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
 });

@@ -34,11 +34,13 @@ export function Shell({ children }: { children: ReactNode }) {
     localStorage.setItem(THEME_KEY, next);
     setTheme(next);
   };
-  const links: { href: string; label: string }[] = [
+  // Only what the user's role allows is offered; a direct URL to anything else shows 403.
+  const links: { href: string; label: string; permission?: string }[] = [
     { href: '/documents', label: t('nav.documents') },
     { href: '/ask', label: t('nav.ask') },
     { href: '/history', label: t('nav.history') },
-  ];
+    { href: '/cypher', label: t('nav.cypher'), permission: 'advanced_query' },
+  ].filter((l) => !l.permission || session.user?.permissions.includes(l.permission));
 
   return (
     <>

@@ -13,12 +13,13 @@ export interface User {
   id: string;
   email: string;
   role: 'admin' | 'power_user' | 'user';
+  /** What the API says this user may do in the workspace (GET /api/auth/me). */
+  permissions: string[];
 }
 interface TokenResponse {
   access_token: string;
   expires_in: number;
   workspace_id: string;
-  user?: User;
 }
 export class ApiFailure extends Error {
   constructor(
@@ -69,6 +70,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const refreshing = useRef<Promise<boolean> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
+  const whoAmI = async (): Promise<User> => {
+    const me = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}` } });
+    if (!me.ok) throw await failureOf(me);
+    const m = (await me.json()) as User;
+    return { id: m.id, email: m.email, role: m.role, permissions: m.permissions };
+  };
+
   const accept = useCallback((t: TokenResponse) => {
     token.current = t.access_token;
     setWorkspaceId(t.workspace_id);
@@ -96,12 +104,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         }
         if (!res.ok) throw await failureOf(res);
         accept((await res.json()) as TokenResponse);
-        if (!userRef.current) {
-          const me = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}` } });
-          if (!me.ok) throw await failureOf(me);
-          const m = (await me.json()) as User;
-          setUser({ id: m.id, email: m.email, role: m.role });
-        }
+        if (!userRef.current) setUser(await whoAmI());
         setStatus('authenticated');
         return true;
       } finally {
@@ -129,7 +132,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (!res.ok) throw await failureOf(res);
       const t = (await res.json()) as TokenResponse;
       accept(t);
-      setUser(t.user ?? null);
+      setUser(await whoAmI());
       setStatus('authenticated');
     },
     [accept, setUser],
