@@ -165,7 +165,21 @@ export const WorkspaceResponse = obj({ id: str, name: str, role: ROLE });
 export const MemberResponse = obj({ workspace_id: str, user_id: str, email: str, role: ROLE });
 export const AuditResponse = obj({
   ...page,
-  entries: z.array(obj({ id: num, at: timestamp, action: str, outcome: z.enum(['success', 'failure', 'denied']), actor_id: nullableStr, status: num.nullable() })),
+  entries: z.array(
+    obj({
+      id: num,
+      at: timestamp,
+      workspace_id: nullableStr,
+      action: str,
+      resource: nullableStr,
+      outcome: z.enum(['success', 'failure', 'denied']),
+      actor_id: nullableStr,
+      actor_email: nullableStr,
+      role: nullableStr,
+      status: num.nullable(),
+      details: obj({}).nullable(),
+    }),
+  ),
 });
 
 export const ModelHealthResponse = obj({

@@ -285,6 +285,51 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
     await p.getByTestId('forbidden').waitFor();
     expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe('403');
     expect(await p.getByLabel('Read-only Cypher query').count()).toBe(0);
+    expect(await p.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+    await p.goto(`${webUrl}/admin`);
+    await p.getByTestId('forbidden').waitFor();
+  } finally {
+    await other.close();
+  }
+});
+
+it('lets a workspace administrator create a user and change its role (not disable the account: that is installation-wide), both in the audit log', async () => {
+  const adminEmail = `web-admin-${RUN}@example.com`;
+  const newcomer = `web-new-${RUN}@example.com`;
+  const admin = await login(sys.url, { ...adminCredentials(), workspace_id: WS });
+  expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email: adminEmail, password: PASSWORD, role: 'admin' }, token: admin.access_token })).status).toBe(201);
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
+  try {
+    const p = await other.newPage();
+    await p.goto(`${webUrl}/login`);
+    await p.getByLabel('E-mail').fill(adminEmail);
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    await p.waitForURL(/\/documents$/);
+    await p.getByRole('link', { name: 'Admin' }).click();
+    const form = p.getByRole('form', { name: 'Create user' });
+    await form.getByLabel('E-mail').fill(newcomer);
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByLabel('Role').selectOption('user');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    const row = p.locator(`tr[data-email="${newcomer}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('user-state').textContent()).toBe('Active');
+    expect(await row.getByRole('button', { name: 'Disable' }).count()).toBe(0);
+    await row.getByLabel(`Role of ${newcomer}`).selectOption('power_user');
+    const audit = p.getByTestId('audit');
+    await audit.locator('tr', { hasText: 'PATCH /api/admin/users/{id}' }).first().waitFor();
+    // The role changed in fact, not only on the page.
+    const members = await api(sys.url, '/api/admin/users?limit=500', { token: admin.access_token });
+    expect(members.json.users.find((u: { email: string }) => u.email === newcomer)).toMatchObject({ role: 'power_user', disabled: false });
+    expect(await row.getByLabel(`Role of ${newcomer}`).inputValue()).toBe('power_user');
+    await audit.locator('tr', { hasText: 'PATCH /api/admin/users/{id}' }).first().waitFor();
+    const created = audit.locator('tr', { hasText: 'POST /api/admin/users' }).filter({ hasText: newcomer });
+    expect(await created.count()).toBe(1);
+    expect(await created.textContent()).toContain(adminEmail);
+    await p.setViewportSize({ width: 1440, height: 900 });
+    await p.screenshot({ path: join(SHOTS, 'admin-en-1440.png'), fullPage: true });
+    expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);
   } finally {
     await other.close();
   }

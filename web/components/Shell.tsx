@@ -40,6 +40,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { href: '/ask', label: t('nav.ask') },
     { href: '/history', label: t('nav.history') },
     { href: '/cypher', label: t('nav.cypher'), permission: 'advanced_query' },
+    { href: '/admin', label: t('nav.admin'), permission: 'user_management' },
   ].filter((l) => !l.permission || session.user?.permissions.includes(l.permission));
 
   return (

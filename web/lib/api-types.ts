@@ -3115,11 +3115,18 @@ export interface operations {
                             id: number;
                             /** @description ISO 8601 time */
                             at: string;
+                            workspace_id: string | null;
                             action: string;
+                            resource: string | null;
                             /** @enum {string} */
                             outcome: "success" | "failure" | "denied";
                             actor_id: string | null;
+                            actor_email: string | null;
+                            role: string | null;
                             status: number | null;
+                            details: {
+                                [key: string]: unknown;
+                            } | null;
                         } & {
                             [key: string]: unknown;
                         })[];

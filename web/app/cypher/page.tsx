@@ -62,7 +62,7 @@ export default function CypherPage() {
             {t('cypher.rows', { count: result.row_count, ms: number(result.ms) })}
             {result.truncated && ` ${t('cypher.truncated')}`}
           </p>
-          <div className="scroll">
+          <div className="scroll" tabIndex={0} role="region" aria-label={t('cypher.title')}>
             <table data-testid="cypher-rows">
               <thead>
                 <tr>

@@ -130,7 +130,7 @@ export default function DocumentsPage() {
       )}
       {list.data && list.data.documents.length === 0 && <p>{t('docs.empty')}</p>}
       {list.data && list.data.documents.length > 0 && (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('docs.title')}>
           <table>
             <thead>
               <tr>

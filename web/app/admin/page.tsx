@@ -1,0 +1,158 @@
+'use client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Forbidden } from '../../components/Forbidden';
+import { unwrap, useApi } from '../../lib/api';
+import { useI18n } from '../../lib/i18n';
+import { ApiFailure, useSession } from '../../lib/session';
+
+const ROLES = ['user', 'power_user', 'admin'] as const;
+
+/** Administration of the workspace: its members (create, change role, disable) and the audit log. */
+export default function AdminPage() {
+  const { t, dateTime } = useI18n();
+  const session = useSession();
+  const api = useApi();
+  const client = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const allowed = !!session.user?.permissions.includes('user_management');
+  const installation = !!session.user?.permissions.includes('installation');
+  const users = useQuery({ queryKey: ['admin-users', session.workspaceId], enabled: allowed, queryFn: async () => unwrap(await api.GET('/api/admin/users', { params: { query: { limit: 500, offset: 0 } } })) });
+  const audit = useQuery({ queryKey: ['admin-audit', session.workspaceId], enabled: allowed, queryFn: async () => unwrap(await api.GET('/api/admin/audit', { params: { query: { limit: 50, offset: 0 } } })) });
+
+  if (!allowed) return <Forbidden />;
+
+  const refresh = () => Promise.all([client.invalidateQueries({ queryKey: ['admin-users'] }), client.invalidateQueries({ queryKey: ['admin-audit'] })]);
+  const act = async (f: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await f();
+    } catch (err) {
+      if (!(err instanceof ApiFailure)) throw err;
+      setError(t('common.error', { message: err.message }));
+    }
+    await refresh();
+  };
+  const create = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    void act(async () => {
+      unwrap(await api.POST('/api/admin/users', { body: { email: String(f.get('email')), password: String(f.get('password')), role: f.get('role') as (typeof ROLES)[number] } }));
+      form.reset();
+    });
+  };
+
+  return (
+    <section aria-labelledby="admin-title">
+      <h1 id="admin-title">{t('admin.title')}</h1>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <h2>{t('admin.users')}</h2>
+      <form className="card" onSubmit={create} aria-label={t('admin.create')}>
+        <label>
+          {t('login.email')}
+          <input name="email" type="email" required autoComplete="off" />
+        </label>
+        <label>
+          {t('login.password')}
+          <input name="password" type="password" required minLength={12} autoComplete="new-password" />
+        </label>
+        <label>
+          {t('admin.role')}
+          <select name="role" defaultValue="user">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {t(`role.${r}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">{t('admin.create')}</button>
+      </form>
+      {users.data && (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.users')}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('login.email')}</th>
+                <th scope="col">{t('admin.role')}</th>
+                <th scope="col">{t('admin.state')}</th>
+                <th scope="col">{t('docs.col.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.users.map((u) => (
+                <tr key={u.id} data-email={u.email}>
+                  <td>{u.email}</td>
+                  <td>
+                    {u.id === session.user?.id ? (
+                      t(`role.${u.role}`)
+                    ) : (
+                      <select
+                        aria-label={t('admin.roleOf', { email: u.email })}
+                        value={u.role}
+                        onChange={(e) => {
+                          const role = e.target.value as (typeof ROLES)[number];
+                          void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { role } })));
+                        }}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {t(`role.${r}`)}
+                          </option>
+                        ))}
+                      </select>
+                    )}
+                  </td>
+                  <td data-testid="user-state">{u.disabled ? t('admin.disabled') : t('admin.active')}</td>
+                  <td>
+                    {/* An account is the installation's: only an installation administrator may disable it. */}
+                    {u.id !== session.user?.id && installation && (
+                      <button type="button" className="ghost" onClick={() => void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { disabled: !u.disabled } })))}>
+                        {u.disabled ? t('admin.enable') : t('admin.disable')}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h2>{t('admin.audit')}</h2>
+      {audit.data && (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.audit')}>
+          <table data-testid="audit">
+            <thead>
+              <tr>
+                <th scope="col">{t('admin.when')}</th>
+                <th scope="col">{t('admin.who')}</th>
+                <th scope="col">{t('admin.action')}</th>
+                <th scope="col">{t('admin.outcome')}</th>
+                <th scope="col">{t('admin.details')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {audit.data.entries.map((e) => (
+                <tr key={e.id}>
+                  <td>{dateTime(e.at)}</td>
+                  <td>{e.actor_email ?? e.actor_id ?? '–'}</td>
+                  <td className="code">{e.action}</td>
+                  <td>
+                    {e.outcome}
+                    {e.status !== null ? ` (${e.status})` : ''}
+                  </td>
+                  <td className="code">{e.details ? JSON.stringify(e.details) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
