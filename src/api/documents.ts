@@ -93,6 +93,9 @@ export const DeleteQuery = z.object({ wait: z.enum(['true', 'false']).optional()
 export const BatchIdParam = z.object({ batchId: z.uuid() });
 export const DocumentIdParam = z.object({ id: z.string().regex(/^doc_[a-f0-9]{24}$/, 'not a document id') });
 export const ChunkIdParam = z.object({ id: z.string().regex(/^chk_[a-f0-9]{24}$/, 'not a chunk id') });
+export const DocumentChunksQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) })
+  .strict();
 export const ChunkQuery = z.object({ neighbours: z.coerce.number().int().min(0).max(5).default(1) }).strict();
 
 /** Formats a browser may be handed under their own type; everything else is a download of bytes. */
@@ -323,6 +326,16 @@ export function documentsRouter(deps: Deps): Router {
       progress = await liveProgress(deps.temporal!.workflow.getHandle(doc.workflow_id), 'progress');
     }
     res.json({ ...doc, progress });
+  });
+
+  router.get('/:id/chunks', async (req, res) => {
+    const { id } = parse(DocumentIdParam, req.params);
+    const q = parse(DocumentChunksQuery, req.query);
+    const doc = (await deps.db.query(`SELECT id FROM documents WHERE id = $1 AND workspace_id = $2 AND ${readableSql('$3')}`, [id, workspaceOf(req), req.user!.userId])).rows[0];
+    if (!doc) throw new ApiError('not_found', `no document ${id}`);
+    const total = (await deps.db.query(`SELECT count(*)::int AS n FROM chunks WHERE document_id = $1`, [id])).rows[0].n as number;
+    const rows = (await deps.db.query(`SELECT id, position, page, section, content FROM chunks WHERE document_id = $1 ORDER BY position LIMIT $2 OFFSET $3`, [id, q.limit, q.offset])).rows;
+    res.json({ total, limit: q.limit, offset: q.offset, chunks: rows.map((r) => ({ chunk_id: r.id, position: r.position, page: r.page, section: r.section, text: r.content })) });
   });
 
   router.get('/:id/file', async (req, res) => {

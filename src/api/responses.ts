@@ -77,6 +77,7 @@ export const ChunkResponse = obj({
   before: z.array(Neighbour),
   after: z.array(Neighbour),
 });
+export const DocumentChunksResponse = obj({ ...page, chunks: z.array(obj({ chunk_id: str, position: num, page: num.nullable(), section: nullableStr, text: str })) });
 export const DeleteResponse = obj({ document_id: str, workflow_id: str });
 export const ReprocessResponse = obj({ document_id: str, workflow_id: str, profile: str });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest, UpdateUserRequest, UserIdParam, UserListQuery } from './admin';
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
-import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, ChunkIdParam, ChunkQuery, DeleteQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
+import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, ChunkIdParam, ChunkQuery, DeleteQuery, DocumentChunksQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
 import { BudgetDecisionRequest, BudgetUpdate } from './budget';
 import { AssignRequest, DecisionRequest, HealthQuery, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
@@ -59,6 +59,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/api/documents/batch/{batchId}', permission: 'read', tag: 'documents', summary: 'Progress of an ingestion batch', params: DocumentBatchIdParam, response: R.IngestBatchResponse },
   { method: 'get', path: '/api/documents', permission: 'read', tag: 'documents', summary: 'List readable documents with filters', query: DocumentListQuery, response: R.DocumentListResponse },
   { method: 'get', path: '/api/documents/{id}', permission: 'read', tag: 'documents', summary: 'One document with its live progress', params: DocumentIdParam, response: R.DocumentResponse },
+  { method: 'get', path: '/api/documents/{id}/chunks', permission: 'read', tag: 'documents', summary: "A document's chunks in order, paged", params: DocumentIdParam, query: DocumentChunksQuery, response: R.DocumentChunksResponse },
   { method: 'get', path: '/api/documents/{id}/file', permission: 'read', tag: 'documents', summary: 'The original file as uploaded (a download; readable documents only)', params: DocumentIdParam, produces: ['application/octet-stream'] },
   { method: 'get', path: '/api/chunks/{id}', permission: 'read', tag: 'documents', summary: 'A chunk (what a citation points at) with its document and the chunks around it', params: ChunkIdParam, query: ChunkQuery, response: R.ChunkResponse },
   { method: 'delete', path: '/api/documents/{id}', permission: 'write', tag: 'documents', summary: 'Delete a document from every store (owner or administrator)', params: DocumentIdParam, query: DeleteQuery, success: 202, response: R.DeleteResponse },

@@ -111,6 +111,7 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'GET /api/documents/{id}': () => ({ path: `/api/documents/${ids.sharedDoc}` }),
   'GET /api/documents/{id}/file': () => ({ path: `/api/documents/${ids.sharedDoc}/file` }),
   'GET /api/chunks/{id}': () => ({ path: `/api/chunks/${ids.sharedChunk}` }),
+  'GET /api/documents/{id}/chunks': () => ({ path: `/api/documents/${ids.sharedDoc}/chunks` }),
   'DELETE /api/documents/{id}': (role) => ({ path: `/api/documents/${ids[`delete_${role}`] ?? ids.sharedDoc}`, init: { method: 'DELETE' } }),
   'POST /api/documents/{id}/reprocess': (role) => ({ path: `/api/documents/${ids[`reprocess_${role}`] ?? ids.sharedDoc}/reprocess`, init: post({}) }),
   'POST /api/retrieve': () => ({ path: '/api/retrieve', init: post({ question: 'Who leads the Nordhafen ferry project?', top_k: 3 }) }),
@@ -275,7 +276,11 @@ describe('tokens', () => {
     expect(c.json).toMatchObject({ chunk_id: chunk, document_id: id, position: 0, before: [] });
     expect(c.json.text).toContain('Oskar Lind');
     // Another member of the workspace, even its administrator, learns nothing of it.
+    const listed = await api(sys.url, `/api/documents/${id}/chunks`, { token: token.power_user });
+    expect(listed.status).toBe(200);
+    expect(listed.json.chunks[0]).toMatchObject({ chunk_id: chunk, position: 0 });
     for (const who of ['user', 'admin'] as const) {
+      expect((await api(sys.url, `/api/documents/${id}/chunks`, { token: token[who] })).status).toBe(404);
       expect((await api(sys.url, `/api/documents/${id}/file`, { token: token[who] })).status).toBe(404);
       expect((await api(sys.url, `/api/chunks/${chunk}`, { token: token[who] })).status).toBe(404);
     }

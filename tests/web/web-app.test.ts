@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -40,6 +40,7 @@ let page: Page;
 const consoleErrors: string[] = [];
 /** Console errors while the web server was down on purpose (failed reconnects are expected then). */
 let whileDown: string[] | null = null;
+let docId = '';
 const foreignRequests: string[] = [];
 
 function freePort(): Promise<number> {
@@ -173,7 +174,27 @@ it('uploads a file whose row walks through its stages to completed, live, withou
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
   const chunks = Number(await row.locator('td.num').first().textContent());
   expect(chunks).toBeGreaterThan(0);
+  docId = (await row.getAttribute('data-document-id'))!;
   await shot('documents-en-1440');
+});
+
+it("opens a document's page: its record, its chunks, and the original file as uploaded", async () => {
+  await page.locator(`tr[data-document-id="${docId}"] a`).click();
+  await page.waitForURL(new RegExp(`/document\\?id=${docId}$`));
+  await page.getByRole('heading', { name: 'Harwick Lantern Society', level: 1 }).waitFor();
+  expect(await page.getByTestId('doc-status').textContent()).toBe('Completed');
+  await page.getByTestId('chunks').locator('li').first().waitFor();
+  expect((await page.getByTestId('chunks').textContent()) ?? '').toContain('founded by Edda Lindqvist in 1987');
+  const downloaded = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download original' }).click();
+  const file = await downloaded;
+  expect(file.suggestedFilename()).toBe(`lanterns-${RUN}.md`);
+  const path = join(SHOTS, '..', `download-${RUN}.md`);
+  await file.saveAs(path);
+  expect(readFileSync(path, 'utf8')).toBe(DOC);
+  await shot('document-en-1440');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Documents' }).waitFor();
 });
 
 it('rides out a crash of the web server: "reconnecting" while it is away, then the true state of what happened meanwhile, without a reload', async () => {
@@ -342,12 +363,12 @@ it('speaks German, and fits a 390 px phone screen without horizontal scrolling',
   expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
   await shot('documents-de-1440');
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const path of ['/documents', '/ask', '/history', '/cypher']) {
+  for (const path of ['/documents', '/ask', '/history', '/cypher', `/document?id=${docId}`]) {
     await page.goto(`${webUrl}${path}`);
     await page.locator('h1').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect({ path, overflow }).toEqual({ path, overflow: 0 });
-    await shot(`${path.slice(1)}-de-390`);
+    await shot(`${path.slice(1).replace(/\?.*/, '')}-de-390`);
   }
   const dark = page.getByRole('button', { name: 'Dunkel' });
   await dark.click();
@@ -368,7 +389,7 @@ it('has no serious or critical accessibility violation on any page, in either la
   for (const locale of ['en', 'de']) {
     for (const theme of ['light', 'dark']) {
       await page.evaluate(([l, t]) => (localStorage.setItem('neuronode.locale', l!), localStorage.setItem('neuronode.theme', t!)), [locale, theme]);
-      for (const path of ['/documents', '/ask', '/history', '/cypher']) {
+      for (const path of ['/documents', '/ask', '/history', '/cypher', `/document?id=${docId}`]) {
         await page.goto(`${webUrl}${path}`);
         await page.locator('h1').waitFor();
         await page.waitForFunction(([l, t]) => document.documentElement.lang === l && document.documentElement.dataset.theme === t, [locale, theme]);

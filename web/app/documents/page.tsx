@@ -1,5 +1,6 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useCallback, useRef, useState, type DragEvent } from 'react';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
@@ -151,7 +152,7 @@ export default function DocumentsPage() {
               {list.data.documents.map((d) => (
                 <tr key={d.id} data-document-id={d.id} data-filename={d.filename} data-status={d.status}>
                   <td>
-                    {d.title ?? d.filename}
+                    <Link href={`/document?id=${d.id}`}>{d.title ?? d.filename}</Link>
                     {d.title && d.title !== d.filename && <span className="sub">{d.filename}</span>}
                   </td>
                   <td>

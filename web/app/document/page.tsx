@@ -1,0 +1,118 @@
+'use client';
+import { useQuery } from '@tanstack/react-query';
+import { useSearchParams } from 'next/navigation';
+import { Suspense, useState } from 'react';
+import { unwrap, useApi } from '../../lib/api';
+import { useI18n, type MessageKey } from '../../lib/i18n';
+import { ApiFailure, useSession } from '../../lib/session';
+
+const PAGE = 50;
+
+/** One document: its record, its chunks in order, and the original file as uploaded. */
+function DocumentView({ id }: { id: string }) {
+  const { t, number, dateTime } = useI18n();
+  const session = useSession();
+  const api = useApi();
+  const [offset, setOffset] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const doc = useQuery({ queryKey: ['document', id], queryFn: async () => unwrap(await api.GET('/api/documents/{id}', { params: { path: { id } } })) });
+  const chunks = useQuery({ queryKey: ['document-chunks', id, offset], queryFn: async () => unwrap(await api.GET('/api/documents/{id}/chunks', { params: { path: { id }, query: { limit: PAGE, offset } } })) });
+
+  // The file needs the access token, which a plain link cannot carry: fetched, then saved.
+  const download = async () => {
+    setError(null);
+    const res = await session.fetch(`/api/documents/${id}/file`);
+    if (!res.ok) {
+      setError(t('common.error', { message: `${res.status}` }));
+      return;
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = doc.data?.filename ?? id;
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+
+  if (doc.isError) {
+    const e = doc.error;
+    return (
+      <p role="alert" className="error">
+        {e instanceof ApiFailure && e.status === 404 ? t('document.notFound') : t('common.error', { message: e.message })}
+      </p>
+    );
+  }
+  if (!doc.data) return <p aria-busy="true">{t('common.loading')}</p>;
+  const d = doc.data;
+  const counts = d.counts as Record<string, number | undefined>;
+  return (
+    <section aria-labelledby="doc-title">
+      <h1 id="doc-title">{d.title ?? d.filename}</h1>
+      <dl className="facts">
+        <dt>{t('document.file')}</dt>
+        <dd>{d.filename}</dd>
+        <dt>{t('docs.col.status')}</dt>
+        <dd data-testid="doc-status">{t(`status.${d.status}` as MessageKey)}</dd>
+        <dt>{t('document.language')}</dt>
+        <dd>{d.language ?? '–'}</dd>
+        <dt>{t('docs.col.chunks')}</dt>
+        <dd>{counts.chunks !== undefined ? number(counts.chunks) : '–'}</dd>
+        <dt>{t('docs.col.entities')}</dt>
+        <dd>{counts.entities !== undefined ? number(counts.entities) : '–'}</dd>
+        <dt>{t('document.visibility')}</dt>
+        <dd>{d.visibility === 'private' ? t('document.private') : t('document.organisation')}</dd>
+        <dt>{t('docs.col.updated')}</dt>
+        <dd>{dateTime(d.updated_at)}</dd>
+      </dl>
+      <button type="button" onClick={() => void download()}>
+        {t('document.download')}
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <h2>{t('document.chunks')}</h2>
+      {chunks.data && (
+        <>
+          <ol className="history" data-testid="chunks">
+            {chunks.data.chunks.map((c) => (
+              <li key={c.chunk_id} className="card">
+                <p className="sub">
+                  #{c.position + 1}
+                  {c.page !== null ? ` · ${t('ask.page', { page: c.page })}` : ''}
+                  {c.section ? ` · ${c.section}` : ''}
+                </p>
+                <p className="passage">{c.text}</p>
+              </li>
+            ))}
+          </ol>
+          {chunks.data.total > PAGE && (
+            <nav className="row" aria-label={t('history.pages')}>
+              <button type="button" className="ghost" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+                {t('history.newer')}
+              </button>
+              <span>{t('history.range', { from: offset + 1, to: offset + chunks.data.chunks.length, total: chunks.data.total })}</span>
+              <button type="button" className="ghost" disabled={offset + PAGE >= chunks.data.total} onClick={() => setOffset(offset + PAGE)}>
+                {t('history.older')}
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function DocumentPage() {
+  const id = useSearchParams().get('id') ?? '';
+  return <DocumentView key={id} id={id} />;
+}
+
+export default function Page() {
+  return (
+    <Suspense>
+      <DocumentPage />
+    </Suspense>
+  );
+}
