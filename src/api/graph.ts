@@ -52,6 +52,18 @@ export const GraphDataQuery = z
   .strict()
   .refine((q) => !!q.entity_id !== !!q.document_id, { message: 'give exactly one of entity_id and document_id' });
 
+export const GraphOverviewQuery = z
+  .object({
+    /** The most mentioned entities, at most 5,000. */
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+    types: z
+      .string()
+      .max(400)
+      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+      .optional(),
+  })
+  .strict();
+
 export const EntityIdParam = z.object({ id: z.string().min(1).max(100) });
 
 export const CypherRequest = z
@@ -193,6 +205,31 @@ export function graphRouter(deps: Deps): Router {
       { ids, ws, hidden },
     );
     res.json({ seeds, depth: q.depth, limit: q.limit, offset: q.offset, nodes, edges });
+  });
+
+  /** The workspace's graph at a glance: its most mentioned entities and every relationship among them. */
+  router.get('/overview', async (req, res) => {
+    const q = parse(GraphOverviewQuery, req.query);
+    const ws = workspaceOf(req);
+    const hidden = await hiddenFor(req);
+    const types = q.types?.length ? q.types : null;
+    const [count] = await read(`MATCH (n:Entity) WHERE n.workspace_id = $ws AND ($types IS NULL OR n.type IN $types) AND ${VISIBLE_ENTITY('n')} RETURN count(n) AS n`, { ws, hidden, types });
+    const nodes = await read(
+      `MATCH (n:Entity) WHERE n.workspace_id = $ws AND ($types IS NULL OR n.type IN $types) AND ${VISIBLE_ENTITY('n')}
+       WITH n, ${MENTIONS('n')} AS mentions
+       RETURN n.id AS id, n.name AS name, n.type AS type, mentions
+       ORDER BY mentions DESC, n.id LIMIT $limit`,
+      { ws, hidden, types, limit: int(q.limit) },
+    );
+    const ids = nodes.map((n) => n.id as string);
+    // Parallel relationships of different types between the same two entities are separate edges.
+    const edges = await read(
+      `MATCH (a:Entity)-[r:RELATED_TO]->(b:Entity) WHERE a.id IN $ids AND b.id IN $ids AND r.workspace_id = $ws AND ${VISIBLE_RELATION('r')}
+       RETURN a.id AS source, b.id AS target, r.type AS type, coalesce(r.weight, 1.0) AS weight
+       ORDER BY weight DESC, source, target, type LIMIT $edges`,
+      { ids, ws, hidden, edges: int(q.limit * 4) },
+    );
+    res.json({ limit: q.limit, total_entities: count!.n as number, truncated: (count!.n as number) > nodes.length, nodes, edges });
   });
 
   router.post('/query', async (req, res) => {

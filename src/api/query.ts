@@ -277,6 +277,22 @@ export function queryRouter(deps: Deps): Router {
     return b;
   };
 
+  /** The caller's query batches, newest first (an administrator sees the workspace's). */
+  router.get('/query/batches', async (req, res) => {
+    const q = parse(HistoryQuery, req.query);
+    const where = `workspace_id = $1 AND ($2::uuid IS NULL OR user_id = $2)`;
+    const args = [workspaceOf(req), historyOwner(req)];
+    const total = (await deps.db.query(`SELECT count(*)::int AS n FROM query_batches WHERE ${where}`, args)).rows[0].n as number;
+    const rows = (
+      await deps.db.query(
+        `SELECT id AS batch_id, user_id, status, total, progress, options->>'profile' AS profile, coalesce((options->>'generate')::boolean, true) AS generate, created_at, finished_at
+           FROM query_batches WHERE ${where} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
+        args,
+      )
+    ).rows;
+    res.json({ total, limit: q.limit, offset: q.offset, batches: rows });
+  });
+
   router.get('/query/batch/:id', async (req, res) => {
     const b = await loadBatch(req);
     let progress = b.progress;

@@ -124,6 +124,23 @@ export const HistoryResponse = obj({
     }),
   ),
 });
+export const BatchListResponse = obj({
+  ...page,
+  batches: z.array(
+    obj({
+      batch_id: str,
+      user_id: nullableStr,
+      status: z.enum(['running', 'completed', 'cancelled', 'failed']),
+      total: num,
+      /** What the workflow last recorded (counts of started, completed and failed questions). */
+      progress: obj({ total: num.optional(), started: num.optional(), completed: num.optional(), failed: num.optional(), in_flight: num.optional(), percent: num.optional() }),
+      profile: nullableStr,
+      generate: z.boolean(),
+      created_at: timestamp,
+      finished_at: timestamp.nullable(),
+    }),
+  ),
+});
 export const BatchStartResponse = obj({ batch_id: str, workflow_id: str, total: num });
 export const BatchStatusResponse = obj({
   batch_id: str,
@@ -156,6 +173,15 @@ export const GraphDataResponse = obj({
   offset: num,
   nodes: z.array(obj({ id: str, name: str, type: str, mentions: num })),
   edges: z.array(obj({ source: str, target: str, type: str })),
+});
+export const GraphOverviewResponse = obj({
+  limit: num,
+  /** Visible entities in the workspace (of the types asked for); `truncated` when more than were returned. */
+  total_entities: num,
+  truncated: z.boolean(),
+  nodes: z.array(obj({ id: str, name: str, type: str, mentions: num })),
+  /** At most four times `limit`, heaviest first. */
+  edges: z.array(obj({ source: str, target: str, type: str, weight: num })),
 });
 export const CypherResponse = obj({ rows: z.array(obj({})), row_count: num, truncated: z.boolean(), ms: num });
 

@@ -4,7 +4,7 @@ import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, ChunkIdParam, ChunkQuery, DeleteQuery, DocumentChunksQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
 import { BudgetDecisionRequest, BudgetUpdate } from './budget';
 import { AssignRequest, DecisionRequest, HealthQuery, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
-import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, RelationshipQuery } from './graph';
+import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, GraphOverviewQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
 import * as R from './responses';
@@ -69,6 +69,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/api/retrieve', permission: 'basic_query', tag: 'query', summary: 'Ranked chunks for a question, without generation', body: RetrieveRequest, response: R.RetrieveResponse },
   { method: 'post', path: '/api/query', permission: 'basic_query', tag: 'query', summary: 'A cited, validated answer (durable answerQuery workflow); with stream: true, server-sent events (accepted, stage, token, reset, answer or error)', body: QueryRequest, produces: ['text/event-stream'], response: R.AnswerResponseSchema },
   { method: 'get', path: '/api/query/history', permission: 'read', tag: 'query', summary: 'Query history: own queries, an administrator sees the workspace', query: HistoryQuery, response: R.HistoryResponse },
+  { method: 'get', path: '/api/query/batches', permission: 'read', tag: 'query', summary: 'Query batches: own batches, newest first; an administrator sees the workspace', query: HistoryQuery, response: R.BatchListResponse },
   { method: 'post', path: '/api/query/batch', permission: 'advanced_query', tag: 'query', summary: 'Start a batch of questions (batchQuery workflow)', body: BatchQueryRequest, success: 202, response: R.BatchStartResponse },
   { method: 'get', path: '/api/query/batch/{id}', permission: 'read', tag: 'query', summary: 'Progress of a query batch', params: BatchIdParam, response: R.BatchStatusResponse },
   { method: 'get', path: '/api/query/batch/{id}/results', permission: 'read', tag: 'query', summary: 'Results of a query batch as JSON, JSONL or CSV', params: BatchIdParam, query: BatchResultsQuery, produces: ['application/x-ndjson', 'text/csv'], response: R.BatchResultsResponse },
@@ -79,6 +80,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/api/graph/entities', permission: 'read', tag: 'graph', summary: 'Search entities by name (prefix and fuzzy), type; sort by mentions or degree', query: EntityListQuery, response: R.EntityListResponse },
   { method: 'get', path: '/api/graph/entities/{id}', permission: 'read', tag: 'graph', summary: 'One entity: aliases, description, mentions with snippets, neighbours', params: EntityIdParam, response: R.EntityResponse },
   { method: 'get', path: '/api/graph/relationships', permission: 'read', tag: 'graph', summary: 'Relationships by type, entity and confidence', query: RelationshipQuery, response: R.RelationshipListResponse },
+  { method: 'get', path: '/api/graph/overview', permission: 'read', tag: 'graph', summary: "The workspace's graph at a glance: its most mentioned entities (up to 5,000) and the relationships among them (at most four per entity, heaviest first), under the same access rules", query: GraphOverviewQuery, response: R.GraphOverviewResponse },
   { method: 'get', path: '/api/graph/data', permission: 'read', tag: 'graph', summary: 'A subgraph around an entity or a document for visualisation', query: GraphDataQuery, response: R.GraphDataResponse },
   { method: 'post', path: '/api/graph/query', permission: 'advanced_query', tag: 'graph', summary: 'Read-only, parameterised Cypher with time and row limits (audited)', body: CypherRequest, response: R.CypherResponse },
 

@@ -1,5 +1,5 @@
-import { ingest } from '../helpers/documents';
-import { api, startSystem, type System } from '../helpers/system';
+import { ingest, upload, waitForDocument } from '../helpers/documents';
+import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
 
 /** The knowledge-graph API against what an ingested fixture really contains, and safe Cypher. */
 const DOC = `---
@@ -58,6 +58,54 @@ describe('knowledge-graph API', () => {
     for (const e of g.json.edges) expect(ids.has(e.source) && ids.has(e.target)).toBe(true);
     expect((await api(sys.url, '/api/graph/data?depth=9')).status).toBe(400);
   });
+
+  it("draws the workspace's overview: its most mentioned entities and the edges among them, without another user's private document", async () => {
+    const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const ws = `graph-${run}`;
+    const canary = `Quorvath${run}`;
+    expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: ws, name: 'Graph overview' } })).status).toBe(201);
+    const admin = (await login(sys.url, { ...adminCredentials(), workspace_id: ws })).access_token as string;
+    const password = `graph-${run}-Passw0rd!`;
+    const alice = await api(sys.url, '/api/admin/users', { method: 'POST', json: { email: `alice-${run}@example.com`, password, role: 'power_user' }, token: admin });
+    expect(alice.status).toBe(201);
+    const aliceToken = (await login(sys.url, { email: `alice-${run}@example.com`, password, workspace_id: ws })).access_token as string;
+    const put = async (token: string, name: string, text: string, visibility: 'private' | 'organisation') => {
+      const up = await upload(sys.url, [{ name, bytes: Buffer.from(text), type: 'text/plain' }], 'nlp', { token, visibility });
+      expect(up.status).toBe(202);
+      const done = await waitForDocument(sys.url, up.json.documents[0].document_id, 240_000, token);
+      expect(done.status).toBe('completed');
+    };
+    await put(admin, `org-${run}.txt`, `${DOC}\nNordhavn Shipyard also builds ferries for Lindqvist Ferries in Malmö. Run ${run}.`, 'organisation');
+    await put(aliceToken, `private-${run}.txt`, `${canary} Holdings owns the Nordhavn Shipyard. ${canary} Holdings works with Ingrid Lindqvist. Run ${run}.`, 'private');
+
+    const asAdmin = await api(sys.url, '/api/graph/overview?limit=5000', { token: admin });
+    expect(asAdmin.status).toBe(200);
+    const names = asAdmin.json.nodes.map((n: { name: string }) => n.name);
+    expect(names).toEqual(expect.arrayContaining(['Nordhavn Shipyard', 'Ingrid Lindqvist']));
+    expect(asAdmin.text).not.toContain(canary);
+    expect(asAdmin.json).toMatchObject({ limit: 5000, truncated: false, total_entities: names.length });
+    // Most mentioned first; every edge joins two of the nodes returned.
+    const mentions = asAdmin.json.nodes.map((n: { mentions: number }) => n.mentions);
+    expect(mentions).toEqual([...mentions].sort((a, b) => b - a));
+    expect(mentions.every((m: number) => m >= 1)).toBe(true);
+    const ids = new Set(asAdmin.json.nodes.map((n: { id: string }) => n.id));
+    expect(asAdmin.json.edges.length).toBeGreaterThan(0);
+    for (const e of asAdmin.json.edges) expect(ids.has(e.source) && ids.has(e.target)).toBe(true);
+
+    // The owner of the private document sees its entity too.
+    const asAlice = await api(sys.url, '/api/graph/overview?limit=5000', { token: aliceToken });
+    expect(asAlice.json.nodes.map((n: { name: string }) => n.name)).toEqual(expect.arrayContaining([`${canary} Holdings`]));
+    expect(asAlice.json.total_entities).toBeGreaterThan(asAdmin.json.total_entities);
+
+    const top = await api(sys.url, '/api/graph/overview?limit=1', { token: admin });
+    expect(top.json).toMatchObject({ truncated: true, total_entities: names.length });
+    expect(top.json.nodes).toEqual([asAdmin.json.nodes[0]]);
+    const type = asAdmin.json.nodes[0].type as string;
+    const typed = await api(sys.url, `/api/graph/overview?types=${encodeURIComponent(type)}`, { token: admin });
+    expect(typed.json.nodes.length).toBeGreaterThan(0);
+    expect(typed.json.nodes.every((n: { type: string }) => n.type === type)).toBe(true);
+    for (const bad of ['limit=5001', 'limit=0', 'depth=2']) expect((await api(sys.url, `/api/graph/overview?${bad}`, { token: admin })).status).toBe(400);
+  }, 600_000);
 
   it('runs read-only Cypher with a row limit and a time limit', async () => {
     const ok = await api(sys.url, '/api/graph/query', {

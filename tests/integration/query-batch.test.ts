@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { freshUpload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
-import { api, authHeaders, startSystem, type System } from '../helpers/system';
+import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
 import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 
@@ -128,6 +128,36 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     expect(stored.stages.generation.tokens).toBeGreaterThan(0);
     const calls = await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_calls WHERE workflow_id = $1 AND alias = 'synthesis_local' AND ok`, [stored.workflow_id]);
     expect(calls.rows[0].n).toBe(1);
+  }, 300_000);
+
+  it("lists a user's own batches, newest first; an administrator sees the workspace's", async () => {
+    const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const email = `batch-lister-${run}@example.com`;
+    const password = `batch-${run}-Passw0rd!`;
+    const created = await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password, role: 'power_user' } });
+    expect(created.status).toBe(201);
+    const me = await login(sys.url, { email, password });
+    const start = async (question: string, token?: string) => {
+      const r = await api(sys.url, '/api/query/batch', { method: 'POST', json: { questions: [question], generate: false, top_k: 3 }, ...(token ? { token } : {}) });
+      expect(r.status).toBe(202);
+      return r.json.batch_id as string;
+    };
+    const first = await start(`${questions[0]} (${run} a)`, me.access_token);
+    const second = await start(`${questions[1]} (${run} b)`, me.access_token);
+    const theirs = await start(`${questions[2]} (${run} c)`);
+    for (const id of [first, second, theirs]) await waitFor(id, (b) => b.status === 'completed', 120_000);
+
+    const own = await api(sys.url, '/api/query/batches?limit=10', { token: me.access_token });
+    expect(own.status).toBe(200);
+    expect(own.json.total).toBe(2);
+    expect(own.json.batches.map((b: { batch_id: string }) => b.batch_id)).toEqual([second, first]);
+    expect(own.json.batches[0]).toMatchObject({ user_id: me.user.id, status: 'completed', total: 1, generate: false, progress: { completed: 1, failed: 0 } });
+    // The administrator sees the workspace's batches, theirs and the user's.
+    const all = await api(sys.url, '/api/query/batches?limit=200');
+    const ids = all.json.batches.map((b: { batch_id: string }) => b.batch_id);
+    expect(ids).toEqual(expect.arrayContaining([first, second, theirs]));
+    expect(ids.indexOf(theirs)).toBeLessThan(ids.indexOf(second));
+    expect((await api(sys.url, '/api/query/batches?limit=0')).status).toBe(400);
   }, 300_000);
 
   it('refuses bad batches', async () => {

@@ -341,6 +341,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/query/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Query batches: own batches, newest first; an administrator sees the workspace */
+        get: operations["getQueryBatches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/query/batch": {
         parameters: {
             query?: never;
@@ -469,6 +486,23 @@ export interface paths {
         };
         /** Relationships by type, entity and confidence */
         get: operations["getGraphRelationships"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graph/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's graph at a glance: its most mentioned entities (up to 5,000) and the relationships among them (at most four per entity, heaviest first), under the same access rules */
+        get: operations["getGraphOverview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1882,6 +1916,65 @@ export interface operations {
             503: components["responses"]["Error"];
         };
     };
+    getQueryBatches: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        total: number;
+                        limit: number;
+                        offset: number;
+                        batches: ({
+                            batch_id: string;
+                            user_id: string | null;
+                            /** @enum {string} */
+                            status: "running" | "completed" | "cancelled" | "failed";
+                            total: number;
+                            progress: {
+                                total?: number;
+                                started?: number;
+                                completed?: number;
+                                failed?: number;
+                                in_flight?: number;
+                                percent?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            profile: string | null;
+                            generate: boolean;
+                            /** @description ISO 8601 time */
+                            created_at: string;
+                            finished_at: string | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
     postQueryBatch: {
         parameters: {
             query?: never;
@@ -2243,6 +2336,57 @@ export interface operations {
                             target_id: string;
                             target: string;
                             type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getGraphOverview: {
+        parameters: {
+            query?: {
+                limit?: number;
+                types?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        limit: number;
+                        total_entities: number;
+                        truncated: boolean;
+                        nodes: ({
+                            id: string;
+                            name: string;
+                            type: string;
+                            mentions: number;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        edges: ({
+                            source: string;
+                            target: string;
+                            type: string;
+                            weight: number;
                         } & {
                             [key: string]: unknown;
                         })[];
