@@ -2,11 +2,14 @@
  * First-load JavaScript of the web application's pages: builds it, serves it, and for each page sums
  * the scripts its HTML loads (raw and gzip -9), beside the same figure for the not-found page, the
  * floor every page shares (React, the Next.js router, and our root layout: providers and navigation),
- * measured in the same run.
+ * measured in the same run. The graph page also counts the chunk it loads right after (sigma.js,
+ * graphology and the layout, split off so that no other page carries them): found in the build by a
+ * setting name only sigma's code holds.
  * `npm run bench:web` writes bench/results/web-bundle.json (BENCH_OUT to change the name).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,9 +17,11 @@ import * as cheerio from 'cheerio';
 import { resultPath, run, writeResult } from './bench-kit';
 
 const WEB = join(__dirname, '..', 'web');
-const PAGES = ['/login', '/documents', '/ask'];
+/** Pages and their first-load budgets (gzip KiB). */
+const PAGES: Record<string, number> = { '/login': 200, '/documents': 200, '/ask': 200, '/graph': 320 };
 const FLOOR = '/_not-found';
-const BUDGET_KIB = 200;
+/** The graph drawing's own chunk holds this sigma.js setting name. */
+const SIGMA_MARK = 'labelRenderedSizeThreshold';
 
 async function freePort(): Promise<number> {
   const s = createServer().listen(0, '127.0.0.1');
@@ -59,16 +64,24 @@ run(async () => {
         raw += sizes.get(src)!.raw;
         gzip += sizes.get(src)!.gzip;
       }
-      return { scripts: scripts.length, raw_kib: +(raw / 1024).toFixed(1), gzip_kib: +(gzip / 1024).toFixed(1) };
+      return { scripts: scripts.length, sources: scripts, raw_kib: +(raw / 1024).toFixed(1), gzip_kib: +(gzip / 1024).toFixed(1) };
     };
-    const floor = await measure(FLOOR);
+    const chunksDir = join(WEB, '.next', 'static', 'chunks');
+    const sigmaChunks = readdirSync(chunksDir).filter((f) => f.endsWith('.js') && readFileSync(join(chunksDir, f), 'utf8').includes(SIGMA_MARK));
+    if (sigmaChunks.length === 0) throw new Error('no chunk of the build holds sigma.js');
+    const { sources: _floorSources, ...floor } = await measure(FLOOR);
     const pages: Record<string, object> = {};
-    for (const p of PAGES) {
-      const m = await measure(p);
-      pages[p] = { ...m, ours_gzip_kib: +(m.gzip_kib - floor.gzip_kib).toFixed(1), within_budget: m.gzip_kib <= BUDGET_KIB };
-      console.log(`${p.padEnd(12)} ${String(m.gzip_kib).padStart(6)} KiB gzip (${m.scripts} scripts; shared floor ${floor.gzip_kib} KiB; budget ${BUDGET_KIB} KiB)`);
+    for (const [p, budget] of Object.entries(PAGES)) {
+      const { sources, ...m } = await measure(p);
+      const inFirstLoad = sources.some((src) => sigmaChunks.some((c) => src.endsWith(`/${c}`)));
+      // The graph page: its first load and then the drawing's chunk. Any other page: sigma must not be in it.
+      const lazy = p === '/graph' ? sigmaChunks.map((c) => readFileSync(join(chunksDir, c))) : [];
+      const lazyGzip = +(lazy.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0) / 1024).toFixed(1);
+      const total = +(m.gzip_kib + lazyGzip).toFixed(1);
+      pages[p] = { ...m, sigma_in_first_load: inFirstLoad, ...(p === '/graph' ? { drawing_chunk_gzip_kib: lazyGzip, with_drawing_gzip_kib: total } : {}), ours_gzip_kib: +(total - floor.gzip_kib).toFixed(1), budget_gzip_kib: budget, within_budget: total <= budget && (p === '/graph' || !inFirstLoad) };
+      console.log(`${p.padEnd(12)} ${String(m.gzip_kib).padStart(6)} KiB gzip${lazy.length ? ` + ${lazyGzip} KiB drawing chunk = ${total} KiB` : ''} (${m.scripts} scripts; sigma in first load: ${inFirstLoad}; shared floor ${floor.gzip_kib} KiB; budget ${budget} KiB)`);
     }
-    writeResult(out, { budget_gzip_kib: BUDGET_KIB, baseline: { what: 'the not-found page: React, the Next.js router and the root layout (providers, navigation) that every page shares', path: FLOOR, ...floor }, pages });
+    writeResult(out, { budgets_gzip_kib: PAGES, baseline: { what: 'the not-found page: React, the Next.js router and the root layout (providers, navigation) that every page shares', path: FLOOR, ...floor }, sigma_chunks: sigmaChunks, pages });
   } finally {
     server.kill('SIGTERM');
   }

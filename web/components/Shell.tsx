@@ -4,6 +4,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
 import { useI18n, type Locale } from '../lib/i18n';
 import { useSession } from '../lib/session';
+import { AlertToasts } from './AlertToasts';
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'neuronode.theme';
@@ -38,7 +39,9 @@ export function Shell({ children }: { children: ReactNode }) {
   const links: { href: string; label: string; permission?: string }[] = [
     { href: '/documents', label: t('nav.documents') },
     { href: '/ask', label: t('nav.ask') },
+    { href: '/graph', label: t('nav.graph') },
     { href: '/history', label: t('nav.history') },
+    { href: '/batch', label: t('nav.batch'), permission: 'advanced_query' },
     { href: '/cypher', label: t('nav.cypher'), permission: 'advanced_query' },
     { href: '/admin', label: t('nav.admin'), permission: 'user_management' },
   ].filter((l) => !l.permission || session.user?.permissions.includes(l.permission));
@@ -81,6 +84,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </>
         )}
       </header>
+      <AlertToasts />
       <main id="main">{session.status === 'loading' || (session.status === 'anonymous' && !onLogin) ? <p aria-busy="true">{t('common.loading')}</p> : children}</main>
     </>
   );

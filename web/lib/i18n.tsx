@@ -29,6 +29,8 @@ interface I18n {
   t: (key: MessageKey, vars?: Record<string, string | number>) => string;
   number: (n: number) => string;
   dateTime: (iso: string) => string;
+  /** US dollars, to three significant digits (model costs are often fractions of a cent). */
+  money: (usd: number) => string;
 }
 const Ctx = createContext<I18n | null>(null);
 
@@ -45,12 +47,14 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const value = useMemo<I18n>(() => {
     const nf = new Intl.NumberFormat(locale);
     const df = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    const mf = new Intl.NumberFormat(locale, { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 });
     return {
       locale,
       setLocale,
       t: (key, vars) => format(CATALOGUES[locale][key], vars, locale),
       number: (n) => nf.format(n),
       dateTime: (iso) => df.format(new Date(iso)),
+      money: (usd) => mf.format(usd),
     };
   }, [locale, setLocale]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;

@@ -6,6 +6,7 @@ export type LiveState = 'connecting' | 'connected' | 'reconnecting';
 /**
  * A WebSocket channel of the API, kept open: after a drop it reconnects with back-off (1 s, 2 s, …
  * 15 s) and calls `onResume` once it is back, so the page can fetch what it missed while away.
+ * The reconnect asks the API for the events it missed (`last_event_id`, the last stream id seen).
  * The access token goes in the query (a browser cannot set headers on a WebSocket).
  */
 export function useLiveChannel(path: string, token: () => string | null, onMessage: (msg: Record<string, unknown>) => void, onResume: () => void): LiveState {
@@ -18,12 +19,14 @@ export function useLiveChannel(path: string, token: () => string | null, onMessa
     let stopped = false;
     let attempt = 0;
     let retry: ReturnType<typeof setTimeout> | null = null;
+    let lastId: string | null = null;
     const open = () => {
       const access = handlers.current.token();
       if (!access) return;
       const url = new URL(path, location.href);
       url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
       url.searchParams.set('access_token', access);
+      if (lastId) url.searchParams.set('last_event_id', lastId);
       ws = new WebSocket(url);
       ws.onopen = () => {
         if (attempt > 0) handlers.current.onResume();
@@ -32,6 +35,7 @@ export function useLiveChannel(path: string, token: () => string | null, onMessa
       };
       ws.onmessage = (e) => {
         const msg = JSON.parse(String(e.data)) as Record<string, unknown>;
+        if (typeof msg.id === 'string' && /^\d+-\d+$/.test(msg.id)) lastId = msg.id;
         handlers.current.onMessage(msg);
       };
       ws.onclose = () => {

@@ -1,12 +1,55 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
+import dynamic from 'next/dynamic';
+import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { Suspense, useState } from 'react';
+import { Suspense, useMemo, useState } from 'react';
+import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
 const PAGE = 50;
+const GraphCanvas = dynamic(() => import('../../components/GraphCanvas'), { ssr: false });
+
+/** The entities a document mentions and the graph around them (one step out). */
+function DocumentGraph({ id }: { id: string }) {
+  const { t, number } = useI18n();
+  const api = useApi();
+  const [selected, setSelected] = useState<string | null>(null);
+  const sub = useQuery({ queryKey: ['document-graph', id], queryFn: async () => unwrap(await api.GET('/api/graph/data', { params: { query: { document_id: id, depth: 1, limit: 200, offset: 0 } } })) });
+  const data = useMemo(() => {
+    if (!sub.data) return null;
+    const nodes = sub.data.nodes as GraphNode[];
+    const edges = sub.data.edges.map((e) => ({ ...e, weight: typeof e.weight === 'number' ? e.weight : 1 })) as GraphEdge[];
+    const seeds = new Set(sub.data.seeds);
+    return { nodes, edges, own: nodes.filter((n) => seeds.has(n.id)), types: [...new Set(nodes.map((n) => n.type))].sort() };
+  }, [sub.data]);
+  if (sub.isError) {
+    return (
+      <p role="alert" className="error">
+        {t('common.error', { message: sub.error.message })}
+      </p>
+    );
+  }
+  if (!data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (data.own.length === 0) return <p>{t('document.noEntities')}</p>;
+  return (
+    <div className="graph-layout">
+      <GraphCanvas nodes={data.nodes} edges={data.edges} types={data.types} selected={selected} onSelect={setSelected} label={t('graph.canvas', { count: data.nodes.length })} />
+      <ul className="entity-list" data-testid="document-entities">
+        {data.own.map((n) => (
+          <li key={n.id} aria-current={n.id === selected ? 'true' : undefined}>
+            <span className="swatch" style={{ background: colourOf(n.type, data.types) }} aria-hidden="true" /> <Link href={`/graph?entity=${encodeURIComponent(n.id)}`}>{n.name}</Link>{' '}
+            <span className="sub">
+              {n.type} · {t('graph.mentions', { count: number(n.mentions) })}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
 
 /** One document: its record, its chunks in order, and the original file as uploaded. */
 function DocumentView({ id }: { id: string }) {
@@ -71,6 +114,12 @@ function DocumentView({ id }: { id: string }) {
         <p role="alert" className="error">
           {error}
         </p>
+      )}
+      {d.status === 'completed' && (
+        <>
+          <h2>{t('document.entities')}</h2>
+          <DocumentGraph id={id} />
+        </>
       )}
       <h2>{t('document.chunks')}</h2>
       {chunks.data && (

@@ -1,7 +1,8 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useCallback, useRef, useState, type DragEvent } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { Suspense, useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
@@ -15,7 +16,22 @@ const STATUSES = ['queued', 'processing', 'completed', 'failed', 'awaiting_appro
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
 
 export default function DocumentsPage() {
-  const { t, number, dateTime } = useI18n();
+  return (
+    <Suspense>
+      <DocumentsView />
+    </Suspense>
+  );
+}
+
+/** The estimate the budget gate recorded for an ingestion, if it looked at it. */
+function estimatedCost(budget: DocumentRow['budget']): number | null {
+  const cost = (budget as { estimate?: { cost_usd?: unknown } } | null)?.estimate?.cost_usd;
+  return typeof cost === 'number' ? cost : null;
+}
+
+function DocumentsView() {
+  const { t, number, dateTime, money } = useI18n();
+  const params = useSearchParams();
   const session = useSession();
   const apiClient = useApi();
   const client = useQueryClient();
@@ -25,6 +41,12 @@ export default function DocumentsPage() {
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  const decides = session.user?.permissions.includes('model_management') ?? false;
+  // A link such as an alert's (?status=awaiting_approval) sets the filter.
+  const wanted = params.get('status');
+  useEffect(() => {
+    if (wanted !== null) setStatus(wanted);
+  }, [wanted]);
 
   const key = ['documents', session.workspaceId, q, status];
   const list = useQuery({
@@ -69,6 +91,14 @@ export default function DocumentsPage() {
     if (!confirm(t('docs.confirmDelete', { name: d.title ?? d.filename }))) return;
     const r = await apiClient.DELETE('/api/documents/{id}', { params: { path: { id: d.id } } });
     if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
+    await client.invalidateQueries({ queryKey: ['documents'] });
+  };
+
+  const decide = async (d: DocumentRow, approve: boolean) => {
+    setError(null);
+    const r = await apiClient.POST('/api/documents/{id}/budget-decision', { params: { path: { id: d.id } }, body: { approve } });
+    if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
+    else setNotice(t(approve ? 'budget.approved' : 'budget.rejected', { name: d.title ?? d.filename }));
     await client.invalidateQueries({ queryKey: ['documents'] });
   };
 
@@ -157,15 +187,32 @@ export default function DocumentsPage() {
                   </td>
                   <td>
                     <span className={`badge status-${d.status}`}>{STATUSES.includes(d.status as (typeof STATUSES)[number]) ? t(`status.${d.status}` as MessageKey) : d.status}</span>
+                    {d.status === 'awaiting_approval' && estimatedCost(d.budget) !== null && (
+                      <span className="sub" data-testid="estimate">
+                        {t('budget.estimate', { cost: money(estimatedCost(d.budget)!) })}
+                      </span>
+                    )}
                   </td>
                   <td data-testid="stage">{d.stage}</td>
                   <td className="num">{count(d.counts, 'chunks') !== undefined ? number(count(d.counts, 'chunks')!) : '–'}</td>
                   <td className="num">{count(d.counts, 'entities') !== undefined ? number(count(d.counts, 'entities')!) : '–'}</td>
                   <td>{dateTime(d.updated_at)}</td>
                   <td>
+                    <div className="actions">
+                    {decides && d.status === 'awaiting_approval' && (
+                      <>
+                        <button type="button" aria-label={t('budget.approveNamed', { name: d.title ?? d.filename })} onClick={() => void decide(d, true)}>
+                          {t('budget.approve')}
+                        </button>
+                        <button type="button" className="ghost" aria-label={t('budget.rejectNamed', { name: d.title ?? d.filename })} onClick={() => void decide(d, false)}>
+                          {t('budget.reject')}
+                        </button>
+                      </>
+                    )}
                     <button type="button" className="ghost" onClick={() => void remove(d)}>
                       {t('docs.delete')}
                     </button>
+                    </div>
                   </td>
                 </tr>
               ))}

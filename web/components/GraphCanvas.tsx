@@ -1,0 +1,125 @@
+'use client';
+import Graph from 'graphology';
+import FA2Layout from 'graphology-layout-forceatlas2/worker';
+import forceAtlas2 from 'graphology-layout-forceatlas2';
+import { useEffect, useRef, useState } from 'react';
+import Sigma from 'sigma';
+
+export interface GraphNode {
+  id: string;
+  name: string;
+  type: string;
+  mentions: number;
+}
+export interface GraphEdge {
+  source: string;
+  target: string;
+  type: string;
+  weight: number;
+}
+
+/** Colours by entity type, readable on both themes' backgrounds. */
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+export const colourOf = (type: string, types: string[]) => PALETTE[Math.max(0, types.indexOf(type)) % PALETTE.length]!;
+
+/** How long the force layout runs in its Web Worker before the graph is drawn: longer for larger graphs. */
+const layoutMs = (order: number) => Math.min(1500, 400 + order / 4);
+
+/**
+ * The graph drawn with WebGL (sigma.js over graphology). Nodes start on a spiral, most mentioned in
+ * the middle; ForceAtlas2 runs in a Web Worker (at most 1.5 s), then the graph is drawn once, so the
+ * page's own thread is never busy re-drawing a moving layout.
+ * A click on a node selects it; a selected node is centred and its neighbours stay bright.
+ */
+export default function GraphCanvas({ nodes, edges, types, selected, onSelect, label }: { nodes: GraphNode[]; edges: GraphEdge[]; types: string[]; selected: string | null; onSelect: (id: string | null) => void; label: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const sigma = useRef<Sigma | null>(null);
+  const graph = useRef<Graph | null>(null);
+  const picked = useRef<string | null>(selected);
+  const select = useRef(onSelect);
+  select.current = onSelect;
+  const [drawn, setDrawn] = useState<{ ms: number; layout: 'done' } | null>(null);
+
+  useEffect(() => {
+    if (!box.current) return;
+    const arrived = performance.now();
+    const g = new Graph({ multi: true, type: 'directed' });
+    const n = nodes.length;
+    nodes.forEach((node, i) => {
+      const angle = (2 * Math.PI * i) / Math.max(1, n);
+      const radius = 10 + 90 * Math.sqrt(i / Math.max(1, n));
+      g.addNode(node.id, { x: radius * Math.cos(angle), y: radius * Math.sin(angle), size: 3 + 3 * Math.log2(1 + node.mentions), label: node.name, color: colourOf(node.type, types), entityType: node.type });
+    });
+    for (const e of edges) if (g.hasNode(e.source) && g.hasNode(e.target)) g.addEdge(e.source, e.target, { size: Math.min(4, 0.5 + e.weight / 2), color: '#9aa4b2', label: e.type });
+    graph.current = g;
+
+    // The layout runs to its end in a Web Worker on a copy before anything is drawn: drawing while it
+    // moves would re-render thousands of nodes per step on the page's own thread.
+    let renderer: Sigma | null = null;
+    let layout: FA2Layout | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let ended = false;
+    const draw = () => {
+      if (ended || !box.current) return;
+      renderer = new Sigma(g, box.current, {
+        renderEdgeLabels: false,
+        // While the camera moves, edges and labels wait: a frame then draws nodes alone.
+        hideEdgesOnMove: g.size > 2000,
+        hideLabelsOnMove: g.order > 300,
+        // Small graphs name every node; large ones only their larger nodes (sigma keeps labels apart).
+        labelRenderedSizeThreshold: g.order <= 300 ? 0 : 8,
+        labelColor: { color: getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#1a1d21' },
+        nodeReducer: (id, attrs) => {
+          const s = picked.current;
+          if (!s || id === s || g.areNeighbors(id, s)) return id === s ? { ...attrs, highlighted: true, forceLabel: true } : attrs;
+          return { ...attrs, color: '#c8ced8', label: '' };
+        },
+        edgeReducer: (id, attrs) => {
+          const s = picked.current;
+          if (!s) return attrs;
+          return g.extremities(id).includes(s) ? { ...attrs, color: '#5a6270' } : { ...attrs, hidden: true };
+        },
+      });
+      sigma.current = renderer;
+      // Sigma draws in its constructor or in the next frame: after that frame, it has drawn.
+      requestAnimationFrame(() => {
+        if (!ended) setDrawn({ ms: Math.round(performance.now() - arrived), layout: 'done' });
+      });
+      renderer.on('clickNode', ({ node }) => select.current(node));
+      renderer.on('clickStage', () => select.current(null));
+    };
+    if (g.order > 1) {
+      const copy = g.copy();
+      layout = new FA2Layout(copy, { settings: { ...forceAtlas2.inferSettings(copy), barnesHutOptimize: copy.order > 500, strongGravityMode: true, gravity: 0.2 } });
+      layout.start();
+      setDrawn(null);
+      timer = setTimeout(() => {
+        layout?.stop();
+        copy.forEachNode((id, attrs) => g.mergeNodeAttributes(id, { x: attrs.x as number, y: attrs.y as number }));
+        draw();
+      }, layoutMs(g.order));
+    } else draw();
+    return () => {
+      ended = true;
+      if (timer) clearTimeout(timer);
+      layout?.kill();
+      renderer?.kill();
+      sigma.current = null;
+      graph.current = null;
+    };
+  }, [nodes, edges, types]);
+
+  // A selection from outside (search, list) or from a click: highlighted and centred.
+  useEffect(() => {
+    picked.current = selected;
+    const renderer = sigma.current;
+    if (!renderer) return;
+    renderer.refresh({ skipIndexation: true });
+    if (selected && graph.current?.hasNode(selected)) {
+      const at = renderer.getNodeDisplayData(selected);
+      if (at) void renderer.getCamera().animate({ x: at.x, y: at.y, ratio: 0.4 }, { duration: 300 });
+    }
+  }, [selected]);
+
+  return <div ref={box} className="graph-canvas" role="img" aria-label={label} data-testid="graph-canvas" data-nodes={nodes.length} data-edges={edges.length} data-drawn-ms={drawn?.ms} data-layout={drawn?.layout ?? 'running'} aria-busy={!drawn} />;
+}
