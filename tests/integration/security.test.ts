@@ -117,6 +117,7 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'POST /api/retrieve': () => ({ path: '/api/retrieve', init: post({ question: 'Who leads the Nordhafen ferry project?', top_k: 3 }) }),
   'POST /api/query': () => ({ path: '/api/query', init: post({ question: `Qwxzy vorbnak ${RUN} plimf?` }) }),
   'GET /api/query/history': () => ({ path: '/api/query/history?limit=5' }),
+  'GET /api/query/batches': () => ({ path: '/api/query/batches?limit=5' }),
   'POST /api/query/batch': () => ({ path: '/api/query/batch', init: post({ questions: ['Who leads the Nordhafen ferry project?'], generate: false }), ok: [202] }),
   // A batch belongs to whoever started it; the plain user started none and sees none.
   'GET /api/query/batch/{id}': (role) => ({ path: `/api/query/batch/${ids[`batch_${role}`] ?? ids.batch_admin}`, ok: role === 'user' ? [404] : [200] }),
@@ -127,6 +128,7 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   'GET /api/graph/entities/{id}': () => ({ path: `/api/graph/entities/${ids.entity}`, ok: ids.entity === 'no-entity' ? [404] : [200] }),
   'GET /api/graph/relationships': () => ({ path: '/api/graph/relationships?limit=5' }),
   'GET /api/graph/data': () => ({ path: `/api/graph/data?document_id=${ids.sharedDoc}` }),
+  'GET /api/graph/overview': () => ({ path: '/api/graph/overview?limit=50' }),
   'POST /api/graph/query': () => ({ path: '/api/graph/query', init: post({ query: 'MATCH (d:Document) WHERE d.workspace_id = $workspace_id RETURN count(d) AS n' }) }),
   'GET /api/admin/users': () => ({ path: '/api/admin/users' }),
   'POST /api/admin/users': (role) => ({ path: '/api/admin/users', init: post({ email: `walk-${role.replace('_', '-')}-${RUN}@example.com`, password: PASSWORD, role: 'user' }) }),
