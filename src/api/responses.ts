@@ -45,6 +45,34 @@ const StoredDocument = obj({ document_id: str, workflow_id: nullableStr, filenam
 export const UploadResponse = obj({ documents: z.array(StoredDocument) });
 export const BatchUploadResponse = obj({ batch_id: str, workflow_id: str, total: num, duplicates: num, documents: z.array(StoredDocument) });
 export const IngestBatchResponse = obj({ batch_id: str, status: str, progress: z.unknown() });
+const count = num.int().min(0).optional();
+/** What ingestion produced so far; each stage adds its own (empty before the first, and after deletion). */
+const DocumentCounts = obj({
+  chunks: count,
+  tokens_indexed: count,
+  chunk_vectors: count,
+  entities: count,
+  entity_vectors: count,
+  mentions: count,
+  relations: count,
+  references: count,
+  attachments: count,
+  llm_tokens: count,
+});
+/** The running workflow's own account, while it runs (null otherwise). */
+const IngestProgress = obj({
+  stage: str,
+  percent: num,
+  chunks_total: num,
+  chunks_done: num,
+  entities: num,
+  relations: num,
+  tokens: num,
+  cost_usd: num,
+  errors: z.array(str),
+  budget: obj({}).optional().describe("the budget gate's estimate and, once made, its decision"),
+  paused: obj({ reason: str, since: timestamp, resume_at: timestamp.optional() }).nullable().optional().describe('why model work waits now (the daily spend limit), and until when at the latest'),
+});
 const DocumentRecord = obj({
   id: str,
   workspace_id: str,
@@ -57,13 +85,13 @@ const DocumentRecord = obj({
   visibility: z.enum(['private', 'organisation']),
   owner_id: nullableStr,
   metadata: obj({}),
-  counts: obj({}),
+  counts: DocumentCounts,
   budget: obj({}).nullable().describe('the budget estimate and decision, when the budget gate looked at this ingestion'),
   created_at: timestamp,
   updated_at: timestamp,
 });
 export const DocumentListResponse = obj({ ...page, documents: z.array(DocumentRecord) });
-export const DocumentResponse = DocumentRecord.extend({ progress: z.unknown() });
+export const DocumentResponse = DocumentRecord.extend({ progress: IngestProgress.nullable() });
 const Neighbour = obj({ chunk_id: str, position: num, page: num.nullable(), text: str });
 export const ChunkResponse = obj({
   chunk_id: str,
@@ -124,6 +152,8 @@ export const HistoryResponse = obj({
     }),
   ),
 });
+/** A query batch's progress: the running workflow's own account, else what it last recorded (empty before its first). */
+const BatchQueryProgress = obj({ total: num.optional(), started: num.optional(), completed: num.optional(), failed: num.optional(), in_flight: num.optional(), percent: num.optional() });
 export const BatchListResponse = obj({
   ...page,
   batches: z.array(
@@ -132,8 +162,7 @@ export const BatchListResponse = obj({
       user_id: nullableStr,
       status: z.enum(['running', 'completed', 'cancelled', 'failed']),
       total: num,
-      /** What the workflow last recorded (counts of started, completed and failed questions). */
-      progress: obj({ total: num.optional(), started: num.optional(), completed: num.optional(), failed: num.optional(), in_flight: num.optional(), percent: num.optional() }),
+      progress: BatchQueryProgress,
       profile: nullableStr,
       generate: z.boolean(),
       created_at: timestamp,
@@ -147,7 +176,7 @@ export const BatchStatusResponse = obj({
   workflow_id: str,
   status: str,
   total: num,
-  progress: z.unknown(),
+  progress: BatchQueryProgress,
   results: obj({ stored: num, completed: num }),
   created_at: timestamp,
   finished_at: timestamp.nullable(),

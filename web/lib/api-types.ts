@@ -1382,6 +1382,17 @@ export interface operations {
                                 [key: string]: unknown;
                             };
                             counts: {
+                                chunks?: number;
+                                tokens_indexed?: number;
+                                chunk_vectors?: number;
+                                entities?: number;
+                                entity_vectors?: number;
+                                mentions?: number;
+                                relations?: number;
+                                references?: number;
+                                attachments?: number;
+                                llm_tokens?: number;
+                            } & {
                                 [key: string]: unknown;
                             };
                             /** @description the budget estimate and decision, when the budget gate looked at this ingestion */
@@ -1442,6 +1453,17 @@ export interface operations {
                             [key: string]: unknown;
                         };
                         counts: {
+                            chunks?: number;
+                            tokens_indexed?: number;
+                            chunk_vectors?: number;
+                            entities?: number;
+                            entity_vectors?: number;
+                            mentions?: number;
+                            relations?: number;
+                            references?: number;
+                            attachments?: number;
+                            llm_tokens?: number;
+                        } & {
                             [key: string]: unknown;
                         };
                         /** @description the budget estimate and decision, when the budget gate looked at this ingestion */
@@ -1452,7 +1474,33 @@ export interface operations {
                         created_at: string;
                         /** @description ISO 8601 time */
                         updated_at: string;
-                        progress: unknown;
+                        progress: ({
+                            stage: string;
+                            percent: number;
+                            chunks_total: number;
+                            chunks_done: number;
+                            entities: number;
+                            relations: number;
+                            tokens: number;
+                            cost_usd: number;
+                            errors: string[];
+                            /** @description the budget gate's estimate and, once made, its decision */
+                            budget?: {
+                                [key: string]: unknown;
+                            };
+                            /** @description why model work waits now (the daily spend limit), and until when at the latest */
+                            paused?: ({
+                                reason: string;
+                                /** @description ISO 8601 time */
+                                since: string;
+                                /** @description ISO 8601 time */
+                                resume_at?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
                     } & {
                         [key: string]: unknown;
                     };
@@ -2059,7 +2107,16 @@ export interface operations {
                         workflow_id: string;
                         status: string;
                         total: number;
-                        progress: unknown;
+                        progress: {
+                            total?: number;
+                            started?: number;
+                            completed?: number;
+                            failed?: number;
+                            in_flight?: number;
+                            percent?: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
                         results: {
                             stored: number;
                             completed: number;

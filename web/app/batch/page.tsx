@@ -217,7 +217,7 @@ function BatchDetail({ id }: { id: string }) {
   }
   if (!state.data) return <p aria-busy="true">{t('common.loading')}</p>;
   const b = state.data;
-  const progress = (b.progress ?? {}) as { completed?: number; failed?: number };
+  const progress = b.progress;
   const done = (progress.completed ?? 0) + (progress.failed ?? 0);
   const running = b.status === 'running';
   return (

@@ -87,7 +87,7 @@ function DocumentView({ id }: { id: string }) {
   }
   if (!doc.data) return <p aria-busy="true">{t('common.loading')}</p>;
   const d = doc.data;
-  const counts = d.counts as Record<string, number | undefined>;
+  const counts = d.counts;
   return (
     <section aria-labelledby="doc-title">
       <h1 id="doc-title">{d.title ?? d.filename}</h1>

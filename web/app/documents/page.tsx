@@ -11,7 +11,6 @@ import { ApiFailure, useSession } from '../../lib/session';
 type DocumentList = ResponseOf<'/api/documents', 'get'>;
 type DocumentRow = DocumentList['documents'][number];
 type Status = DocumentRow['status'];
-const count = (counts: DocumentRow['counts'], key: string) => (counts as Record<string, unknown>)[key] as number | undefined;
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'awaiting_approval', 'rejected', 'cancelled', 'deleting'] as const;
 const FINAL = new Set(['completed', 'failed', 'rejected', 'cancelled']);
 
@@ -194,8 +193,8 @@ function DocumentsView() {
                     )}
                   </td>
                   <td data-testid="stage">{d.stage}</td>
-                  <td className="num">{count(d.counts, 'chunks') !== undefined ? number(count(d.counts, 'chunks')!) : '–'}</td>
-                  <td className="num">{count(d.counts, 'entities') !== undefined ? number(count(d.counts, 'entities')!) : '–'}</td>
+                  <td className="num">{d.counts.chunks !== undefined ? number(d.counts.chunks) : '–'}</td>
+                  <td className="num">{d.counts.entities !== undefined ? number(d.counts.entities) : '–'}</td>
                   <td>{dateTime(d.updated_at)}</td>
                   <td>
                     <div className="actions">
