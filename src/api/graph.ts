@@ -36,16 +36,19 @@ export const RelationshipQuery = z
   })
   .strict();
 
+/** Entity types as a comma-separated list (`PERSON,ORGANIZATION`). */
+const EntityTypes = z
+  .string()
+  .max(400)
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .optional();
+
 export const GraphDataQuery = z
   .object({
     entity_id: z.string().trim().min(1).max(100).optional(),
     document_id: z.string().trim().min(1).max(100).optional(),
     depth: z.coerce.number().int().min(1).max(3).default(1),
-    types: z
-      .string()
-      .max(400)
-      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-      .optional(),
+    types: EntityTypes,
     limit: z.coerce.number().int().min(1).max(500).default(100),
     offset: z.coerce.number().int().min(0).max(100_000).default(0),
   })
@@ -56,11 +59,7 @@ export const GraphOverviewQuery = z
   .object({
     /** The most mentioned entities, at most 5,000. */
     limit: z.coerce.number().int().min(1).max(5000).default(500),
-    types: z
-      .string()
-      .max(400)
-      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-      .optional(),
+    types: EntityTypes,
   })
   .strict();
 

@@ -76,6 +76,15 @@ async function startWeb(apiUrl: string, port?: number): Promise<string> {
   throw new Error(`the web server did not answer: ${log}`);
 }
 
+/** Logs another user in through the login page of a fresh browser page and waits for the documents. */
+async function logInAs(p: Page, email: string) {
+  await p.goto(`${webUrl}/login`);
+  await p.getByLabel('E-mail').fill(email);
+  await p.getByLabel('Password').fill(PASSWORD);
+  await p.getByRole('button', { name: 'Log in' }).click();
+  await p.waitForURL(/\/documents$/);
+}
+
 async function shot(name: string) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -430,11 +439,7 @@ it('draws 5,000 entities and 10,000 relationships within 3 s of the data arrivin
       w.__long = [];
       new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__long.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
     });
-    await p.goto(`${webUrl}/login`);
-    await p.getByLabel('E-mail').fill(email);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    await p.waitForURL(/\/documents$/);
+    await logInAs(p, email);
     await p.getByRole('link', { name: 'Graph' }).click();
     await p.locator('[data-testid="graph-canvas"][data-layout="done"]').waitFor({ timeout: 30_000 });
     const arrived = p.waitForResponse((r) => r.url().includes('/api/graph/overview?limit=5000'));
@@ -504,11 +509,7 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
   const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
   try {
     const p = await other.newPage();
-    await p.goto(`${webUrl}/login`);
-    await p.getByLabel('E-mail').fill(email);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    await p.waitForURL(/\/documents$/);
+    await logInAs(p, email);
     await p.getByRole('link', { name: 'History' }).waitFor();
     expect(await p.getByRole('link', { name: 'Cypher' }).count()).toBe(0);
     expect(await p.getByRole('link', { name: 'Batch questions' }).count()).toBe(0);
@@ -534,11 +535,7 @@ it('lets a workspace administrator create a user and change its role (not disabl
   const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
   try {
     const p = await other.newPage();
-    await p.goto(`${webUrl}/login`);
-    await p.getByLabel('E-mail').fill(adminEmail);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    await p.waitForURL(/\/documents$/);
+    await logInAs(p, adminEmail);
     await p.getByRole('link', { name: 'Admin' }).click();
     const form = p.getByRole('form', { name: 'Create user' });
     await form.getByLabel('E-mail').fill(newcomer);
@@ -581,11 +578,7 @@ it('budget gate: with an approval threshold of 0 an upload waits, an alert toast
     p.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await p.goto(`${webUrl}/login`);
-    await p.getByLabel('E-mail').fill(adminEmail);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    await p.waitForURL(/\/documents$/);
+    await logInAs(p, adminEmail);
     await p.locator('[data-testid="toasts"][data-live="connected"]').waitFor({ state: 'attached' });
     await p.getByTestId('file-input').setInputFiles({ name: file, mimeType: 'text/plain', buffer: Buffer.from(`Budget ${RUN}: the Orrin ferry carries 312 passengers between Harwick and Lund.`) });
     // The alert arrives as a toast naming the file, with the estimate.
