@@ -51,7 +51,8 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     return {
       locale,
       setLocale,
-      t: (key, vars) => format(CATALOGUES[locale][key], vars, locale),
+      // A key built at run time (a status the catalogue does not know yet) shows as itself.
+      t: (key, vars) => format(CATALOGUES[locale][key] ?? key, vars, locale),
       number: (n) => nf.format(n),
       dateTime: (iso) => df.format(new Date(iso)),
       money: (usd) => mf.format(usd),

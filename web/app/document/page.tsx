@@ -154,7 +154,14 @@ function DocumentView({ id }: { id: string }) {
 }
 
 function DocumentPage() {
+  const { t } = useI18n();
   const id = useSearchParams().get('id') ?? '';
+  if (!id)
+    return (
+      <p role="alert" className="error">
+        {t('document.notFound')}
+      </p>
+    );
   return <DocumentView key={id} id={id} />;
 }
 

@@ -60,7 +60,10 @@ function DocumentsView() {
       if (!id) return;
       client.setQueriesData<DocumentList>({ queryKey: ['documents'] }, (old) => {
         if (!old) return old;
-        return { ...old, documents: old.documents.map((d) => (d.id === id ? { ...d, stage: (msg.stage as string) ?? d.stage, status: ((msg.status as Status | undefined) ?? (d.status === 'queued' ? 'processing' : d.status)) as Status } : d)) };
+        // An event's status is the step's (started, waiting, completed, failed), not the document's:
+        // a final one is shown only with the record fetched below, counts and true status together.
+        const next = (d: DocumentRow): Status => (msg.status === 'waiting' ? 'awaiting_approval' : d.status === 'queued' || msg.status === 'started' ? 'processing' : d.status);
+        return { ...old, documents: old.documents.map((d) => (d.id === id ? { ...d, stage: (msg.stage as string) ?? d.stage, status: next(d) } : d)) };
       });
       if (FINAL.has(msg.status as string)) void client.invalidateQueries({ queryKey: ['documents'] });
     },
