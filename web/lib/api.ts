@@ -23,3 +23,18 @@ export function unwrap<T>(r: { data?: T; error?: unknown; response: Response }):
   const e = (r.error as { error?: { code?: string; message?: string } } | undefined)?.error;
   throw new ApiFailure(r.response.status, e?.code ?? 'http_error', e?.message ?? r.response.statusText);
 }
+
+/** What went wrong with a typed call, in the API's own words (its status when it gave none). */
+export function failureOf(r: { error?: unknown; response: Response }): string {
+  return (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}`;
+}
+
+/** Saves a fetched file under a name: the access token a file needs cannot ride on a plain link. */
+export async function saveResponse(res: Response, name: string): Promise<void> {
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}

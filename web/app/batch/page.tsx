@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useState, type FormEvent } from 'react';
 import { Forbidden } from '../../components/Forbidden';
-import { unwrap, useApi, type ResponseOf } from '../../lib/api';
+import { failureOf, saveResponse, unwrap, useApi, type ResponseOf } from '../../lib/api';
 import type { paths } from '../../lib/api-types';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
@@ -191,7 +191,7 @@ function BatchDetail({ id }: { id: string }) {
   const cancel = async () => {
     setError(null);
     const r = await api.POST('/api/query/batch/{id}/cancel', { params: { path: { id } } });
-    if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
+    if (!r.response.ok) setError(t('common.error', { message: failureOf(r) }));
     refresh();
   };
 
@@ -200,12 +200,7 @@ function BatchDetail({ id }: { id: string }) {
     setError(null);
     const res = await session.fetch(`/api/query/batch/${encodeURIComponent(id)}/results?format=${format}&limit=10000`);
     if (!res.ok) return setError(t('common.error', { message: `${res.status}` }));
-    const url = URL.createObjectURL(await res.blob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `batch-${id}.${format}`;
-    a.click();
-    URL.revokeObjectURL(url);
+    await saveResponse(res, `batch-${id}.${format}`);
   };
 
   if (state.isError) {

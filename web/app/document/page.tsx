@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
 import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
-import { unwrap, useApi } from '../../lib/api';
+import { saveResponse, unwrap, useApi } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
@@ -69,12 +69,7 @@ function DocumentView({ id }: { id: string }) {
       setError(t('common.error', { message: `${res.status}` }));
       return;
     }
-    const url = URL.createObjectURL(await res.blob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = doc.data?.filename ?? id;
-    a.click();
-    URL.revokeObjectURL(url);
+    await saveResponse(res, doc.data?.filename ?? id);
   };
 
   if (doc.isError) {

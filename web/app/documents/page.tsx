@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
-import { unwrap, useApi, type ResponseOf } from '../../lib/api';
+import { failureOf, unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
 import { ApiFailure, useSession } from '../../lib/session';
@@ -92,14 +92,14 @@ function DocumentsView() {
   const remove = async (d: DocumentRow) => {
     if (!confirm(t('docs.confirmDelete', { name: d.title ?? d.filename }))) return;
     const r = await apiClient.DELETE('/api/documents/{id}', { params: { path: { id: d.id } } });
-    if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
+    if (!r.response.ok) setError(t('common.error', { message: failureOf(r) }));
     await client.invalidateQueries({ queryKey: ['documents'] });
   };
 
   const decide = async (d: DocumentRow, approve: boolean) => {
     setError(null);
     const r = await apiClient.POST('/api/documents/{id}/budget-decision', { params: { path: { id: d.id } }, body: { approve } });
-    if (!r.response.ok) setError(t('common.error', { message: (r.error as { error?: { message?: string } } | undefined)?.error?.message ?? `${r.response.status}` }));
+    if (!r.response.ok) setError(t('common.error', { message: failureOf(r) }));
     else setNotice(t(approve ? 'budget.approved' : 'budget.rejected', { name: d.title ?? d.filename }));
     await client.invalidateQueries({ queryKey: ['documents'] });
   };
