@@ -70,10 +70,31 @@ export function budgetRouter(deps: Deps): Router {
     const body = parse(BudgetDecisionRequest, req.body);
     // Administrators decide over every document of their workspace, private ones included: the
     // decision reveals nothing of the content.
-    const doc = (await deps.db.query(`SELECT status, workflow_id, budget FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)])).rows[0];
-    if (!doc) throw new ApiError('not_found', `no document ${id}`);
-    if (doc.status !== 'awaiting_approval') throw new ApiError('conflict', `document ${id} is ${doc.status}, not awaiting budget approval`);
-    await deps.temporal!.workflow.getHandle(doc.workflow_id).signal('budgetDecision', { approve: body.approve, by: req.user!.email, reason: body.reason ?? null });
+    // One decision per wait: the first request claims it in the row (the workflow changes the status
+    // only once it has the signal, so a second request in between would otherwise be accepted and
+    // ignored). A new estimate replaces the budget record, and with it the claim.
+    const decision = { approve: body.approve, by: req.user!.email, reason: body.reason ?? null };
+    const claimed = await deps.db.query(
+      `UPDATE documents SET budget = coalesce(budget, '{}'::jsonb) || jsonb_build_object('requested', $3::jsonb)
+        WHERE id = $1 AND workspace_id = $2 AND status = 'awaiting_approval' AND NOT coalesce(budget, '{}'::jsonb) ? 'requested'
+        RETURNING workflow_id, budget`,
+      [id, workspaceOf(req), JSON.stringify({ ...decision, at: new Date().toISOString() })],
+    );
+    const doc = claimed.rows[0];
+    if (!doc) {
+      const now = (await deps.db.query(`SELECT status, budget FROM documents WHERE id = $1 AND workspace_id = $2`, [id, workspaceOf(req)])).rows[0];
+      if (!now) throw new ApiError('not_found', `no document ${id}`);
+      if (now.status !== 'awaiting_approval') throw new ApiError('conflict', `document ${id} is ${now.status}, not awaiting budget approval`);
+      const earlier = now.budget.requested as { approve: boolean; by: string };
+      throw new ApiError('conflict', `document ${id} is not awaiting budget approval any more: ${earlier.by} has ${earlier.approve ? 'approved' : 'rejected'} it`);
+    }
+    try {
+      await deps.temporal!.workflow.getHandle(doc.workflow_id).signal('budgetDecision', decision);
+    } catch (err) {
+      // Not delivered: the claim goes, so the decision can be given again.
+      await deps.db.query(`UPDATE documents SET budget = budget - 'requested' WHERE id = $1`, [id]);
+      throw err;
+    }
     res.locals.audit = { document_id: id, approve: body.approve, estimated_cost_usd: doc.budget?.estimate?.cost_usd ?? null };
     res.status(202).json({ document_id: id, workflow_id: doc.workflow_id, approve: body.approve });
   });

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
+import { readQuestions, runBatch } from './batch';
 import { ingestFiles, expandPaths } from './ingest';
 import { messages } from './messages';
 import { ApiCallError, DEFAULT_URL, NotLoggedInError, clearSession, loadSession, login, requireSession } from './session';
@@ -7,7 +8,7 @@ import { ApiCallError, DEFAULT_URL, NotLoggedInError, clearSession, loadSession,
 /**
  * `neuronode`: the command-line client of the REST API and its WebSockets. Every command takes
  * `--json` for scripts; progress bars only on a terminal. Exit codes: 0 done, 1 a document or
- * question failed, 2 a usage or API error, 3 not logged in.
+ * question failed, 2 a usage or API error, 3 not logged in, 4 a document waits for a budget decision.
  */
 const t = messages();
 const out = (json: boolean, value: unknown, human: () => void) => (json ? console.log(JSON.stringify(value, null, 2)) : human());
@@ -95,26 +96,53 @@ export function program(): Command {
     .description('upload files and folders (recursively) and follow each document to the end')
     .option('--profile <profile>', 'ingestion profile (e.g. nlp, local)')
     .option('--visibility <visibility>', 'organisation or private')
-    .action(async (paths: string[], o: { profile?: string; visibility?: string }) => {
+    .option('--wait-approval', 'wait at the budget gate for an administrator\'s decision instead of stopping there (exit code 4)')
+    .action(async (paths: string[], o: { profile?: string; visibility?: string; waitApproval?: boolean }) => {
       const api = requireSession();
       const files = expandPaths(paths);
       if (!files.length) throw new Error(t.noFiles);
       const results = await ingestFiles(api, files, { ...o, bars: !json() && process.stderr.isTTY === true, log: (l) => console.error(l) });
+      const count = (o: string) => results.filter((r) => r.outcome === o).length;
       const failed = results.filter((r) => r.outcome === 'failed');
-      out(json(), { results, ingested: results.filter((r) => r.outcome === 'ingested').length, duplicates: results.filter((r) => r.outcome === 'duplicate').length, failed: failed.length }, () => {
+      const waiting = count('awaiting_approval');
+      out(json(), { results, ingested: count('ingested'), duplicates: count('duplicate'), failed: failed.length, awaiting_approval: waiting }, () => {
         console.table(results.map((r) => ({ file: r.file.split('/').pop(), outcome: r.outcome, chunks: r.chunks, entities: r.entities, document: r.document_id })));
         for (const f of failed) console.log(t.failedDoc(f.file, f.error ?? f.status));
-        console.log(t.summary(results.length - failed.length - results.filter((r) => r.outcome === 'duplicate').length, results.filter((r) => r.outcome === 'duplicate').length, failed.length));
+        console.log(t.summary(count('ingested'), count('duplicate'), failed.length, waiting));
+        if (waiting) console.log(t.awaiting(waiting));
       });
       if (failed.length) process.exitCode = 1;
+      else if (waiting) process.exitCode = 4;
     });
 
   cli
-    .command('ask <question>')
-    .description('ask a question; the answer streams, then its numbered sources')
+    .command('ask [question]')
+    .description('ask a question (the answer streams, then its numbered sources), or a file of them with --batch')
     .option('--profile <profile>')
-    .action(async (question: string, o: { profile?: string }) => {
+    .option('--batch <file>', 'questions from a file: .csv (a "question" column, or the first), .txt (one a line) or .jsonl ({"question": …})')
+    .option('--out <file>', 'with --batch: where the results go, as JSON Lines ("-": standard output)', '-')
+    .option('--retrieval-only', 'with --batch: ranked passages only, no answers written by a model')
+    .action(async (question: string | undefined, o: { profile?: string; batch?: string; out: string; retrievalOnly?: boolean }) => {
+      if (!!question === !!o.batch) throw new Error(t.batchOrQuestion);
       const api = requireSession();
+      if (o.batch) {
+        const questions = readQuestions(o.batch);
+        if (!questions.length) throw new Error(t.noQuestions);
+        const r = await runBatch(api, questions, {
+          out: o.out,
+          profile: o.profile,
+          generate: !o.retrievalOnly,
+          bar: !json() && process.stderr.isTTY === true,
+          onStart: (id) => (json() ? undefined : console.error(t.batchStarted(id, questions.length))),
+        });
+        // With the results on standard output, the summary goes to standard error.
+        const say = o.out === '-' ? console.error : console.log;
+        if (json()) say(JSON.stringify(r, null, 2));
+        else say(t.batchDone(r.status, r.completed, r.failed, o.out === '-' ? 'stdout' : o.out));
+        if (r.failed || r.status !== 'completed') process.exitCode = 1;
+        return;
+      }
+      question = question!;
       const res = await api.fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ question, stream: true, ...(o.profile ? { profile: o.profile } : {}) }) });
       const decoder = new TextDecoder();
       let buffer = '';
@@ -175,6 +203,80 @@ export function program(): Command {
     .action(async (id: string, o: { profile?: string }) => {
       const r = await requireSession().json(`/api/documents/${id}/reprocess`, { method: 'POST', body_json: o.profile ? { profile: o.profile } : {} });
       out(json(), r, () => console.log(t.reprocessing(id)));
+    });
+  cli
+    .command('retrieve <question>')
+    .description('the ranked passages for a question, without an answer')
+    .option('--top-k <n>', 'how many', '8')
+    .option('--mode <mode>', 'hybrid, vector, keyword or graph', 'hybrid')
+    .action(async (question: string, o: { topK: string; mode: string }) => {
+      const r = await requireSession().json<{ chunks: { chunk_id: string; document_id: string; title: string; page: number | null; text: string; score: number }[] }>('/api/retrieve', {
+        method: 'POST',
+        body_json: { question, top_k: Number(o.topK), mode: o.mode },
+      });
+      out(json(), r, () => {
+        if (!r.chunks.length) console.log(t.noChunks);
+        for (const [i, c] of r.chunks.entries()) console.log(`[${i + 1}] ${c.title}${c.page ? `, p. ${c.page}` : ''} (${c.score.toFixed(3)}) — ${c.text.replace(/\s+/g, ' ').slice(0, 200)}`);
+      });
+    });
+
+  const budget = cli
+    .command('budget')
+    .description("the workspace's model budget and the ingestions waiting for a decision (administrators)")
+    .action(async () => {
+      type Waiting = { document_id: string; filename: string; budget: { estimate?: { cost_usd?: number } } | null };
+      const b = await requireSession().json<{ approval_above_usd: number | null; daily_limit_usd: number | null; spent_today_usd: number; awaiting_approval: Waiting[] }>('/api/admin/budget');
+      const usd = (v: number | null | undefined) => (v === null || v === undefined ? t.none : `$${v.toFixed(4)}`);
+      out(json(), b, () => {
+        console.log(t.budgetLine(usd(b.approval_above_usd), usd(b.daily_limit_usd), usd(b.spent_today_usd)));
+        if (!b.awaiting_approval.length) return console.log(t.nothingWaiting);
+        console.log(t.waitingHead);
+        for (const w of b.awaiting_approval) console.log(`  ${w.document_id}  ${w.filename}  ~${usd(w.budget?.estimate?.cost_usd)}`);
+      });
+    });
+  for (const [name, approve] of [['approve', true], ['reject', false]] as const) {
+    budget
+      .command(`${name} <ids...>`)
+      .description(`${name} ingestions waiting for a budget decision: document ids (doc_…) or ingestion batch ids`)
+      .option('--reason <text>')
+      .action(async (ids: string[], o: { reason?: string }) => {
+        const api = requireSession();
+        const decided = [];
+        for (const id of ids) {
+          const path = id.startsWith('doc_') ? `/api/documents/${encodeURIComponent(id)}/budget-decision` : `/api/documents/batch/${encodeURIComponent(id)}/budget-decision`;
+          decided.push(await api.json(path, { method: 'POST', body_json: { approve, ...(o.reason ? { reason: o.reason } : {}) } }));
+          if (!json()) console.log(t.decided(id, approve));
+        }
+        if (json()) console.log(JSON.stringify({ decided }, null, 2));
+      });
+  }
+
+  cli
+    .command('graph')
+    .description('the knowledge graph')
+    .command('entity <name>')
+    .description('an entity found by name: its type, aliases, the documents that mention it and what it is related to')
+    .action(async (name: string) => {
+      const api = requireSession();
+      type Summary = { id: string; name: string; type: string; aliases: string[] | null; mentions: number };
+      const found = await api.json<{ entities: Summary[] }>(`/api/graph/entities?${new URLSearchParams({ q: name, limit: '10' })}`);
+      // The exact name (or alias) first, otherwise the best match the search ranked first.
+      const norm = (x: string) => x.toLocaleLowerCase();
+      const hit = found.entities.find((e) => norm(e.name) === norm(name) || (e.aliases ?? []).some((a) => norm(a) === norm(name))) ?? found.entities[0];
+      if (!hit) {
+        process.exitCode = 1;
+        return out(json(), { entity: null, matches: [] }, () => console.log(t.noEntity(name)));
+      }
+      const e = await api.json<{ id: string; name: string; type: string; aliases?: string[] | null; mentions: { document_id: string; chunk_id: string; snippet: string }[]; neighbours: { name: string; type: string; relation: string }[] }>(`/api/graph/entities/${encodeURIComponent(hit.id)}`);
+      const others = found.entities.filter((x) => x.id !== hit.id);
+      out(json(), { entity: e, matches: others }, () => {
+        console.log(`${e.name} (${e.type})${e.aliases?.length ? ` — ${e.aliases.join(', ')}` : ''}`);
+        if (e.mentions.length) console.log(t.mentions);
+        for (const m of e.mentions.slice(0, 20)) console.log(`  ${m.document_id}: ${m.snippet.replace(/\s+/g, ' ').slice(0, 160)}`);
+        if (e.neighbours.length) console.log(t.related);
+        for (const n of e.neighbours.slice(0, 30)) console.log(`  ${n.relation} → ${n.name} (${n.type})`);
+        if (others.length) console.log(`${t.alsoMatching} ${others.map((x) => x.name).join(', ')}`);
+      });
     });
   return cli;
 }

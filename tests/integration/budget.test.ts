@@ -140,8 +140,13 @@ describe('budget gate', () => {
     const id = await uploadLocal(`reject-${RUN}.txt`, TEXT('Rejected'));
     await waitFor(id, (d) => d.status === 'awaiting_approval', 'awaiting_approval');
     expect((await leftovers(id)).chunks).toBeGreaterThan(0); // the estimate is made from stored chunks
-    const decided = await api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: false, reason: 'too dear' }, headers: H });
-    expect(decided.status).toBe(202);
+    // Two decisions at once (a reject and an approve): exactly one is taken; the other is told who decided.
+    const [decided, second] = await Promise.all([
+      api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: false, reason: 'too dear' }, headers: H }),
+      new Promise((r) => setTimeout(r, 30)).then(() => api(sys.url, `/api/documents/${id}/budget-decision`, { method: 'POST', json: { approve: true }, headers: H })),
+    ]);
+    expect([decided.status, second.status]).toEqual([202, 409]);
+    expect(second.json.error.message).toMatch(/has rejected it|is rejected, not awaiting/);
     const result = (await sys.deps.temporal!.workflow.getHandle(`ingest-${id}`).result()) as { status: string };
     expect(result.status).toBe('rejected');
     const doc = (await api(sys.url, `/api/documents/${id}`, { headers: H })).json;
