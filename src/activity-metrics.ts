@@ -9,9 +9,15 @@ import type Redis from 'ioredis';
  */
 export const ACTIVITY_METRICS_KEY = 'neuronode:metrics:activity';
 export const ACTIVITY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/**
+ * Activity attempts by the worker that ran them (its Temporal identity), activity type and outcome:
+ * where the work went when several workers poll the same task queues.
+ */
+export const WORKER_METRICS_KEY = 'neuronode:metrics:worker-activity';
 
-export function recordActivity(redis: Redis, type: string, seconds: number, ok: boolean): Promise<unknown> {
+export function recordActivity(redis: Redis, type: string, seconds: number, ok: boolean, worker: string): Promise<unknown> {
   const p = redis.pipeline();
+  p.hincrby(WORKER_METRICS_KEY, `${worker}|${type}|${ok ? 'completed' : 'failed'}`, 1);
   for (const b of ACTIVITY_BUCKETS) if (seconds <= b) p.hincrby(ACTIVITY_METRICS_KEY, `${type}|${b}`, 1);
   p.hincrby(ACTIVITY_METRICS_KEY, `${type}|+Inf`, 1);
   p.hincrbyfloat(ACTIVITY_METRICS_KEY, `${type}|sum`, seconds);
@@ -24,6 +30,7 @@ export class ActivityLatencyInterceptor implements ActivityInboundCallsIntercept
   constructor(
     private readonly ctx: Context,
     private readonly redis: Redis,
+    private readonly worker: string,
   ) {}
 
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
@@ -35,16 +42,23 @@ export class ActivityLatencyInterceptor implements ActivityInboundCallsIntercept
       return result;
     } finally {
       // Metrics never fail an activity: a Redis hiccup loses one sample, and the log says so.
-      void recordActivity(this.redis, this.ctx.info.activityType, (performance.now() - started) / 1000, ok).catch((err: Error) =>
+      void recordActivity(this.redis, this.ctx.info.activityType, (performance.now() - started) / 1000, ok, this.worker).catch((err: Error) =>
         console.warn(`activity latency sample of ${this.ctx.info.activityType} lost: ${err.message}`),
       );
     }
   }
 }
 
-/** The histogram in Prometheus form, read from the hash at scrape time. */
+/** The histogram in Prometheus form, read from the hashes at scrape time, with attempts by worker. */
 export async function activityHistogram(redis: Redis) {
-  const raw = await redis.hgetall(ACTIVITY_METRICS_KEY);
+  const [raw, byWorker] = await Promise.all([redis.hgetall(ACTIVITY_METRICS_KEY), redis.hgetall(WORKER_METRICS_KEY)]);
+  const workers = Object.entries(byWorker).map(([k, v]) => {
+    // The identity may hold "|" itself: the activity and outcome are the last two fields.
+    const parts = k.split('|');
+    const outcome = parts.pop()!;
+    const activity = parts.pop()!;
+    return { labels: { worker: parts.join('|'), activity, outcome }, value: Number(v) };
+  });
   const name = 'neuronode_activity_duration_seconds';
   const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
   const failures: { labels: Record<string, string>; value: number }[] = [];
@@ -55,5 +69,5 @@ export async function activityHistogram(redis: Redis) {
     values.push({ metricName: `${name}_count`, labels: { activity }, value: Number(raw[`${activity}|count`] ?? 0) });
     failures.push({ labels: { activity }, value: Number(raw[`${activity}|failed`] ?? 0) });
   }
-  return { name, values, failures };
+  return { name, values, failures, workers };
 }

@@ -85,6 +85,16 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  /** mTLS to a Temporal cluster or Temporal Cloud: the client certificate and key files (both or neither). */
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The server's CA when it is not a public one; the server name when it differs from the address's host. */
+  TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** Which task queues this worker process polls: both (the embedded default), or one of them when they scale apart. */
+  WORKER_QUEUES: z.enum(['all', 'main', 'llm']).default('all'),
+  /** @default 60000 ms a stopping worker lets running activities finish before it cancels them */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** Task-queue prefix; versioned so a deploy with incompatible activities can run side by side. */
   TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('neuronode-v1'),
 
@@ -136,6 +146,8 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+/** Every variable the configuration reads (deployment manifests are checked against it). */
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof Env)[];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -158,6 +170,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Env {
       const key = issue.path.join('.') || '(environment)';
       problems.push(`${key}: ${issue.message}`);
     }
+  } else if (!parsed.data.TEMPORAL_TLS_CERT_FILE !== !parsed.data.TEMPORAL_TLS_KEY_FILE) {
+    problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS) or neither');
+  } else if ((parsed.data.TEMPORAL_TLS_CA_FILE || parsed.data.TEMPORAL_TLS_SERVER_NAME) && !parsed.data.TEMPORAL_TLS_CERT_FILE) {
+    problems.push('TEMPORAL_TLS_CA_FILE / TEMPORAL_TLS_SERVER_NAME: only with TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE');
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;

@@ -43,7 +43,7 @@ export async function createDeps(env: Env, opts: { temporal?: boolean } = {}): P
     llm: new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: env.LLM_TIMEOUT_MS, db, redis, beforeCall: createSpendGuard(db, redis, env) }),
   };
   if (opts.temporal !== false) {
-    deps.temporal = await createTemporalClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+    deps.temporal = await createTemporalClient(env);
   }
   return deps;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { assertMigrated, ensureGraphSchema } from './adapters';
@@ -6,6 +7,7 @@ import { createActivities } from './activities';
 import { taskQueues } from './config';
 import type { Deps } from './deps';
 import { ActivityLatencyInterceptor } from './activity-metrics';
+import { temporalTls } from './adapters/temporal';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundles the workflow code once per process (webpack; a few seconds). */
@@ -40,8 +42,8 @@ export async function prepareStores(deps: Deps): Promise<void> {
  * more in flight would only queue there and hit timeouts).
  */
 export interface Workers {
-  main: Worker;
-  llm: Worker;
+  /** The workers this process runs: the main queue's, the model queue's, or both (WORKER_QUEUES). */
+  workers: Worker[];
   run(): Promise<void>;
   shutdown(): void;
   connection: NativeConnection;
@@ -49,41 +51,56 @@ export interface Workers {
 
 export async function createWorkers(deps: Deps, opts: { identity?: string; llmConcurrency?: number } = {}): Promise<Workers> {
   installRuntime(deps.env.LOG_LEVEL);
-  const connection = await NativeConnection.connect({ address: deps.env.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect({ address: deps.env.TEMPORAL_ADDRESS, tls: temporalTls(deps.env) });
   const activities = createActivities(deps);
   const queues = taskQueues(deps.env);
+  // Temporal's own default identity when none is given, so the metrics name the worker as Temporal does.
+  const identity = opts.identity ?? `${process.pid}@${hostname()}`;
   // Every activity's latency, for /api/metrics (shared across worker processes through Redis).
-  const interceptors = { activity: [(ctx: import('@temporalio/activity').Context) => ({ inbound: new ActivityLatencyInterceptor(ctx, deps.redis) })] };
-  const main = await Worker.create({
-    connection,
-    namespace: deps.env.TEMPORAL_NAMESPACE,
-    taskQueue: queues.main,
-    workflowBundle: await workflowBundle(),
-    activities,
-    // Two cores: a handful of concurrent activities keeps the stores busy without starving the models.
-    maxConcurrentActivityTaskExecutions: 8,
-    maxConcurrentWorkflowTaskExecutions: 20,
-    identity: opts.identity,
-    interceptors,
-  });
-  const llm = await Worker.create({
-    connection,
-    namespace: deps.env.TEMPORAL_NAMESPACE,
-    taskQueue: queues.llm,
-    activities,
-    maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2,
-    identity: opts.identity,
-    interceptors,
-  });
+  const interceptors = { activity: [(ctx: import('@temporalio/activity').Context) => ({ inbound: new ActivityLatencyInterceptor(ctx, deps.redis, identity) })] };
+  // On SIGTERM (a deploy, a scale-down) running activities get this long to finish before they are
+  // cancelled; what is cut off is retried by another worker, as after a crash.
+  const shutdownGraceTime = deps.env.WORKER_SHUTDOWN_GRACE_MS;
+  const workers: Worker[] = [];
+  if (deps.env.WORKER_QUEUES !== 'llm') {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: deps.env.TEMPORAL_NAMESPACE,
+        taskQueue: queues.main,
+        workflowBundle: await workflowBundle(),
+        activities,
+        // Two cores: a handful of concurrent activities keeps the stores busy without starving the models.
+        maxConcurrentActivityTaskExecutions: 8,
+        maxConcurrentWorkflowTaskExecutions: 20,
+        identity,
+        interceptors,
+        shutdownGraceTime,
+      }),
+    );
+  }
+  if (deps.env.WORKER_QUEUES !== 'main') {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: deps.env.TEMPORAL_NAMESPACE,
+        taskQueue: queues.llm,
+        activities,
+        maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2,
+        identity,
+        interceptors,
+        shutdownGraceTime,
+      }),
+    );
+  }
   return {
-    main,
-    llm,
+    workers,
     connection,
     async run() {
-      await Promise.all([main.run(), llm.run()]);
+      await Promise.all(workers.map((w) => w.run()));
     },
     shutdown() {
-      for (const w of [main, llm]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     },
   };
 }

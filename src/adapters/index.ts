@@ -3,5 +3,5 @@ export { LlmClient, LlmOutputError, errorClass, type LlmUsage, type LlmCallConte
 export { createNeo4j, ensureGraphSchema, pingNeo4j, type Graph } from './neo4j';
 export { SqlFilter, assertMigrated, createPostgres, migrate, pingPostgres, transaction, type Db } from './postgres';
 export { createRedis, pingRedis } from './redis';
-export { createTemporalClient, pingTemporal } from './temporal';
+export { createTemporalClient, pingTemporal, temporalTls } from './temporal';
 export { withTimeout } from './timeout';

@@ -41,6 +41,16 @@ export function createMetrics(deps: Deps): Metrics {
     name: 'neuronode_activity_failures_total',
     get: async () => ({ name: 'neuronode_activity_failures_total', help: 'Failed activity attempts by activity type (all workers)', type: 'counter', aggregator: 'sum', values: activity?.failures ?? [] }),
   } as never);
+  registry.registerMetric({
+    name: 'neuronode_worker_activities_total',
+    get: async () => ({
+      name: 'neuronode_worker_activities_total',
+      help: 'Activity attempts by worker identity, activity type and outcome (completed or failed)',
+      type: 'counter',
+      aggregator: 'sum',
+      values: activity?.workers ?? [],
+    }),
+  } as never);
   const workflows = new Gauge({ name: 'neuronode_workflows', help: 'Workflow executions by type and status (Temporal visibility)', labelNames: ['type', 'status'] as const, registers: [registry] });
 
   const sourceUp = new Gauge({

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './stack';
 import { spawnTracked } from './teardown';
@@ -7,6 +8,9 @@ import { spawnTracked } from './teardown';
  * A worker in a process of its own, so it can be killed with SIGKILL mid-run. It inherits this test
  * file's environment, so it polls the file's own task queues; it is listed for teardown until it exits.
  */
+/** The Temporal identity (and metrics label) of a worker process started here. */
+export const workerIdentity = (child: ChildProcess) => `worker-${child.pid}@${hostname()}`;
+
 export function startWorkerProcess(): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawnTracked('a worker process', process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'worker.ts')], {
@@ -21,7 +25,7 @@ export function startWorkerProcess(): Promise<ChildProcess> {
     }, 120_000);
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes('neuronode worker: polling')) {
+      if (/neuronode worker \S+: polling/.test(out)) {
         clearTimeout(timer);
         resolve(child);
       }

@@ -1,3 +1,4 @@
+import { parseMetrics as parse } from '../helpers/metrics';
 import { api, startSystem, type System } from '../helpers/system';
 
 /** GET /api/metrics: Prometheus text whose counters move when work is done. */
@@ -9,18 +10,6 @@ describe('metrics', () => {
   afterAll(async () => {
     await sys?.stop();
   });
-
-  /** Parses the exposition format into sample → value (validating every line's shape). */
-  function parse(text: string): Map<string, number> {
-    const samples = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      if (!line || line.startsWith('#')) continue;
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
-      if (!m) throw new Error(`not Prometheus text: ${line}`);
-      samples.set(m[1]!, Number(m[2]));
-    }
-    return samples;
-  }
 
   it('parses as Prometheus text and counts requests by route and status', async () => {
     const r1 = await api(sys.url, '/api/metrics');

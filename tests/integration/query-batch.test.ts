@@ -5,16 +5,18 @@ import { freshUpload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
 import { stopChild } from '../helpers/teardown';
-import { startWorkerProcess } from '../helpers/worker';
+import { completedBy, scrape } from '../helpers/metrics';
+import { startWorkerProcess, workerIdentity } from '../helpers/worker';
 
 /**
- * Batch questions as a durable workflow: a worker killed with SIGKILL mid-batch loses and
- * duplicates nothing; cancel stops the batch; results page and download as JSONL and CSV; progress
+ * Batch questions as a durable workflow: three worker processes share the task queues, and the
+ * busiest, killed with SIGKILL mid-batch, loses and duplicates nothing; cancel stops the batch; results page and download as JSONL and CSV; progress
  * arrives on the WebSocket.
  */
 describe('batch questions survive a killed worker, cancel cleanly and download', () => {
   let sys: System;
-  let worker: ChildProcess | undefined;
+  /** The worker processes polling this file's task queues. */
+  let workers: ChildProcess[] = [];
   const articles = multihopCorpus().slice(40, 42);
   const docIds: string[] = [];
 
@@ -38,19 +40,23 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
 
   beforeAll(async () => {
     sys = await startSystem({}, { worker: false });
-    worker = await startWorkerProcess();
+    workers = [await startWorkerProcess()];
     for (const [i, a] of articles.entries()) docIds.push(await freshUpload(sys.url, `batch-source-${i}.txt`, Buffer.from(`${a.title}\n\n${a.body}`)));
     for (const id of docIds) expect((await waitForDocument(sys.url, id)).status).toBe('completed');
   }, 600_000);
 
   afterAll(async () => {
-    if (worker) await stopChild(worker, 'SIGKILL');
+    for (const w of workers) await stopChild(w, 'SIGKILL');
     await sys?.stop();
   });
 
-  it('answers a batch of 50 exactly once each, across a kill -9 of the worker', async () => {
+  it('answers a batch of 50 exactly once each on three workers, across a kill -9 of the busiest; the metrics name the work of each', async () => {
     expect(questions).toHaveLength(50);
-    const start = await api(sys.url, '/api/query/batch', { method: 'POST', json: { questions, generate: false, top_k: 5, window: 2 } });
+    // Two more workers on the same task queues: three processes share the batch.
+    workers.push(...(await Promise.all([startWorkerProcess(), startWorkerProcess()])));
+    const ids = workers.map(workerIdentity);
+    const base = await scrape(sys.url);
+    const start = await api(sys.url, '/api/query/batch', { method: 'POST', json: { questions, generate: false, top_k: 5, window: 4 } });
     expect(start.status).toBe(202);
     const id = start.json.batch_id as string;
     const events: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -58,11 +64,17 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     ws.on('message', (m) => events.push(JSON.parse(m.toString())));
 
     const before = await waitFor(id, (b) => b.results.stored >= 8, 180_000);
-    worker!.kill('SIGKILL');
-    await new Promise((r) => worker!.once('exit', r));
-    const atKill = (await sys.deps.db.query(`SELECT count(*)::int AS n FROM queries WHERE batch_id = $1`, [id])).rows[0].n as number;
-    expect(atKill).toBeLessThan(50);
-    worker = await startWorkerProcess();
+    // The worker that has done the most so far is the one killed.
+    const atKill = await scrape(sys.url);
+    const done0 = ids.map((w) => completedBy(atKill, w) - completedBy(base, w));
+    const victim = done0.indexOf(Math.max(...done0));
+    expect(done0[victim]).toBeGreaterThan(0);
+    const killed = workers[victim]!;
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('exit', r));
+    workers = workers.filter((w) => w !== killed);
+    const storedAtKill = (await sys.deps.db.query(`SELECT count(*)::int AS n FROM queries WHERE batch_id = $1`, [id])).rows[0].n as number;
+    expect(storedAtKill).toBeLessThan(50);
 
     const done = await waitFor(id, (b) => b.status === 'completed', 600_000);
     expect(done.results).toEqual({ stored: 50, completed: 50 });
@@ -74,6 +86,11 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     const own = rows.filter((r) => r.response.retrieved.some((c: { document_id: string }) => docIds.includes(c.document_id))).length;
     expect(own).toBeGreaterThanOrEqual(45);
     expect(before.results.stored).toBeGreaterThanOrEqual(8);
+    // Each survivor carried on with the work after the kill: the metrics name both.
+    const after = await scrape(sys.url);
+    const survivors = ids.filter((_, i) => i !== victim);
+    expect(survivors.map((w) => [w, completedBy(after, w) - completedBy(atKill, w) > 0])).toEqual(survivors.map((w) => [w, true]));
+    console.log(`activities completed per worker (killed: ${ids[victim]}): before the kill ${ids.map((w, i) => `${w}=${done0[i]}`).join(', ')}; after it ${survivors.map((w) => `${w}=+${completedBy(after, w) - completedBy(atKill, w)}`).join(', ')}`);
 
     const page = await api(sys.url, `/api/query/batch/${id}/results?limit=20&offset=40`);
     expect(page.json.results.map((r: { index: number }) => r.index)).toEqual([40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
