@@ -13,6 +13,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/install.sh
 bash scripts/fixtures.sh
+# helm, for the chart's lint and wiring test (built once from the pinned Go module, then cached).
+NEURONODE_HELM="$(bash scripts/install-helm.sh)"
+export NEURONODE_HELM
 
 results_dir="$(mktemp -d)"
 was_up=0
@@ -50,6 +53,8 @@ npx tsx tests/end-stale-work.ts
 export NODE_ENV=test
 # Worker state changes at INFO would drown the test report.
 export LOG_LEVEL=warn
+# Stopping workers cancel running activities at once (deployments give them a grace period).
+export WORKER_SHUTDOWN_GRACE_MS=0
 
 echo "[test] typecheck" >&2
 npx tsc --noEmit -p .
