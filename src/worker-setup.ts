@@ -58,40 +58,17 @@ export async function createWorkers(deps: Deps, opts: { identity?: string; llmCo
   const identity = opts.identity ?? `${process.pid}@${hostname()}`;
   // Every activity's latency, for /api/metrics (shared across worker processes through Redis).
   const interceptors = { activity: [(ctx: import('@temporalio/activity').Context) => ({ inbound: new ActivityLatencyInterceptor(ctx, deps.redis, identity) })] };
-  // On SIGTERM (a deploy, a scale-down) running activities get this long to finish before they are
-  // cancelled; what is cut off is retried by another worker, as after a crash.
-  const shutdownGraceTime = deps.env.WORKER_SHUTDOWN_GRACE_MS;
+  // Both workers' common options. On SIGTERM (a deploy, a scale-down) running activities get
+  // shutdownGraceTime to finish before they are cancelled; what is cut off is retried by another
+  // worker, as after a crash.
+  const common = { connection, namespace: deps.env.TEMPORAL_NAMESPACE, activities, identity, interceptors, shutdownGraceTime: deps.env.WORKER_SHUTDOWN_GRACE_MS };
   const workers: Worker[] = [];
   if (deps.env.WORKER_QUEUES !== 'llm') {
-    workers.push(
-      await Worker.create({
-        connection,
-        namespace: deps.env.TEMPORAL_NAMESPACE,
-        taskQueue: queues.main,
-        workflowBundle: await workflowBundle(),
-        activities,
-        // Two cores: a handful of concurrent activities keeps the stores busy without starving the models.
-        maxConcurrentActivityTaskExecutions: 8,
-        maxConcurrentWorkflowTaskExecutions: 20,
-        identity,
-        interceptors,
-        shutdownGraceTime,
-      }),
-    );
+    // Two cores: a handful of concurrent activities keeps the stores busy without starving the models.
+    workers.push(await Worker.create({ ...common, taskQueue: queues.main, workflowBundle: await workflowBundle(), maxConcurrentActivityTaskExecutions: 8, maxConcurrentWorkflowTaskExecutions: 20 }));
   }
   if (deps.env.WORKER_QUEUES !== 'main') {
-    workers.push(
-      await Worker.create({
-        connection,
-        namespace: deps.env.TEMPORAL_NAMESPACE,
-        taskQueue: queues.llm,
-        activities,
-        maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2,
-        identity,
-        interceptors,
-        shutdownGraceTime,
-      }),
-    );
+    workers.push(await Worker.create({ ...common, taskQueue: queues.llm, maxConcurrentActivityTaskExecutions: opts.llmConcurrency ?? 2 }));
   }
   return {
     workers,
