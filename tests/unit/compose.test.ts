@@ -21,7 +21,7 @@ const svc = compose.services;
 describe('docker-compose.yml (production stack)', () => {
   it('has every service the code needs', () => {
     expect(Object.keys(svc).sort()).toEqual(
-      ['api', 'chroma', 'litellm', 'migrate', 'model-server', 'neo4j', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      ['api', 'chroma', 'litellm', 'migrate', 'model-server', 'neo4j', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'web', 'worker'].sort(),
     );
     expect(svc.neo4j!.image).toMatch(/^neo4j:5\.26\./);
     expect(svc.postgres!.image).toMatch(/^postgres:15/);
@@ -68,7 +68,7 @@ describe('docker-compose.yml (production stack)', () => {
     expect(secretsOf('model-server')).toEqual(['MODEL_SERVER_API_KEY']);
     expect(secretsOf('litellm')).toEqual(['ANTHROPIC_API_KEY', 'GOOGLE_API_KEY', 'LITELLM_DB_PASSWORD', 'LITELLM_MASTER_KEY', 'LITELLM_SALT_KEY', 'MODEL_SERVER_API_KEY', 'OPENAI_API_KEY', 'UI_PASSWORD'].sort());
     expect(secretsOf('postgres')).toEqual(['LITELLM_DB_PASSWORD', 'NEURONODE_DB_APP_PASSWORD', 'NEURONODE_DB_OWNER_PASSWORD', 'POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD'].sort());
-    for (const name of ['chroma', 'temporal-ui', 'temporal-setup']) expect([name, secretsOf(name)]).toEqual([name, []]);
+    for (const name of ['chroma', 'temporal-ui', 'temporal-setup', 'web']) expect([name, secretsOf(name)]).toEqual([name, []]);
     expect(svc.api!.environment!.DATABASE_URL).toMatch(/^postgres:\/\/neuronode_app:/);
     expect(svc.migrate!.environment!.DATABASE_OWNER_URL).toMatch(/^postgres:\/\/neuronode_owner:/);
     expect(svc.postgres!.volumes).toContain('./stack/postgres-init.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro');
@@ -85,6 +85,15 @@ describe('docker-compose.yml (production stack)', () => {
       expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
       for (const key of FORBIDDEN_PROVIDER_KEYS) expect(env).not.toHaveProperty(key);
     }
+  });
+
+  it('passes the web application to the API by its service name and port, after the API is healthy', () => {
+    const web = svc.web!;
+    expect(web.build).toBe('./web');
+    const api = new URL(web.environment!.API_URL!);
+    expect(api.hostname).toBe('api');
+    expect(Number(api.port)).toBe(Number(svc.api!.environment!.PORT));
+    expect(web.depends_on).toEqual({ api: { condition: 'service_healthy' } });
   });
 
   it('keeps provider keys in LiteLLM alone, and every secret out of the file', () => {
