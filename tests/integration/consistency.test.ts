@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { COLLECTIONS } from '../../src/adapters';
 import { checkConsistency } from '../../src/consistency';
@@ -17,10 +17,24 @@ const WS = `consistency-${RUN}`;
 let sys: System;
 let token: string;
 
-const cli = (...args: string[]) => {
-  const r = spawnSync('npx', ['tsx', join(ROOT, 'scripts', 'check-consistency.ts'), '--workspace', WS, ...args], { cwd: ROOT, encoding: 'utf8', env: process.env, timeout: 120_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-};
+/**
+ * The consistency command as an operator runs it. Asynchronous: the API under test runs in this
+ * process, and blocking its event loop for the command's seconds let idle keep-alive connections
+ * time out under a request about to reuse them (ECONNRESET).
+ */
+const cli = (...args: string[]) =>
+  new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn('npx', ['tsx', join(ROOT, 'scripts', 'check-consistency.ts'), '--workspace', WS, ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
 
 beforeAll(async () => {
   sys = await startSystem();
@@ -43,7 +57,7 @@ it('finds a workspace whose stores agree consistent, and says so with exit code 
   await ingestHere(`agree-${RUN}.txt`, `Henrike Solberg chairs the Varnholt Water Board. The Varnholt Water Board met in Kessenich. Run ${RUN}.`);
   const report = await checkConsistency(sys.deps, { workspace: WS });
   expect(report).toMatchObject({ documents: 1, completed: 1, consistent: true, mismatched: [], abandoned: [], orphaned: [] });
-  const r = cli();
+  const r = await cli();
   expect(r.out).toMatch(/1 documents in workspace .* \(1 completed\) — consistent/);
   expect(r.code).toBe(0);
 });
@@ -72,9 +86,9 @@ it('reports drift in each store, repairs abandoned documents and orphans, and na
   expect(report.mismatched).toEqual([{ id, workspace_id: WS, status: 'completed', chunks, vectors: chunks - 1, graph_chunks: chunks }]);
   expect(report.orphaned).toEqual([{ document_id: ghost, vectors: 1, graph_chunks: 1, graph_node: true }]);
   expect(report.abandoned).toEqual([{ id: stuck, workspace_id: WS, status: 'processing', workflow_id: `ingest-${stuck}` }]);
-  expect(cli().code).toBe(1);
+  expect((await cli()).code).toBe(1);
 
-  const r = cli('--repair');
+  const r = await cli('--repair');
   expect(r.out).toMatch(/repaired: 1 abandoned document\(s\) marked failed, 1 orphan\(s\) removed/);
   expect(r.out).toMatch(new RegExp(`mismatched ${id} .*: ${chunks} chunk rows, ${chunks - 1} vectors`));
   // The mismatch is left for a reprocess, so the check still fails.
