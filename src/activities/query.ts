@@ -121,6 +121,12 @@ const invalidOutput = (err: Error): never => {
   throw err;
 };
 
+/** Adds an event to a stream once per marker key: KEYS = [marker, stream]; ARGV = [marker TTL s, stream max length, event]. */
+const PUBLISH_ONCE = `if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
+end
+return false`;
+
 export function cacheKeyFor(workspaceId: string, corpusVersion: string, q: { question: string; profile: string; mode: string; topK: number; filters: unknown; readableBy: string | null }): string {
   const norm = q.question.trim().replace(/\s+/g, ' ').toLowerCase();
   const h = createHash('sha256').update(JSON.stringify([workspaceId, corpusVersion, norm, q.profile, q.mode, q.topK, q.filters, q.readableBy])).digest('hex');
@@ -311,8 +317,15 @@ export function createQueryActivities(deps: Deps) {
         ],
       );
       if (input.cacheKey && input.response && input.status === 'completed') await redis.set(input.cacheKey, JSON.stringify(input.response), 'EX', 24 * 3600);
-      if (input.batchId && r.rowCount) {
-        await redis.xadd(QUERY_EVENTS_STREAM, 'MAXLEN', '~', 20_000, '*', 'event', JSON.stringify({ type: 'batch_item', batch_id: input.batchId, workspace_id: input.workspaceId, user_id: input.userId, index: input.batchIndex, status: input.status, at: new Date().toISOString() }));
+      if (input.batchId) {
+        // The item's event, exactly once even across a crash between the insert above and this: a
+        // retry finds the row stored and still publishes, unless the marker says it was published.
+        // Marker and event are written by one Redis script, so neither exists without the other.
+        const status = r.rowCount
+          ? input.status
+          : ((await db.query(`SELECT status FROM queries WHERE batch_id = $1 AND batch_index = $2`, [input.batchId, input.batchIndex])).rows[0]?.status ?? input.status);
+        const event = JSON.stringify({ type: 'batch_item', batch_id: input.batchId, workspace_id: input.workspaceId, user_id: input.userId, index: input.batchIndex, status, at: new Date().toISOString() });
+        await redis.eval(PUBLISH_ONCE, 2, `neuronode:batch-item-event:${input.batchId}:${input.batchIndex}`, QUERY_EVENTS_STREAM, 7 * 86_400, 20_000, event);
       }
       return { stored: (r.rowCount ?? 0) > 0 };
     },

@@ -5,6 +5,8 @@ import { freshUpload, waitForDocument } from '../helpers/documents';
 import { multihopCorpus } from '../helpers/fixtures';
 import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
 import { stopChild } from '../helpers/teardown';
+import { createActivities } from '../../src/activities';
+import { QUERY_EVENTS_STREAM } from '../../src/activities/query';
 import { completedBy, scrape } from '../helpers/metrics';
 import { startWorkerProcess, workerIdentity } from '../helpers/worker';
 
@@ -112,6 +114,26 @@ describe('batch questions survive a killed worker, cancel cleanly and download',
     expect(items.length).toBe(50);
     expect(events.some((e) => e.type === 'batch_progress' && e.status === 'completed')).toBe(true);
   }, 900_000);
+
+  it("publishes a batch item's event exactly once when a retry finds the item already stored", async () => {
+    // A worker killed between the item's insert and its event leaves this row and no event; the retry
+    // must publish it. (The kill cannot be timed between two statements, so the first attempt's insert
+    // is written here as it would have written it.)
+    const acts = createActivities(sys.deps);
+    const batchId = `crash-${Date.now().toString(36)}`;
+    const ws = ((await api(sys.url, '/api/auth/me')).json as { workspace_id: string }).workspace_id;
+    await sys.deps.db.query(
+      `INSERT INTO queries (id, workspace_id, question, request, status, batch_id, batch_index, duration_ms) VALUES ($1, $2, 'Who?', '{}', 'completed', $3, 0, 5)`,
+      [`q-${batchId}`, ws, batchId],
+    );
+    const retry = { queryId: `q-${batchId}-retry`, workspaceId: ws, userId: null, question: 'Who?', request: {}, response: null, status: 'failed' as const, batchId, batchIndex: 0, durationMs: 7 };
+    expect(await acts.recordQuery(retry)).toEqual({ stored: false });
+    expect(await acts.recordQuery(retry)).toEqual({ stored: false }); // and once more: still one event
+    const recent = await sys.deps.redis.xrevrange(QUERY_EVENTS_STREAM, '+', '-', 'COUNT', 2000);
+    const mine = recent.map(([, fields]) => JSON.parse(fields[1]!) as { batch_id: string; index: number; status: string }).filter((e) => e.batch_id === batchId);
+    // The stored result's status, not the retry's.
+    expect(mine.map((e) => [e.index, e.status])).toEqual([[0, 'completed']]);
+  });
 
   it('cancels a running batch: nothing more is answered', async () => {
     const many = Array.from({ length: 40 }, (_, i) => `${questions[i % questions.length]} (${i})`);
