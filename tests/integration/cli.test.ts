@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand } from '../helpers/run';
 import { ROOT } from '../helpers/stack';
 import { adminCredentials, api, startSystem, type System } from '../helpers/system';
 
@@ -22,22 +22,7 @@ const ids: Record<string, string> = {};
 const H = { 'x-workspace-id': WS };
 
 const BIN = join(ROOT, 'bin', 'neuronode.js');
-/** Runs a command to its end without blocking this process: the API under test runs in it. */
-function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (command: string, args: string[], env: Record<string, string>) => runCommand(command, args, env);
 const cli = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, [BIN, ...args], { ...(process.env as Record<string, string>), XDG_CONFIG_HOME: join(home, 'config'), NEURONODE_LANG: 'en', ...env });
 const jsonOf = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { COLLECTIONS } from '../../src/adapters';
 import { checkConsistency } from '../../src/consistency';
 import { upload, waitForDocument } from '../helpers/documents';
+import { runCommand } from '../helpers/run';
 import { ROOT } from '../helpers/stack';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
 
@@ -17,24 +17,11 @@ const WS = `consistency-${RUN}`;
 let sys: System;
 let token: string;
 
-/**
- * The consistency command as an operator runs it. Asynchronous: the API under test runs in this
- * process, and blocking its event loop for the command's seconds let idle keep-alive connections
- * time out under a request about to reuse them (ECONNRESET).
- */
-const cli = (...args: string[]) =>
-  new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const child = spawn('npx', ['tsx', join(ROOT, 'scripts', 'check-consistency.ts'), '--workspace', WS, ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+/** The consistency command as an operator runs it (asynchronously: the API under test runs in this process). */
+const cli = async (...args: string[]) => {
+  const r = await runCommand('npx', ['tsx', join(ROOT, 'scripts', 'check-consistency.ts'), '--workspace', WS, ...args], process.env, 120_000);
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
+};
 
 beforeAll(async () => {
   sys = await startSystem();
