@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { assertMigrated, ensureGraphSchema } from './adapters';
+import { assertMigrated, ensureGraphSchema, temporalTls } from './adapters';
 import { migrateGraphScopes } from './adapters/graph-scopes';
 import { createActivities } from './activities';
 import { taskQueues } from './config';
 import type { Deps } from './deps';
 import { ActivityLatencyInterceptor } from './activity-metrics';
-import { temporalTls } from './adapters/temporal';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundles the workflow code once per process (webpack; a few seconds). */

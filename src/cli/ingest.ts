@@ -102,7 +102,7 @@ export async function ingestFiles(
     if (!t || t.done) return;
     const at = STAGES.indexOf(e.stage ?? '');
     if (at >= 0) t.bar?.update(at, { stage: e.stage });
-    if (e.status === 'completed' || e.status === 'failed' || (e.status === 'awaiting_approval' && terminal.has(e.status))) {
+    if (terminal.has(e.status ?? '')) {
       // The final record (counts, error) comes from the API, not from the event.
       void api.json<{ status: string; counts: Record<string, number>; error: { message?: string } | null }>(`/api/documents/${t.id}`).then(
         (doc) => (terminal.has(doc.status) ? finish(t, doc) : undefined),
@@ -113,22 +113,21 @@ export async function ingestFiles(
 
   try {
     // Plain files ten to a request; a ZIP archive as an ingestion batch, which the API unpacks.
-    const zips = files.filter(isZipArchive);
-    const plain = files.filter((f) => !isZipArchive(f));
-    const requests: { path: string; files: string[] }[] = [];
-    for (let i = 0; i < plain.length; i += 10) requests.push({ path: '/api/documents/upload', files: plain.slice(i, i + 10) });
-    for (const z of zips) requests.push({ path: '/api/documents/batch', files: [z] });
+    const zips = new Set(files.filter(isZipArchive));
+    const plain = files.filter((f) => !zips.has(f));
+    const requests: { path: string; files: string[]; archive: boolean }[] = [];
+    for (let i = 0; i < plain.length; i += 10) requests.push({ path: '/api/documents/upload', files: plain.slice(i, i + 10), archive: false });
+    for (const z of zips) requests.push({ path: '/api/documents/batch', files: [z], archive: true });
     for (const r of requests) {
       const form = new FormData();
       for (const f of r.files) form.append('files', new Blob([new Uint8Array(readFileSync(f))]), basename(f));
       if (opts.profile) form.append('profile', opts.profile);
       if (opts.visibility) form.append('visibility', opts.visibility);
       const up = await api.json<{ documents: { document_id: string; filename: string; duplicate: boolean; status: string }[] }>(r.path, { method: 'POST', body: form });
-      if (r.path.endsWith('/batch')) overall?.setTotal(overall.getTotal() - 1 + up.documents.length);
+      if (r.archive) overall?.setTotal(overall.getTotal() - 1 + up.documents.length);
       for (const [k, d] of up.documents.entries()) {
-        const archive = r.path.endsWith('/batch');
-        const file = archive ? `${r.files[0]!}/${d.filename}` : r.files[k]!;
-        const name = archive ? `${basename(r.files[0]!)}/${d.filename}` : basename(file);
+        const file = r.archive ? `${r.files[0]!}/${d.filename}` : r.files[k]!;
+        const name = r.archive ? `${basename(r.files[0]!)}/${d.filename}` : basename(file);
         if (d.duplicate) {
           const doc = await api.json<{ status: string; counts: Record<string, number> | null; error: { message?: string } | null }>(`/api/documents/${d.document_id}`);
           if (doc.status === 'completed') {
