@@ -55,7 +55,12 @@ def main() -> None:
         if passage_key not in cache:
             passages = make_passages()
             started = time.perf_counter()
-            vectors = passages.embed(job["documents"])
+            parts = []
+            for at in range(0, len(job["documents"]), 1024):
+                parts.append(passages.embed(job["documents"][at : at + 1024]))
+                rate = (time.perf_counter() - started) * 1000 / (at + len(parts[-1]))
+                print(f"embed_eval: {m['name']}: {at + len(parts[-1])} of {len(job['documents'])} passages, {rate:.1f} ms each", file=sys.stderr, flush=True)
+            vectors = np.concatenate(parts, axis=0)
             cache[passage_key] = (passages, vectors, (time.perf_counter() - started) * 1000 / max(1, len(job["documents"])))
         passages, docs, passage_ms = cache[passage_key]
         started = time.perf_counter()

