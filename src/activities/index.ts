@@ -6,6 +6,7 @@ import { createIngestActivities } from './ingest';
 import { createOptimizeActivities } from './optimize';
 import { createQueryActivities } from './query';
 import { createSystemActivities } from './system';
+import { createVectorActivities } from './vectors';
 
 /**
  * Every activity heartbeats while it runs, so a worker that dies (kill -9, OOM, a lost machine) is
@@ -41,6 +42,7 @@ export function createActivities(deps: Deps) {
     ...createQueryActivities(deps),
     ...createOptimizeActivities(deps),
     ...createBudgetActivities(deps),
+    ...createVectorActivities(deps),
   });
 }
 

@@ -101,6 +101,48 @@ export function createIngestActivities(deps: Deps) {
       )
     ).rows;
 
+  /** Chunk and entity vectors of a document to Chroma, by the model its embedding aliases serve (upserts by deterministic ids). */
+  const indexVectors = async (documentId: string, activity: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> => {
+    const doc = await loadDoc(documentId);
+    const chunks = await loadChunks(documentId);
+    const ctx = { workspaceId: doc.workspace_id, activity };
+    let dimension = 0;
+    const prefix = `${chunkContext(doc)}\n`;
+    for (let i = 0; i < chunks.length; i += 64) {
+      const part = chunks.slice(i, i + 64);
+      const { vectors, model } = await llm.embed(EMBEDDING_FOR.chunks, part.map((c) => prefix + c.content), ctx);
+      dimension = vectors[0]!.length;
+      const col = await vectorCollection(chroma, COLLECTIONS.chunks, model, dimension);
+      await col.upsert({
+        ids: part.map((c) => c.id),
+        embeddings: vectors,
+        documents: part.map((c) => c.content),
+        metadatas: part.map((c) => ({
+          workspace_id: doc.workspace_id,
+          document_id: documentId,
+          chunk_position: c.position,
+          document_type: doc.doc_type ?? 'other',
+          language: c.language ?? 'und',
+          ...(c.page ? { page: c.page } : {}),
+        })),
+      });
+    }
+    const ents = (await db.query(`SELECT entity_id, name, type, aliases, description, confidence FROM document_entities WHERE document_id = $1`, [documentId])).rows;
+    const model = ((await db.query(`SELECT metadata->>'extraction_model' AS m FROM documents WHERE id = $1`, [documentId])).rows[0]?.m as string) ?? 'unknown';
+    for (let i = 0; i < ents.length; i += 64) {
+      const part = ents.slice(i, i + 64);
+      const { vectors, model: embModel } = await llm.embed(EMBEDDING_FOR.entities, part.map((e) => e.name), ctx);
+      const col = await vectorCollection(chroma, COLLECTIONS.entities, embModel, vectors[0]!.length);
+      await col.upsert({
+        ids: part.map((e) => e.entity_id),
+        embeddings: vectors,
+        documents: part.map((e) => [e.name, ...e.aliases.filter((a: string) => a !== e.name)].join(' | ') + (e.description ? ` — ${e.description}` : '')),
+        metadatas: part.map((e) => ({ workspace_id: doc.workspace_id, scope: graphScope(doc).key, entity_type: e.type, confidence: e.confidence, extraction_model: model, name: e.name })),
+      });
+    }
+    return { chunkVectors: chunks.length, entityVectors: ents.length, dimension };
+  };
+
   return {
     /** Stage 2: the format from the bytes. */
     async detectDocumentFormat(documentId: string): Promise<Detected> {
@@ -406,45 +448,20 @@ export function createIngestActivities(deps: Deps) {
 
     /** Stage 9: chunk and entity vectors to Chroma (upserts by deterministic ids). */
     async embedAndIndexDocument(documentId: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> {
-      const doc = await loadDoc(documentId);
       await setStage(documentId, 'embed');
-      const chunks = await loadChunks(documentId);
-      const ctx = { workspaceId: doc.workspace_id, activity: 'embedAndIndexDocument' };
-      let dimension = 0;
-      const prefix = `${chunkContext(doc)}\n`;
-      for (let i = 0; i < chunks.length; i += 64) {
-        const part = chunks.slice(i, i + 64);
-        const { vectors, model } = await llm.embed(EMBEDDING_FOR.chunks, part.map((c) => prefix + c.content), ctx);
-        dimension = vectors[0]!.length;
-        const col = await vectorCollection(chroma, COLLECTIONS.chunks, model, dimension);
-        await col.upsert({
-          ids: part.map((c) => c.id),
-          embeddings: vectors,
-          documents: part.map((c) => c.content),
-          metadatas: part.map((c) => ({
-            workspace_id: doc.workspace_id,
-            document_id: documentId,
-            chunk_position: c.position,
-            document_type: doc.doc_type ?? 'other',
-            language: c.language ?? 'und',
-            ...(c.page ? { page: c.page } : {}),
-          })),
-        });
-      }
-      const ents = (await db.query(`SELECT entity_id, name, type, aliases, description, confidence FROM document_entities WHERE document_id = $1`, [documentId])).rows;
-      const model = ((await db.query(`SELECT metadata->>'extraction_model' AS m FROM documents WHERE id = $1`, [documentId])).rows[0]?.m as string) ?? 'unknown';
-      for (let i = 0; i < ents.length; i += 64) {
-        const part = ents.slice(i, i + 64);
-        const { vectors, model: embModel } = await llm.embed(EMBEDDING_FOR.entities, part.map((e) => e.name), ctx);
-        const col = await vectorCollection(chroma, COLLECTIONS.entities, embModel, vectors[0]!.length);
-        await col.upsert({
-          ids: part.map((e) => e.entity_id),
-          embeddings: vectors,
-          documents: part.map((e) => [e.name, ...e.aliases.filter((a: string) => a !== e.name)].join(' | ') + (e.description ? ` — ${e.description}` : '')),
-          metadatas: part.map((e) => ({ workspace_id: doc.workspace_id, scope: graphScope(doc).key, entity_type: e.type, confidence: e.confidence, extraction_model: model, name: e.name })),
-        });
-      }
-      return { chunkVectors: chunks.length, entityVectors: ents.length, dimension };
+      return indexVectors(documentId, 'embedAndIndexDocument');
+    },
+
+    /**
+     * A completed document's vectors written again by the embedding model its aliases serve now (the
+     * re-embedding migration after a model change); its stage and status stay as they are. A document
+     * deleted or no longer completed meanwhile is skipped.
+     */
+    async reembedDocument(documentId: string): Promise<{ chunkVectors: number; entityVectors: number } | null> {
+      const still = await db.query(`SELECT 1 FROM documents WHERE id = $1 AND status = 'completed'`, [documentId]);
+      if (!still.rowCount) return null;
+      const { chunkVectors, entityVectors } = await indexVectors(documentId, 'reembedDocument');
+      return { chunkVectors, entityVectors };
     },
 
     /** Stage 10: the graph, MERGE-only so a retry changes nothing. */

@@ -3,6 +3,7 @@ import { closeDeps, createDeps } from '../deps';
 import { prepareStores } from '../worker-setup';
 import { createApp } from './app';
 import { ensureOptimizationSchedule } from '../schedules';
+import { startVectorMigration } from '../vector-migration';
 import { startAlertMonitor } from './alerts';
 import { authenticateUpgrade, ensureFirstAdmin } from './auth';
 import type { Metrics } from './metrics';
@@ -13,7 +14,11 @@ async function main(): Promise<void> {
   const deps = await createDeps(env);
   await prepareStores(deps);
   await ensureFirstAdmin(deps);
-  if (deps.temporal) console.log(`neuronode: model optimisation schedule ${await ensureOptimizationSchedule(deps.temporal, env)}`);
+  if (deps.temporal) {
+    console.log(`neuronode: model optimisation schedule ${await ensureOptimizationSchedule(deps.temporal, env)}`);
+    // Returns at once unless the embedding model changed; then re-embeds in the background.
+    console.log(`neuronode: vector model check ${(await startVectorMigration(deps.temporal, env)).workflowId} started`);
+  }
   const app = createApp(deps);
   const server = app.listen(env.PORT, env.HOST, () => {
     console.log(`neuronode API: http://${env.HOST}:${env.PORT}/api (health: /api/health)`);

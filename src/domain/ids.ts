@@ -32,3 +32,6 @@ export function makeDeleteWorkflowId(documentId: string): string {
 export function makeBatchWorkflowId(batchId: string): string {
   return `ingest-batch-${batchId}`;
 }
+
+/** One re-embedding migration at a time: a second start (another API replica) joins the running one. */
+export const VECTOR_MIGRATION_WORKFLOW_ID = 'migrate-vectors';

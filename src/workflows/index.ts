@@ -5,4 +5,5 @@ export { deleteDocument } from './delete-document';
 export { ingestBatch, batchProgressQuery, type BatchInput, type BatchProgress } from './ingest-batch';
 export { answerQuery, type AnswerWorkflowInput } from './answer-query';
 export { batchQuery, batchQueryProgress, type BatchQueryInput, type BatchQueryProgress } from './batch-query';
+export { migrateVectors, type MigrateVectorsInput, type MigrateVectorsResult } from './migrate-vectors';
 export { optimizeModels, optimizationState, decisionSignal, type OptimizeModelsInput, type OptimizeModelsState } from './optimize-models';
