@@ -60,7 +60,7 @@ async function main() {
     console.log(`embeddings batch ${batch}`, embeddings[`batch_${batch}`]);
   }
   // How well the local embedding model separates meaning in German (and across German/English):
-  // cosine similarity of paraphrase pairs against unrelated pairs. MiniLM-L6 is trained on English.
+  // cosine similarity of paraphrase pairs against unrelated pairs.
   const cos = (a: number[], b: number[]) => a.reduce((s2, x, i) => s2 + x * b[i]!, 0);
   const similarity: Record<string, number> = {};
   for (const [kind, list] of Object.entries(LANGUAGE_PAIRS)) {

@@ -24,6 +24,7 @@
 import { parseConfig, taskQueues } from '../src/config';
 import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
 import { newId } from '../src/domain/ids';
+import { EMBEDDING_FOR } from '../src/domain/model-aliases';
 import type { Mode } from '../src/domain/query-plan';
 import { WEIGHTS, createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
 import { benchSystem, percentile, resultPath, run, writeResult } from './bench-kit';
@@ -112,6 +113,8 @@ async function main() {
   const outName = process.env.EVAL_OUT ?? 'multihop-dev.json';
   resultPath(outName); // a bad name fails now, not after the run
   const sys = await benchSystem(env, 'eval');
+  const probe = await sys.deps.llm.embed(EMBEDDING_FOR.chunks, ['probe']);
+  const [embeddingModel, embeddingDimension] = [probe.model, probe.vectors[0]!.length];
   const { deps } = sys;
   const corpus = await ensureCorpus(deps, env, ws, profile, console.log, Number(process.env.EVAL_LIMIT ?? Infinity));
   const completed = (await deps.db.query(`SELECT count(*)::int AS n, sum((counts->>'chunks')::int)::int AS chunks FROM documents WHERE workspace_id = $1 AND status = 'completed'`, [ws])).rows[0];
@@ -242,7 +245,7 @@ async function main() {
     split: `MultiHop-RAG development split (511 queries), ${slice} slice (${slice === 'tune' ? 'every fifth query' : 'all but every fifth query'}); null queries skipped for retrieval (${answerable.length} scored)`,
     corpus: { documents: completed.n, chunks: completed.chunks, ingestion_profile: profile, ingested_now: corpus.ingestedNow, ingest_seconds: +corpus.seconds.toFixed(1) },
     chunking: { max_tokens: env.CHUNK_TOKENS, overlap_tokens: env.CHUNK_OVERLAP_TOKENS, tokenizer: 'cl100k (gpt-tokenizer)', retrieved_text: 'title, source and date prefix + chunk text' },
-    embedding: 'all-MiniLM-L6-v2 int8 ONNX (384-d) through LiteLLM',
+    embedding: `${embeddingModel} (${embeddingDimension}-d) through LiteLLM, as it answered a probe`,
     scoring: {
       retrieval: 'retrieval_evaluate.py of the paper (fact with spaces/newlines removed inside the chunk text); AllFacts@10 = every gold fact in the top 10',
       answers: 'accuracy: yes/no by the leading yes or no, entities as whole phrases after normalisation, null queries by a refusal (scripts/eval-score.ts answerCorrect); paper_accuracy: the paper\'s "prediction contains the gold answer"',

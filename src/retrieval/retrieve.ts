@@ -99,7 +99,7 @@ const CANDIDATES = 40;
  * Fusion settings, chosen on the tuning slice of MultiHop-RAG's development split (every fifth
  * question; `EVAL_SWEEP=0,0.1,0.2,0.3,0.4,0.6 npm run eval:multihop`, bench/results/multihop-dev.json):
  * keyword search leads; vectors at 0.2 gave the best Hits@4 and AllFacts@10 there (at 0 MRR@10 and
- * Hits@10 are higher: the English MiniLM embeddings add little); the entity graph of the nlp profile
+ * Hits@10 are higher: the English MiniLM embeddings of the time added little); the entity graph of the nlp profile
  * lowered every metric at every weight tried (0.1–0.6), so hybrid ranking leaves it out and the graph
  * serves entities and paths to the answer instead.
  */

@@ -36,7 +36,7 @@ export interface IngestInput {
   chunkTokens?: number;
   /** @default 30 */
   overlapTokens?: number;
-  /** @default 0.92 — cosine similarity above which two same-type entities merge */
+  /** Cosine similarity above which two same-type entities merge; by default the embedding model's own (entityMergeSimilarity). */
   entitySimilarity?: number;
   /** Task queue of the LLM-bound activities (bounded concurrency). */
   llmTaskQueue: string;
@@ -208,7 +208,7 @@ export async function ingestDocument(input: IngestInput): Promise<IngestProgress
       await Promise.all(Array.from({ length: Math.min(window, batches) }, worker));
 
       stage('resolve');
-      const resolved = await stores.resolveDocumentEntities(documentId, batches, input.entitySimilarity ?? 0.92);
+      const resolved = await stores.resolveDocumentEntities(documentId, batches, input.entitySimilarity ?? null);
       progress.entities = resolved.entities;
       progress.relations = resolved.relations;
       stage('embed');

@@ -31,7 +31,7 @@ import numpy as np
 # Requests larger than this are refused before they are read: the biggest legitimate request is an
 # embedding batch of a few hundred chunks.
 MAX_BODY_BYTES = 8 * 1024 * 1024
-# Texts longer than this many tokens are truncated by the embedding model (MiniLM's position limit).
+# Texts longer than this many tokens are truncated by an ONNX embedding model (unless its spec says otherwise).
 EMBED_MAX_TOKENS = 256
 # Embedding batch size: bounds the peak memory of one ONNX run.
 EMBED_BATCH = 32
