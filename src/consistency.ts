@@ -1,7 +1,6 @@
-import { ChromaNotFoundError } from 'chromadb';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createDeleteActivities } from './activities/delete';
-import { COLLECTIONS } from './adapters';
+import { COLLECTIONS, existingCollection } from './adapters';
 import type { Deps } from './deps';
 import { makeDeleteWorkflowId } from './domain/ids';
 
@@ -33,13 +32,8 @@ const PAGE = 5000;
 /** Chunk vectors per document id (of one workspace, or all), read from Chroma's metadata in pages. */
 async function vectorsPerDocument(deps: Deps, workspace: string | null): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  let col;
-  try {
-    col = await deps.chroma.getCollection({ name: COLLECTIONS.chunks, embeddingFunction: undefined });
-  } catch (err) {
-    if (err instanceof ChromaNotFoundError) return counts; // nothing was ever embedded
-    throw err;
-  }
+  const col = await existingCollection(deps.chroma, COLLECTIONS.chunks);
+  if (!col) return counts; // nothing was ever embedded
   for (let offset = 0; ; offset += PAGE) {
     const page = await col.get({ include: ['metadatas'], limit: PAGE, offset, ...(workspace ? { where: { workspace_id: workspace } } : {}) });
     for (const m of page.metadatas) {

@@ -1,6 +1,5 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { ChromaNotFoundError } from 'chromadb';
-import { COLLECTIONS } from './adapters';
+import { COLLECTIONS, existingCollection } from './adapters';
 import type { Deps } from './deps';
 import { taskQueues, type Env } from './config';
 import { VECTOR_MIGRATION_WORKFLOW_ID } from './domain/ids';
@@ -33,14 +32,11 @@ export const VECTOR_TARGETS: readonly VectorTarget[] = [
   { collection: COLLECTIONS.entities, alias: EMBEDDING_FOR.entities },
 ];
 
+/** "model/dimension" of a collection's vectors, or null when it was never created (nothing to migrate). */
 async function recorded(deps: Pick<Deps, 'chroma'>, collection: string): Promise<string | null> {
-  try {
-    const meta = (await deps.chroma.getCollection({ name: collection, embeddingFunction: undefined })).metadata ?? {};
-    return `${String(meta.embedding_model)}/${String(meta.embedding_dimension)}`;
-  } catch (err) {
-    if (err instanceof ChromaNotFoundError) return null; // never created: nothing to migrate
-    throw err;
-  }
+  const col = await existingCollection(deps.chroma, collection);
+  const meta = col?.metadata ?? {};
+  return col ? `${String(meta.embedding_model)}/${String(meta.embedding_dimension)}` : null;
 }
 
 /** The collections whose vectors come from another model than the one their alias serves now. */

@@ -1,5 +1,4 @@
-import { ChromaNotFoundError } from 'chromadb';
-import { COLLECTIONS } from '../adapters';
+import { COLLECTIONS, existingCollection } from '../adapters';
 import type { Deps } from '../deps';
 import { EVENTS_KEPT, EVENTS_STREAM, publishGraphEvent } from './ingest';
 
@@ -10,16 +9,9 @@ import { EVENTS_KEPT, EVENTS_STREAM, publishGraphEvent } from './ingest';
 export function createDeleteActivities(deps: Deps) {
   const { db, graph, chroma, redis } = deps;
 
-  const collection = async (name: string) => {
-    try {
-      return await chroma.getCollection({ name, embeddingFunction: undefined });
-    } catch (err) {
-      // Never created: nothing to delete. Any other failure (Chroma unreachable) fails the activity,
-      // and Temporal retries it until the store answers: a deletion never completes over orphans.
-      if (err instanceof ChromaNotFoundError) return null;
-      throw err;
-    }
-  };
+  // Never created: nothing to delete. Any other failure (Chroma unreachable) fails the activity, and
+  // Temporal retries it until the store answers: a deletion never completes over orphans.
+  const collection = (name: string) => existingCollection(chroma, name);
 
   const activities = {
     async markDeleting(documentId: string): Promise<{ workspaceId: string } | null> {

@@ -1,4 +1,4 @@
-import { ChromaClient, type Collection } from 'chromadb';
+import { ChromaClient, ChromaNotFoundError, type Collection } from 'chromadb';
 
 export type VectorStore = ChromaClient;
 
@@ -39,6 +39,19 @@ export async function vectorCollection(
     );
   }
   return col;
+}
+
+/**
+ * A collection that exists, or null when it was never created (nothing was ever written to it). Any
+ * other failure (Chroma unreachable) is thrown: callers that delete or migrate retry until it answers.
+ */
+export async function existingCollection(chroma: ChromaClient, name: string): Promise<Collection | null> {
+  try {
+    return await chroma.getCollection({ name, embeddingFunction: undefined });
+  } catch (err) {
+    if (err instanceof ChromaNotFoundError) return null;
+    throw err;
+  }
 }
 
 export async function pingChroma(chroma: ChromaClient): Promise<string> {

@@ -1,7 +1,7 @@
-import { ChromaNotFoundError, type ChromaClient } from 'chromadb';
+import type { ChromaClient } from 'chromadb';
 import type { Driver } from 'neo4j-driver';
 import type { Pool } from 'pg';
-import { COLLECTIONS } from './chroma';
+import { COLLECTIONS, existingCollection } from './chroma';
 import { escapeName, graphScope, SCOPE_LABEL_PREFIX } from '../domain/graph-scope';
 
 /**
@@ -117,13 +117,8 @@ async function labelGraphScopes(db: Pool, graph: Driver): Promise<{ documents: n
 
 /** Writes each entity vector's scope key (from its node's scope label) where the metadata lacks one. */
 async function scopeEntityVectors(graph: Driver, chroma: ChromaClient): Promise<number> {
-  let col;
-  try {
-    col = await chroma.getCollection({ name: COLLECTIONS.entities, embeddingFunction: undefined });
-  } catch (err) {
-    if (err instanceof ChromaNotFoundError) return 0; // no entity was ever embedded
-    throw err;
-  }
+  const col = await existingCollection(chroma, COLLECTIONS.entities);
+  if (!col) return 0; // no entity was ever embedded
   let updated = 0;
   for (let offset = 0; ; offset += 500) {
     const page = await col.get({ limit: 500, offset, include: ['metadatas'] });
