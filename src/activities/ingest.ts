@@ -102,8 +102,8 @@ export function createIngestActivities(deps: Deps) {
     ).rows;
 
   /** Chunk and entity vectors of a document to Chroma, by the model its embedding aliases serve (upserts by deterministic ids). */
-  const indexVectors = async (documentId: string, activity: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> => {
-    const doc = await loadDoc(documentId);
+  const indexVectors = async (doc: DocRow, activity: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> => {
+    const documentId = doc.id;
     const chunks = await loadChunks(documentId);
     const ctx = { workspaceId: doc.workspace_id, activity };
     let dimension = 0;
@@ -128,7 +128,7 @@ export function createIngestActivities(deps: Deps) {
       });
     }
     const ents = (await db.query(`SELECT entity_id, name, type, aliases, description, confidence FROM document_entities WHERE document_id = $1`, [documentId])).rows;
-    const model = ((await db.query(`SELECT metadata->>'extraction_model' AS m FROM documents WHERE id = $1`, [documentId])).rows[0]?.m as string) ?? 'unknown';
+    const model = typeof doc.metadata?.extraction_model === 'string' ? doc.metadata.extraction_model : 'unknown';
     for (let i = 0; i < ents.length; i += 64) {
       const part = ents.slice(i, i + 64);
       const { vectors, model: embModel } = await llm.embed(EMBEDDING_FOR.entities, part.map((e) => e.name), ctx);
@@ -448,8 +448,9 @@ export function createIngestActivities(deps: Deps) {
 
     /** Stage 9: chunk and entity vectors to Chroma (upserts by deterministic ids). */
     async embedAndIndexDocument(documentId: string): Promise<{ chunkVectors: number; entityVectors: number; dimension: number }> {
+      const doc = await loadDoc(documentId);
       await setStage(documentId, 'embed');
-      return indexVectors(documentId, 'embedAndIndexDocument');
+      return indexVectors(doc, 'embedAndIndexDocument');
     },
 
     /**
@@ -458,9 +459,9 @@ export function createIngestActivities(deps: Deps) {
      * deleted or no longer completed meanwhile is skipped.
      */
     async reembedDocument(documentId: string): Promise<{ chunkVectors: number; entityVectors: number } | null> {
-      const still = await db.query(`SELECT 1 FROM documents WHERE id = $1 AND status = 'completed'`, [documentId]);
-      if (!still.rowCount) return null;
-      const { chunkVectors, entityVectors } = await indexVectors(documentId, 'reembedDocument');
+      const doc = (await db.query(`SELECT * FROM documents WHERE id = $1 AND status = 'completed'`, [documentId])).rows[0] as DocRow | undefined;
+      if (!doc) return null;
+      const { chunkVectors, entityVectors } = await indexVectors(doc, 'reembedDocument');
       return { chunkVectors, entityVectors };
     },
 
