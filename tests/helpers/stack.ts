@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseConfig, type Env } from '../../src/config';
 
@@ -16,8 +16,20 @@ export function stackEnv(): Env {
   return parseConfig(process.env);
 }
 
-/** Runs the stack command; `out` holds what it printed on both streams. */
-export function stack(...args: string[]): { code: number; out: string } {
-  const r = spawnSync('bash', [STACK, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-  return { code: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+/**
+ * Runs the stack command; `out` holds what it printed on both streams. Asynchronous on purpose: the
+ * tests that stop and start services host the API server and a worker in this same process, and a
+ * synchronous child (stopping Neo4j takes over ten seconds) would freeze them. A frozen server's
+ * keep-alive timers then fire all at once on resume and reset the connection the next request was
+ * just written on ("fetch failed", ECONNRESET); a frozen worker misses its heartbeats.
+ */
+export function stack(...args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [STACK, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? 1, out: signal ? `${out}\n(killed by ${signal})` : out }));
+  });
 }

@@ -112,7 +112,13 @@ export async function api(base: string, path: string, init: RequestInit & { json
     headers.set('content-type', 'application/json');
     body = JSON.stringify(init.json);
   }
-  const res = await fetch(`${base}${path}`, { ...init, headers, body });
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, { ...init, headers, body });
+  } catch (err) {
+    // undici reports every transport failure as "fetch failed"; the cause says which (refused, reset, closed).
+    throw new Error(`${init.method ?? 'GET'} ${path} failed at ${new Date().toISOString()}: ${describeCause(err)}`, { cause: err });
+  }
   const text = await res.text();
   let json: unknown = undefined;
   try {
@@ -121,4 +127,14 @@ export async function api(base: string, path: string, init: RequestInit & { json
     /* not JSON */
   }
   return { status: res.status, headers: res.headers, json: json as any, text }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** The chain of causes of a transport error, e.g. "fetch failed ← other side closed (UND_ERR_SOCKET)". */
+function describeCause(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === 'string' ? `${e.message} (${code})` : e.message);
+  }
+  return parts.join(' ← ');
 }

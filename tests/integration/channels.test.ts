@@ -115,7 +115,7 @@ describe('WS /ws/system/alerts', () => {
     if (!candidates.rows.length) throw new Error(`no chat alias can be made to spike with five failures in the last ${window} minutes`);
     const alias = candidates.rows[0].alias as ChatAlias;
     await sys.alerts.check();
-    expect(stack('stop', 'litellm').code).toBe(0);
+    expect((await stack('stop', 'litellm')).code).toBe(0);
     try {
       // Calls that really fail while the gateway is down.
       for (let i = 0; i < 5; i++) await expect(sys.deps.llm.chat(alias, [{ role: 'user', content: 'ping' }], { workspaceId: 'default' })).rejects.toThrow();
@@ -142,7 +142,7 @@ describe('WS /ws/system/alerts', () => {
       expect(recount.rows[0]).toEqual({ calls: spike.calls, failed: spike.failed });
       expect(Date.parse(spike.window_end) - Date.parse(spike.window_start)).toBe(window * 60_000);
     } finally {
-      expect(stack('start', 'litellm').code).toBe(0);
+      expect((await stack('start', 'litellm')).code).toBe(0);
     }
     const end = Date.now() + 120_000;
     while (!alerts.messages.some((m) => m.kind === 'dependency_up' && m.dependency === 'litellm')) {

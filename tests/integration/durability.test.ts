@@ -119,7 +119,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
     ])('%s stopped mid-ingestion: the workflow retries, completes once it is back, and nothing is duplicated', async (service, failingStages, stopAt) => {
       const id = await freshUpload(sys.url, `${service}-outage.txt`, bigDocument(service === 'chroma' ? 200 : 300));
       await waitForStage(sys.url, id, [stopAt, ...failingStages]);
-      expect(stack('stop', service).code).toBe(0);
+      expect((await stack('stop', service)).code).toBe(0);
       try {
         // The workflow reaches the stage that needs the stopped store and keeps retrying there.
         await waitForStage(sys.url, id, failingStages);
@@ -133,7 +133,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
         expect(attempts).toBeGreaterThanOrEqual(2);
         expect((await api(sys.url, `/api/documents/${id}`)).json.status).toBe('processing');
       } finally {
-        expect(stack('start', service).code).toBe(0);
+        expect((await stack('start', service)).code).toBe(0);
       }
       const done = await waitForDocument(sys.url, id, 300_000);
       expect(done.status).toBe('completed');
@@ -149,7 +149,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
       const before = await counts(sys, doc.id);
       expect(before.vectors).toBeGreaterThan(0);
       const handle = sys.deps.temporal!.workflow.getHandle(makeDeleteWorkflowId(doc.id));
-      expect(stack('stop', 'chroma').code).toBe(0);
+      expect((await stack('stop', 'chroma')).code).toBe(0);
       try {
         const del = await api(sys.url, `/api/documents/${doc.id}`, { method: 'DELETE' });
         expect(del.status).toBe(202);
@@ -165,7 +165,7 @@ describe('durability: a killed worker and store outages lose and duplicate nothi
         const during = await api(sys.url, `/api/documents/${doc.id}`);
         expect([during.status, during.json.status]).toEqual([200, 'deleting']);
       } finally {
-        expect(stack('start', 'chroma').code).toBe(0);
+        expect((await stack('start', 'chroma')).code).toBe(0);
       }
       expect(await handle.result()).toMatchObject({ deleted: true, vectors: before.vectors });
       expect((await api(sys.url, `/api/documents/${doc.id}`)).status).toBe(404);

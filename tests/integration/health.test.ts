@@ -30,7 +30,7 @@ describe('GET /api/health against the real stack', () => {
   });
 
   it('answers 503 naming Chroma while Chroma is stopped, and 200 again once it is back', async () => {
-    expect(stack('stop', 'chroma').code).toBe(0);
+    expect((await stack('stop', 'chroma')).code).toBe(0);
     try {
       const down = await api(sys.url, '/api/health');
       expect(down.status).toBe(503);
@@ -43,20 +43,20 @@ describe('GET /api/health against the real stack', () => {
       expect(anon.json).toEqual({ status: 'unhealthy', failing: ['chroma'] });
       expect(anon.text).not.toContain(down.json.dependencies.chroma.error);
     } finally {
-      expect(stack('start', 'chroma').code).toBe(0);
+      expect((await stack('start', 'chroma')).code).toBe(0);
     }
     const up = await api(sys.url, '/api/health');
     expect(up.status).toBe(200);
   });
 
   it('answers 503 naming Redis while Redis is stopped', async () => {
-    expect(stack('stop', 'redis').code).toBe(0);
+    expect((await stack('stop', 'redis')).code).toBe(0);
     try {
       const down = await api(sys.url, '/api/health');
       expect(down.status).toBe(503);
       expect(down.json.failing).toEqual(['redis']);
     } finally {
-      expect(stack('start', 'redis').code).toBe(0);
+      expect((await stack('start', 'redis')).code).toBe(0);
     }
     // ioredis reconnects on its own; give it a moment.
     let status = 0;

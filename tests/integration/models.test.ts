@@ -128,7 +128,7 @@ describe('model gateway', () => {
     const llm = new LlmClient({ baseUrl: env.LITELLM_URL, masterKey: env.LITELLM_MASTER_KEY, timeoutMs: 10_000, maxRetries: 1, db: sys.deps.db, circuit: { failureThreshold: 2, coolDownMs: 3000 } });
     const ctx = { workflowId: `gateway-down-${service}-${RUN}` };
     const msg = [{ role: 'user' as const, content: 'Say OK.' }];
-    expect(stack('stop', service).code).toBe(0);
+    expect((await stack('stop', service)).code).toBe(0);
     try {
       const started = Date.now();
       const first = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 }).catch((e: unknown) => e);
@@ -154,7 +154,7 @@ describe('model gateway', () => {
         expect(health.aliases.filter((a: { probe: { ok: boolean } | null }) => a.probe?.ok === false)).toHaveLength(27);
       }
     } finally {
-      expect(stack('start', service).code).toBe(0);
+      expect((await stack('start', service)).code).toBe(0);
     }
     await new Promise((r) => setTimeout(r, 3500)); // the cool-down
     const ok = await llm.chat('synthesis_premium', msg, ctx, { maxTokens: 4 });

@@ -17,9 +17,9 @@ const portOpen = (port: number) =>
 
 /** Runs last (tests/sequencer.js): it stops the stack. */
 describe('the stack command', () => {
-  it('`up` on a running stack is idempotent: it starts nothing twice', () => {
+  it('`up` on a running stack is idempotent: it starts nothing twice', async () => {
     const started = Date.now();
-    const r = stack('up');
+    const r = await stack('up');
     expect(r.code).toBe(0);
     for (const s of SERVICES) expect(r.out).toContain(`${s} already running`);
     expect(r.out).not.toMatch(/starting /);
@@ -35,7 +35,7 @@ describe('the stack command', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(1); // held
       const started = Date.now();
-      const r = stack('up');
+      const r = await stack('up');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/another stack command is running; waiting for it/);
       expect(Date.now() - started).toBeGreaterThan(2000);
@@ -46,7 +46,7 @@ describe('the stack command', () => {
   });
 
   it('`status` tells the truth while everything runs', async () => {
-    const r = stack('status');
+    const r = await stack('status');
     expect(r.code).toBe(0);
     for (const s of SERVICES) expect(r.out).toMatch(new RegExp(`^${s}\\s+running`, 'm'));
     for (const p of PORTS) expect(await portOpen(p)).toBe(true);
@@ -82,7 +82,7 @@ describe('the stack command', () => {
       const login = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })).json()) as { access_token: string };
       const check = await fetch(`${base}/api/system/check`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` }, body: '{}' });
       expect(check.status).toBe(200);
-      const status = stack('status');
+      const status = await stack('status');
       expect(status.out).toMatch(/^api\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
       expect(status.out).toMatch(/^worker\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
       expect(status.out).toMatch(/^web\s+running pid=\d+ restarts=1 last_exit=137 \(supervised\)/m);
@@ -100,13 +100,13 @@ describe('the stack command', () => {
       .filter((f) => f.endsWith('.pid'))
       .map((f) => Number(readFileSync(join(DATA, 'run', f), 'utf8')));
     expect(pids.length).toBeGreaterThanOrEqual(6);
-    expect(stack('down').code).toBe(0);
+    expect((await stack('down')).code).toBe(0);
     for (const p of PORTS) expect(await portOpen(p)).toBe(false);
     for (const pid of pids) {
       expect(() => process.kill(pid, 0)).toThrow();
     }
     expect(existsSync(join(DATA, 'postgres', 'postmaster.pid'))).toBe(false);
-    const r = stack('status');
+    const r = await stack('status');
     expect(r.code).toBe(1);
     for (const s of SERVICES) expect(r.out).toMatch(new RegExp(`^${s}\\s+stopped`, 'm'));
   });
