@@ -59,16 +59,33 @@ export function articleMarkdown(a: Article): Buffer {
 
 /** Stores every article in the workspace and ingests those not yet completed; returns the document ids. */
 export async function ensureCorpus(deps: Deps, env: Config, ws: string, profile: string, log = console.log, limit = Infinity): Promise<{ ids: string[]; ingestedNow: number; seconds: number }> {
-  await deps.db.query(`INSERT INTO workspaces (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [ws, 'MultiHop-RAG evaluation corpus']);
-  const corpus = loadCorpus().slice(0, limit);
+  const files = loadCorpus()
+    .slice(0, limit)
+    .map((a, i) => ({ name: `multihop-${String(i).padStart(3, '0')}.md`, type: 'text/markdown', bytes: articleMarkdown(a) }));
+  return ensureDocuments(deps, env, { id: ws, name: 'MultiHop-RAG evaluation corpus' }, files, profile, log);
+}
+
+/**
+ * Stores the files in the workspace (created when missing) as the upload endpoint does, ingests those
+ * not yet completed as one durable batch, and returns the document ids. Idempotent: a file already
+ * stored is not stored twice, a document already completed is not ingested again.
+ */
+export async function ensureDocuments(
+  deps: Deps,
+  env: Config,
+  workspace: { id: string; name: string },
+  files: { name: string; type: string; bytes: Buffer }[],
+  profile: string,
+  log = console.log,
+): Promise<{ ids: string[]; ingestedNow: number; seconds: number }> {
+  const ws = workspace.id;
+  await deps.db.query(`INSERT INTO workspaces (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [ws, workspace.name]);
   const ids: string[] = [];
-  for (const [i, a] of corpus.entries()) {
-    ids.push((await storeFile(deps, ws, `multihop-${String(i).padStart(3, '0')}.md`, 'text/markdown', articleMarkdown(a), profile)).document_id);
-  }
+  for (const f of files) ids.push((await storeFile(deps, ws, f.name, f.type, f.bytes, profile)).document_id);
   const pending = (await deps.db.query(`SELECT id FROM documents WHERE id = ANY($1) AND status <> 'completed'`, [ids])).rows.map((r) => r.id as string);
   const started = performance.now();
   if (pending.length) {
-    log(`ingesting ${pending.length} of ${ids.length} articles (profile ${profile})`);
+    log(`ingesting ${pending.length} of ${ids.length} documents (profile ${profile})`);
     const batchId = newId();
     const handle = await deps.temporal!.workflow.start('ingestBatch', {
       taskQueue: taskQueues(env).main,
@@ -79,7 +96,7 @@ export async function ensureCorpus(deps: Deps, env: Config, ws: string, profile:
       handle
         .query('batchProgress')
         .then((p) => log(`  progress ${JSON.stringify(p)}`))
-        .catch(() => undefined);
+        .catch((err: unknown) => log(`  progress not readable now: ${err instanceof Error ? err.message : String(err)}`));
     }, 60_000);
     try {
       await handle.result();
@@ -88,7 +105,7 @@ export async function ensureCorpus(deps: Deps, env: Config, ws: string, profile:
     }
   }
   const failed = (await deps.db.query(`SELECT id, error FROM documents WHERE id = ANY($1) AND status <> 'completed'`, [ids])).rows;
-  if (failed.length) log(`${failed.length} articles did not complete: ${JSON.stringify(failed.slice(0, 3))}`);
+  if (failed.length) log(`${failed.length} documents did not complete: ${JSON.stringify(failed.slice(0, 3))}`);
   return { ids, ingestedNow: pending.length, seconds: (performance.now() - started) / 1000 };
 }
 

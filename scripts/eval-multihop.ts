@@ -21,86 +21,18 @@
  *
  * Needs the stack (stack/stack.sh up); ingests the corpus once (idempotent).
  */
-import { parseConfig, taskQueues } from '../src/config';
-import { ASSIGNMENTS_VERSION_KEY } from '../src/adapters/llm';
-import { newId } from '../src/domain/ids';
+import { parseConfig } from '../src/config';
 import { EMBEDDING_FOR } from '../src/domain/model-aliases';
 import type { Mode } from '../src/domain/query-plan';
 import { WEIGHTS, createRetriever, type RankedChunk } from '../src/retrieval/retrieve';
 import { benchSystem, percentile, resultPath, run, writeResult } from './bench-kit';
+import { assignForRun, baselineAnswer, chunkText, judge, pipelineAnswer, pool, summarise, timed } from './eval-answers';
 import { ensureCorpus, isTuning, loadQueries, plainBm25, type Query } from './eval-corpus';
-import { answerContainsGold, answerCorrect, isRefusal, scoreRetrieval } from './eval-score';
-
-async function pool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!, i);
-      }
-    }),
-  );
-  return out;
-}
+import { scoreRetrieval } from './eval-score';
 
 const pct = percentile;
 
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const t = performance.now();
-  const value = await fn();
-  return { value, seconds: +((performance.now() - t) / 1000).toFixed(1) };
-}
-
-interface Judged { type: string; question: string; gold: string; answer: string; correct: boolean; paper_correct: boolean; refused: boolean; ms?: number }
-
-function judged(q: Query, answer: string): Judged {
-  return { type: q.question_type, question: q.query, gold: q.answer, answer, correct: answerCorrect(answer, q.answer), paper_correct: answerContainsGold(answer, q.answer), refused: isRefusal(answer) };
-}
-
-function summarise(items: (Judged & { ms: number })[], types: string[], seconds: number) {
-  const share = (xs: Judged[], f: (x: Judged) => boolean) => (xs.length ? +(xs.filter(f).length / xs.length).toFixed(3) : null);
-  const nulls = items.filter((x) => x.type === 'null_query');
-  const answerable = items.filter((x) => x.type !== 'null_query');
-  return {
-    n: items.length,
-    accuracy: share(items, (x) => x.correct),
-    paper_accuracy: share(items, (x) => x.paper_correct),
-    answerable_accuracy: share(answerable, (x) => x.correct),
-    unanswerable_refused: share(nulls, (x) => x.refused),
-    answerable_refused: share(answerable, (x) => x.refused),
-    by_type: Object.fromEntries(types.map((t) => [t, { n: items.filter((x) => x.type === t).length, accuracy: share(items.filter((x) => x.type === t), (x) => x.correct) }])),
-    latency_ms: { p50: pct(items.map((x) => x.ms), 50), p95: pct(items.map((x) => x.ms), 95) },
-    seconds,
-    items,
-  };
-}
-
-/**
- * Serves the local profile's synthesis and validation slots with `model` for this run (the
- * administrator's assignment mechanism); the returned function puts the previous assignments back.
- */
-async function assignForRun(deps: Awaited<ReturnType<typeof benchSystem>>['deps'], model: string): Promise<() => Promise<void>> {
-  const tasks = ['synthesis', 'validation_primary', 'validation_secondary'];
-  const before = (await deps.db.query(`SELECT task, profile, model, source, reason FROM model_assignments WHERE profile = 'local' AND task = ANY($1)`, [tasks])).rows;
-  for (const task of tasks) {
-    await deps.db.query(
-      `INSERT INTO model_assignments (task, profile, model, source, reason) VALUES ($1, 'local', $2, 'admin', $3)
-       ON CONFLICT (task, profile) DO UPDATE SET model = EXCLUDED.model, source = 'admin', reason = EXCLUDED.reason, updated_at = now()`,
-      [task, model, JSON.stringify({ note: 'eval:multihop run' })],
-    );
-  }
-  await deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
-  return async () => {
-    await deps.db.query(`DELETE FROM model_assignments WHERE profile = 'local' AND task = ANY($1)`, [tasks]);
-    for (const r of before) {
-      await deps.db.query(`INSERT INTO model_assignments (task, profile, model, source, reason) VALUES ($1, $2, $3, $4, $5)`, [r.task, r.profile, r.model, r.source, r.reason]);
-    }
-    await deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
-  };
-}
+const judged = (q: Query, answer: string) => judge({ type: q.question_type, question: q.query, gold: q.answer }, answer);
 
 async function main() {
   const env = parseConfig(process.env);
@@ -126,7 +58,7 @@ async function main() {
   const answerable = inSlice(slice);
   const gold = answerable.map((q) => q.evidence_list.map((e) => e.fact));
   const retriever = createRetriever(deps);
-  const textOf = (c: RankedChunk) => `${c.title}\n${c.source ?? ''}${c.published ? `, ${c.published.slice(0, 10)}` : ''}\n${c.text}`;
+  const textOf = chunkText;
 
   const configs: { name: string; mode: Mode; decompose: boolean }[] = [
     { name: 'vector', mode: 'vector', decompose: true },
@@ -201,32 +133,19 @@ async function main() {
     const sliced = all.filter((_, i) => (slice === 'tune' ? isTuning(i) : !isTuning(i)));
     const sample: Query[] = types.flatMap((t) => sliced.filter((q) => q.question_type === t).slice(0, per));
     const model = process.env.EVAL_ANSWER_MODEL ?? null;
-    const restore = model ? await assignForRun(deps, model) : null;
+    const restore = model ? await assignForRun(deps, model, 'eval:multihop run') : null;
     try {
-      const queues = taskQueues(env);
       const pipeline = await timed(() =>
         pool(sample, 1, async (q) => {
-          const queryId = `q_eval_${newId()}`;
           const t = performance.now();
-          const handle = await deps.temporal!.workflow.start('answerQuery', {
-            taskQueue: queues.main,
-            workflowId: `query-${queryId}`,
-            args: [{ queryId, workspaceId: ws, userId: null, question: q.query, profile: 'local', mode: 'hybrid', topK: 6, filters: {}, cacheKey: null, llmTaskQueue: queues.llm }],
-          });
-          const r = (await handle.result()) as { answer: string; validation: { grounded: boolean }; draft_answer?: string };
-          return { ...judged(q, r.answer), draft: r.draft_answer ?? null, grounded: r.validation.grounded, ms: Math.round(performance.now() - t) };
+          const r = await pipelineAnswer(deps, env, ws, q.query);
+          return { ...judged(q, r.answer), draft: r.draft, grounded: r.grounded, ms: Math.round(performance.now() - t) };
         }),
       );
-      // The plain baseline: the top 5 keyword (BM25) chunks, the same chat model, one short-answer
-      // instruction, no validation.
       const baseline = await timed(() =>
         pool(sample, 1, async (q) => {
           const t = performance.now();
-          const r = await retriever.retrieve({ workspaceId: ws, question: q.query, mode: 'keyword', topK: 5, decompose: false });
-          const context = r.chunks.map((c, i) => `[${i + 1}] ${textOf(c)}`).join('\n\n');
-          const { text } = await deps.llm.chat(model ?? 'synthesis_local', [
-            { role: 'user', content: `${context}\n\nAnswer the question from the articles above with a short answer (yes, no, a name, or a few words). If they do not contain the answer, reply "Insufficient information."\nQuestion: ${q.query}\nAnswer:` },
-          ], { workspaceId: ws, activity: 'evalBaseline' }, { maxTokens: 48, temperature: 0 });
+          const text = await baselineAnswer(deps, retriever, ws, q.query, model);
           return { ...judged(q, text), ms: Math.round(performance.now() - t) };
         }),
       );

