@@ -10,16 +10,39 @@ export type AnswerType = 'yes_no' | 'number' | 'date' | 'entity' | 'free';
 
 const YES_NO_START =
   /^(is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|shall|may|might|must|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't|ist|sind|war|waren|hat|haben|hatte|hatten|gibt|gab|kann|können|konnte|wird|werden|wurde|wurden|stimmt|trifft|darf|muss|soll|sollte)\b/i;
-const NUMBER_ASK = /\b(how (many|much|often|long|far|old|large|big|high)|what (percentage|share|proportion|number|amount)|wie (viele?|oft|lange|weit|alt|gro(ß|ss)|hoch)|welche[rn]? (anteil|betrag|anzahl|zahl))\b/i;
+const NUMBER_ASK = /\b(how (many|much|often|long|far|old|large|big|high)|what (percentage|share|proportion|number|amount)|wie (viele?[nmrs]?|oft|lange|weit|alt|gro(ß|ss)|hoch)|welche[rn]? (anteil|betrag|anzahl|zahl))\b/i;
 const DATE_ASK = /^(when|wann)\b|\b(what|which) (year|date|day|month)\b|\b(in )?welche(m|n)? (jahr|datum|tag|monat)\b|\bseit wann\b/i;
-const ENTITY_ASK = /^(who|whom|whose|which|wer|wem|wen|wessen|welche[rsmn]?)\b|^(what|was) (is|was|are|were|ist|sind|war|waren) the name\b|^(what|was für) (company|firm|organisation|organization|person|country|city|firma|unternehmen|person|land|stadt)\b/i;
+const ENTITY_ASK = /^((on|in|at|from|with|for|by|to|of|under|auf|in|an|von|mit|zu|für|bei|aus|nach|über|unter|um|seit)\s+)?(who|whom|whose|which|wer|wem|wen|wessen|welche[rsmn]?)\b|^(what|was) (is|was|are|were|ist|sind|war|waren) the name\b|^(what|was für) (company|firm|organisation|organization|person|country|city|firma|unternehmen|person|land|stadt)\b/i;
+
+/**
+ * German function words (and umlauts): an English question has almost none of them, a German one
+ * several. Language detection on one short question is unreliable ("Was bildet laut Artikel 21 die
+ * Grundlage?" reads as Norwegian), so the question's own words decide.
+ */
+const GERMAN_MARKERS = /\b(?:der|dem|des|das|ein|eine[mnrs]?|und|ist|sind|laut|nach|nicht|werden|wird|wurde|mit|von|im|zum|zur|sich|auch|oder|wie|welche[mnrs]?|jemand|niemand)\b|[äöüß]/giu;
+
+/** First words of German questions that are not yes/no ones: question words, prepositions, articles. */
+const GERMAN_NOT_VERB_FIRST =
+  /^(wer|wem|wen|wessen|was|wo\p{L}*|wann|wie\p{L}*|welch\p{L}*|warum|weshalb|weswegen|wieso|an|auf|aus|bei|durch|für|gegen|in|mit|nach|ohne|seit|über|um|unter|von|vor|zu|zwischen|der|die|das|den|dem|des|ein|eine[mnrs]?)$/iu;
+
+/** Whether a question is asked in German (two or more German markers). */
+export function asksInGerman(question: string): boolean {
+  return (question.match(GERMAN_MARKERS) ?? []).length >= 2;
+}
 
 export function expectedAnswerType(question: string): AnswerType {
   const q = question.trim().replace(/^["'„“»«(]+/, '');
   if (NUMBER_ASK.test(q)) return 'number';
   if (DATE_ASK.test(q)) return 'date';
+  // German "Was …?" asks what, English "Was …?" asks yes or no.
+  const germanWhat = /^was\b/i.test(q) && asksInGerman(q);
   // "Is it X or Y?" asks for a choice, not yes or no.
-  if (YES_NO_START.test(q)) return /\b(or|oder)\b/i.test(q) ? 'free' : 'yes_no';
+  if (YES_NO_START.test(q) && !germanWhat) return /\b(or|oder)\b/i.test(q) ? 'free' : 'yes_no';
+  // German asks yes or no with the verb first ("Genießen Kinder …?", "Dürfen API-Keys …?"), any verb.
+  if (!germanWhat && /\?\s*$/.test(q) && asksInGerman(q)) {
+    const first = (q.split(/\s+/)[0] ?? '').replace(/[^\p{L}]/gu, '');
+    if (!GERMAN_NOT_VERB_FIRST.test(first)) return /\boder\b/i.test(q) ? 'free' : 'yes_no';
+  }
   if (ENTITY_ASK.test(q)) return 'entity';
   return 'free';
 }
@@ -80,9 +103,12 @@ export function answersQuestion(question: string, answer: string | string[]): { 
     case 'date':
       return /\d/.test(text) || MONTHS.test(text) ? { ok: true } : { ok: false, reason: 'the question asks for a date or time, and the answer names none' };
     case 'entity': {
-      // The answer names something the question does not already name.
+      // The answer names something the question does not already name: a word, or a number beside
+      // words ("Artikel 4" to "Welcher Artikel …?") or one no citation marker could be (a bare "1" left
+      // over from "1 [1] [2]" names nothing; answers cite at most 20 sources).
       const asked = new Set(contentTerms(question));
-      return terms.some((t) => /\p{L}/u.test(t) && !asked.has(t)) ? { ok: true } : { ok: false, reason: 'the question asks who or which, and the answer names nothing beyond the question' };
+      const names = (t: string) => !asked.has(t) && (/\p{L}/u.test(t) || (/^\d+$/.test(t) && (wordy || Number(t) > 20)));
+      return terms.some(names) ? { ok: true } : { ok: false, reason: 'the question asks who or which, and the answer names nothing beyond the question' };
     }
     case 'free':
       return wordy ? { ok: true } : { ok: false, reason: 'the answer says nothing in words' };

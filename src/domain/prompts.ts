@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { expectedAnswerType, type AnswerType } from './answer-type';
+import { asksInGerman, expectedAnswerType, type AnswerType } from './answer-type';
 import { ENTITY_TYPES } from './entities';
 
 /**
@@ -106,7 +106,9 @@ const ANSWER_HINTS: Record<AnswerType, string | null> = {
 
 /** `listing`: the numbered sources, "[n] title…\ntext" each. */
 export function answerMessages(d: { listing: string; question: string; intent: string }): Messages {
-  const hint = ANSWER_HINTS[expectedAnswerType(d.question)];
+  const type = expectedAnswerType(d.question);
+  // The answer is in the question's language, its yes or no too.
+  const hint = type === 'yes_no' && asksInGerman(d.question) ? 'This is a yes/no question asked in German: begin the first sentence with Ja or Nein.' : ANSWER_HINTS[type];
   return [
     {
       role: 'system',

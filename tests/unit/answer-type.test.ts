@@ -1,4 +1,5 @@
 import { answersQuestion, claimOf, expectedAnswerType, supportFloor } from '../../src/domain/answer-type';
+import { answerMessages } from '../../src/domain/prompts';
 import { lexicalSupport } from '../../src/domain/query-plan';
 
 describe('the kind of answer a question asks for', () => {
@@ -14,6 +15,20 @@ describe('the kind of answer a question asks for', () => {
     ['When did the company file for bankruptcy?', 'date'],
     ['In welchem Jahr wurde das Werk gegründet?', 'date'],
     ['Describe the grid expansion plans.', 'free'],
+    // German "Was …?" asks what; English "Was …?" asks yes or no.
+    ['Auf welchem Port läuft die Webanwendung?', 'entity'],
+    ['On which port does the proxy listen?', 'entity'],
+    ['Was ist laut der Allgemeinen Erklärung der Menschenrechte die natürliche Grundeinheit der Gesellschaft?', 'free'],
+    ['Was bildet laut Artikel 21 die Grundlage für die Autorität der öffentlichen Gewalt?', 'free'],
+    ['Was ist der Name des Geschäftsführers?', 'free'],
+    ['Was Apple sued by the FTC in 2023?', 'yes_no'],
+    ['Was the merger approved by the regulator in the end?', 'yes_no'],
+    ['Darf jemand willkürlich seines Eigentums beraubt werden?', 'yes_no'],
+    // German puts the verb first in a yes/no question, whichever verb it is.
+    ['Genießen eheliche und außereheliche Kinder nach der Erklärung den gleichen sozialen Schutz?', 'yes_no'],
+    ['Dürfen API-Keys in Neuronodes Quellcode hartcodiert werden?', 'yes_no'],
+    ['Nach wie vielen Minuten läuft ein Access-Token in Neuronode ab?', 'number'],
+    ['Bietet der Bericht eine Prognose oder nur Zahlen aus der Vergangenheit?', 'free'],
   ])('%s → %s', (q, type) => {
     expect(expectedAnswerType(q)).toBe(type);
   });
@@ -87,5 +102,26 @@ describe('a yes/no answer that contradicts itself', () => {
     expect(answersQuestion(q, ['Ja.', 'Nein, nicht ganz.'])).toEqual({ ok: false, reason: 'the answer says both yes and no' });
     expect(answersQuestion(q, ['Yes [4]', 'Yes, it did [2]'])).toEqual({ ok: true });
     expect(answersQuestion(q, ['No.', 'The article calls it below average.'])).toEqual({ ok: true });
+  });
+});
+
+describe('entity answers that are numbers', () => {
+  it('takes a number the question asks for, beside words or alone, but not a leftover citation index', () => {
+    expect(answersQuestion('Welcher Artikel verbietet Sklaverei und Sklavenhandel?', 'Artikel 4 verbietet Sklaverei und Sklavenhandel. [1]')).toEqual({ ok: true });
+    expect(answersQuestion('Auf welchem Port läuft ChromaDB?', '8000 [2]')).toEqual({ ok: true });
+    expect(answersQuestion('Welcher Artikel verbietet Sklaverei und Sklavenhandel?', 'Artikel [1]')).toMatchObject({ ok: false });
+    expect(answersQuestion('Who was sentenced in the FTX case?', '1 [1] [2] [3] [4]')).toMatchObject({ ok: false });
+  });
+});
+
+describe('the answer instruction', () => {
+  const instruction = (question: string) => answerMessages({ listing: '[1] Quelle\nText', question, intent: 'factual' })[1]!.content;
+  it('asks for yes or no in the language of the question', () => {
+    expect(instruction('Darf jemand willkürlich seines Eigentums beraubt werden?')).toContain('begin the first sentence with Ja or Nein');
+    expect(instruction('Was Apple sued by the FTC in 2023?')).toContain('begin the first sentence with Yes or No');
+  });
+
+  it('gives a German what-question no yes/no instruction', () => {
+    expect(instruction('Was bildet laut Artikel 21 die Grundlage für die Autorität der öffentlichen Gewalt?')).not.toMatch(/yes\/no/i);
   });
 });
