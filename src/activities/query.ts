@@ -133,6 +133,34 @@ export function cacheKeyFor(workspaceId: string, corpusVersion: string, q: { que
   return `neuronode:answer:${workspaceId}:${h}`;
 }
 
+/** What the answer model was shown of a source: its title, publisher and date line, and its text. */
+const evidenceOf = (s: ContextSource | undefined) => (s ? `${s.chunk.title} ${s.chunk.source ?? ''} ${s.chunk.published?.slice(0, 10) ?? ''} ${s.text}` : '');
+
+/**
+ * Citations that point at the wrong source, re-pointed. Small models often cite [1] or a neighbour for
+ * a sentence that another source of the same context states word for word. When the sources a sentence
+ * cites do not support its claim (below its support floor, as validation measures it) and another
+ * source does, better than the cited ones, the sentence cites that source instead; a user who opens
+ * the citation then finds the passage. A sentence no source supports keeps its citations, and
+ * validation refuses it.
+ */
+export function repointCitations(question: string, sentences: { text: string; sources: number[] }[], sources: ContextSource[]): { sentences: { text: string; sources: number[] }[]; repointed: number } {
+  const byN = new Map(sources.map((s) => [s.n, s]));
+  let repointed = 0;
+  const out = sentences.map((sentence) => {
+    const claim = claimOf(question, sentence.text);
+    if (contentTerms(claim).length === 0) return sentence;
+    const floor = supportFloor(question, claim);
+    const cited = sentence.sources.length ? lexicalSupport(claim, sentence.sources.map((n) => evidenceOf(byN.get(n))).join(' ')) : 0;
+    if (cited >= floor) return sentence;
+    const best = sources.map((s) => ({ n: s.n, support: lexicalSupport(claim, evidenceOf(s)) })).sort((a, b) => b.support - a.support || a.n - b.n)[0];
+    if (!best || best.support < floor || best.support <= cited) return sentence;
+    repointed++;
+    return { text: sentence.text, sources: [best.n] };
+  });
+  return { sentences: out, repointed };
+}
+
 export function createQueryActivities(deps: Deps) {
   const { db, redis, llm } = deps;
   const retriever = createRetriever(deps);
@@ -168,9 +196,6 @@ export function createQueryActivities(deps: Deps) {
       return { intent: rules, by: 'rules', stage: { ms: Math.round(performance.now() - t), alias, model: null, tokens: 0, cost_usd: 0 } };
     }
   };
-
-  /** What the answer model was shown of a source: its title, publisher and date line, and its text. */
-  const evidenceOf = (s: ContextSource | undefined) => (s ? `${s.chunk.title} ${s.chunk.source ?? ''} ${s.chunk.published?.slice(0, 10) ?? ''} ${s.text}` : '');
 
   const judgeAnswer = async (input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[] }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
     const reasons: string[] = [];
@@ -256,7 +281,7 @@ export function createQueryActivities(deps: Deps) {
     },
 
     /** Steps 4–5: the sources within the profile's token budget, and the answer with [n] citations. */
-    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; stage: StageInfo; synthesis: StageInfo }> {
+    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; repointed: number; stage: StageInfo; synthesis: StageInfo }> {
       const t0 = performance.now();
       const sources = synthesiseContext(input.question, input.chunks, CONTEXT[input.profile].budget, CONTEXT[input.profile].perSource);
       const synthesis = { ms: Math.round(performance.now() - t0) };
@@ -281,11 +306,13 @@ export function createQueryActivities(deps: Deps) {
         .map((s) => ({ text: s.text.replace(/\s*\[\d+\]/g, '').trim(), sources: [...new Set(s.sources.filter((n) => valid.has(n)))] }))
         // Small models repeat themselves; a sentence said once is enough.
         .filter((s) => s.text.length > 0 && !seen.has(s.text.toLowerCase()) && seen.add(s.text.toLowerCase()));
+      const cited = repointCitations(input.question, sentences, sources);
       return {
         sources,
         insufficient: sentences.length === 0,
         incompleteFlag: value.insufficient && sentences.length > 0,
-        sentences,
+        sentences: cited.sentences,
+        repointed: cited.repointed,
         stage: { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd },
         synthesis,
       };

@@ -67,6 +67,8 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
         const flagged = gen.sources.filter((s) => s.flagged).map((s) => s.n);
         if (flagged.length) reasons.push(`instruction-like text was removed from source(s) ${flagged.join(', ')} before any model saw it`);
         if (gen.incompleteFlag) reasons.push('the model marked its answer as possibly incomplete');
+        // Undefined in the histories of answers generated before citations were re-pointed.
+        if (gen.repointed) reasons.push(`${gen.repointed} sentence(s) cited a source that does not state them and now cite the one that does`);
       } catch (err) {
         if (isCancellation(err)) throw err;
         reasons.push(`the model gave no usable answer: ${failureMessage(err)}`);
