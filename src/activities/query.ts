@@ -137,6 +137,14 @@ export function cacheKeyFor(workspaceId: string, corpusVersion: string, q: { que
 const evidenceOf = (s: ContextSource | undefined) => (s ? `${s.chunk.title} ${s.chunk.source ?? ''} ${s.chunk.published?.slice(0, 10) ?? ''} ${s.text}` : '');
 
 /**
+ * How much of a claim stands in the given sources (lexical support). A claim with no words of content
+ * (a number, citation marks) is supported by nothing.
+ */
+function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSource>): number {
+  return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, cited.map((n) => evidenceOf(byN.get(n))).join(' '));
+}
+
+/**
  * Citations that point at the wrong source, re-pointed. Small models often cite [1] or a neighbour for
  * a sentence that another source of the same context states word for word. When the sources a sentence
  * cites do not support its claim (below its support floor, as validation measures it) and another
@@ -151,9 +159,9 @@ export function repointCitations(question: string, sentences: { text: string; so
     const claim = claimOf(question, sentence.text);
     if (contentTerms(claim).length === 0) return sentence;
     const floor = supportFloor(question, claim);
-    const cited = sentence.sources.length ? lexicalSupport(claim, sentence.sources.map((n) => evidenceOf(byN.get(n))).join(' ')) : 0;
+    const cited = claimSupport(claim, sentence.sources, byN);
     if (cited >= floor) return sentence;
-    const best = sources.map((s) => ({ n: s.n, support: lexicalSupport(claim, evidenceOf(s)) })).sort((a, b) => b.support - a.support || a.n - b.n)[0];
+    const best = sources.map((s) => ({ n: s.n, support: claimSupport(claim, [s.n], byN) })).sort((a, b) => b.support - a.support || a.n - b.n)[0];
     if (!best || best.support < floor || best.support <= cited) return sentence;
     repointed++;
     return { text: sentence.text, sources: [best.n] };
@@ -202,13 +210,9 @@ export function createQueryActivities(deps: Deps) {
     const byN = new Map(input.sources.map((s) => [s.n, s]));
     const uncited = input.sentences.filter((s) => s.sources.length === 0);
     if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
-    // What each sentence claims (a bare "Yes."/"No." claims what the question asks). A sentence with no
-    // words of content (a number, citation marks) is supported by nothing.
+    // What each sentence claims (a bare "Yes."/"No." claims what the question asks).
     const claims = input.sentences.map((s) => claimOf(input.question, s.text));
-    const support = input.sentences.map((s, i) => {
-      const claim = claims[i]!;
-      return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
-    });
+    const support = input.sentences.map((s, i) => claimSupport(claims[i]!, s.sources, byN));
     const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
     const weak = support.filter((x, i) => x < supportFloor(input.question, claims[i]!)).length;
     if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);

@@ -8,6 +8,9 @@ import { contentTerms } from './query-plan';
  */
 export type AnswerType = 'yes_no' | 'number' | 'date' | 'entity' | 'free';
 
+/** The highest source number an answer may cite (the answer schema's bound on citations). */
+export const MAX_SOURCE_NUMBER = 20;
+
 const YES_NO_START =
   /^(is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|shall|may|might|must|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't|ist|sind|war|waren|hat|haben|hatte|hatten|gibt|gab|kann|können|konnte|wird|werden|wurde|wurden|stimmt|trifft|darf|muss|soll|sollte)\b/i;
 const NUMBER_ASK = /\b(how (many|much|often|long|far|old|large|big|high)|what (percentage|share|proportion|number|amount)|wie (viele?[nmrs]?|oft|lange|weit|alt|gro(ß|ss)|hoch)|welche[rn]? (anteil|betrag|anzahl|zahl))\b/i;
@@ -105,9 +108,9 @@ export function answersQuestion(question: string, answer: string | string[]): { 
     case 'entity': {
       // The answer names something the question does not already name: a word, or a number beside
       // words ("Artikel 4" to "Welcher Artikel …?") or one no citation marker could be (a bare "1" left
-      // over from "1 [1] [2]" names nothing; answers cite at most 20 sources).
+      // over from "1 [1] [2]" names nothing).
       const asked = new Set(contentTerms(question));
-      const names = (t: string) => !asked.has(t) && (/\p{L}/u.test(t) || (/^\d+$/.test(t) && (wordy || Number(t) > 20)));
+      const names = (t: string) => !asked.has(t) && (/\p{L}/u.test(t) || (/^\d+$/.test(t) && (wordy || Number(t) > MAX_SOURCE_NUMBER)));
       return terms.some(names) ? { ok: true } : { ok: false, reason: 'the question asks who or which, and the answer names nothing beyond the question' };
     }
     case 'free':

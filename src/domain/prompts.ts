@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { asksInGerman, expectedAnswerType, type AnswerType } from './answer-type';
+import { MAX_SOURCE_NUMBER, asksInGerman, expectedAnswerType, type AnswerType } from './answer-type';
 import { ENTITY_TYPES } from './entities';
 
 /**
@@ -91,7 +91,7 @@ export function extractionMessages(chunks: string[]): Messages {
 // Sentences come first: a small model that decides "insufficient" before reading its own answer
 // refuses too often.
 export const AnswerSchema = z.object({
-  sentences: z.array(z.object({ text: z.string().min(1).max(400), sources: z.array(z.number().int().min(1).max(20)).max(4) })).max(6),
+  sentences: z.array(z.object({ text: z.string().min(1).max(400), sources: z.array(z.number().int().min(1).max(MAX_SOURCE_NUMBER)).max(4) })).max(6),
   insufficient: z.boolean(),
 });
 
