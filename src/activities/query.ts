@@ -6,7 +6,7 @@ import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
 import { answersQuestion, claimOf, supportFloor } from '../domain/answer-type';
-import { INTENTS, contentTerms, intentByRules, lexicalSupport, type Intent, type Mode } from '../domain/query-plan';
+import { INTENTS, contentTerms, intentByRules, lexicalSupport, termSupport, type Intent, type Mode } from '../domain/query-plan';
 import { draftEvents, draftText, queryStreamWriter } from './query-stream';
 import { errorClass, isModelFailure } from '../adapters/llm';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
@@ -381,15 +381,17 @@ export function createQueryActivities(deps: Deps) {
 
 /**
  * How much of the question the retrieved text speaks about: the share of the question's content
- * terms found (inflections included) in the chunks, their titles and sources. Below half, the
+ * terms found (inflections and the parts of hyphenated compounds included, see termSupport) in the
+ * chunks, their titles and sources. Below half, the
  * sources are about something else and no model is asked to answer from them.
  */
 export function coverageOf(question: string, chunks: RankedChunk[]): { share: number; missing: string[] } {
   const terms = [...new Set(contentTerms(question))];
   if (terms.length === 0) return { share: 0, missing: [] };
   const text = chunks.map((c) => `${c.title} ${c.source ?? ''} ${c.text}`).join(' ');
-  const missing = terms.filter((t) => lexicalSupport(t, text) < 1);
-  return { share: +((terms.length - missing.length) / terms.length).toFixed(3), missing };
+  const support = termSupport(terms, text);
+  const missing = terms.filter((_, i) => support[i]! < 1);
+  return { share: +(support.reduce((a, b) => a + b, 0) / terms.length).toFixed(3), missing };
 }
 
 /** Below this share of the question's terms in the retrieved text, the answer is "Insufficient information." */

@@ -95,12 +95,16 @@ export const AnswerSchema = z.object({
   insufficient: z.boolean(),
 });
 
-/** What the answer's first sentence must say, by the kind of answer the question asks for. */
+/**
+ * What the answer's first sentence must say, by the kind of answer the question asks for. Written as
+ * orders to the model, never as sentences an answer could copy: a small model given "the first
+ * sentence names the thing" has answered with exactly that sentence.
+ */
 const ANSWER_HINTS: Record<AnswerType, string | null> = {
-  yes_no: 'This is a yes/no question: begin the first sentence with Yes or No.',
-  number: 'The question asks for a number: the first sentence states it.',
-  date: 'The question asks for a date or time: the first sentence states it.',
-  entity: 'The question asks for a name: the first sentence names the person, organisation or thing.',
+  yes_no: 'Begin your first sentence with Yes or No.',
+  number: 'Put the number asked for in your first sentence.',
+  date: 'Put the date or time asked for in your first sentence.',
+  entity: 'Put the name asked for in your first sentence.',
   free: null,
 };
 
@@ -108,11 +112,13 @@ const ANSWER_HINTS: Record<AnswerType, string | null> = {
 export function answerMessages(d: { listing: string; question: string; intent: string }): Messages {
   const type = expectedAnswerType(d.question);
   // The answer is in the question's language, its yes or no too.
-  const hint = type === 'yes_no' && asksInGerman(d.question) ? 'This is a yes/no question asked in German: begin the first sentence with Ja or Nein.' : ANSWER_HINTS[type];
+  const german = asksInGerman(d.question);
+  const hint = type === 'yes_no' && german ? 'Begin your first sentence with Ja or Nein.' : ANSWER_HINTS[type];
+  const language = german ? 'The question is German: answer in German.' : 'Answer in the language of the question.';
   return [
     {
       role: 'system',
-      content: `You answer questions using only the numbered sources. ${DATA_RULE} Every sentence cites the numbers of the sources that support it. If the sources do not contain the answer, give no sentences and set insufficient to true. Answer in the language of the question. Answer with JSON only.`,
+      content: `You answer questions using only the numbered sources. ${DATA_RULE} Every sentence cites the numbers of the sources that support it. If the sources do not contain the answer, give no sentences and set insufficient to true. ${language} Answer with JSON only.`,
     },
     {
       role: 'user',

@@ -176,19 +176,43 @@ export function reciprocalRankFusion(lists: { ids: string[]; weight?: number }[]
   return scores;
 }
 
+/** The parts of a hyphenated compound ("litellm-proxy" → litellm, proxy), or none for a plain word. */
+function compoundParts(term: string): string[] {
+  if (!term.includes('-')) return [];
+  return term.split('-').filter((p) => p.length > 1 || /\d/.test(p));
+}
+
 /**
- * How much of a sentence's content the evidence contains: the share of its content terms found in
- * the evidence text (prefix match, so inflections of German and English words count).
+ * How far the evidence contains each term, 0 to 1: a term found whole counts 1 (prefix match, so
+ * inflections of German and English words count); a hyphenated compound not found whole counts the
+ * share of its parts found ("Refresh-Token" in a question, "refresh token" in a source; German
+ * compounds written with a hyphen against English or code text).
+ */
+export function termSupport(terms: string[], evidence: string): number[] {
+  const ev = new Set<string>();
+  for (const w of contentTerms(evidence)) {
+    ev.add(w);
+    for (const p of compoundParts(w)) ev.add(p);
+  }
+  // Every prefix (4 characters or more) of an evidence word: a term matches one whose stem it shares.
+  const prefixes = new Set<string>();
+  for (const w of ev) for (let n = 4; n <= w.length; n++) prefixes.add(w.slice(0, n));
+  const found = (t: string) => ev.has(t) || (t.length >= 4 && prefixes.has(t.slice(0, Math.max(4, t.length - 2))));
+  return terms.map((t) => {
+    if (found(t)) return 1;
+    const parts = compoundParts(t);
+    return parts.length === 0 ? 0 : parts.filter(found).length / parts.length;
+  });
+}
+
+/**
+ * How much of a sentence's content the evidence contains: the mean support of its content terms
+ * (see termSupport).
  */
 export function lexicalSupport(sentence: string, evidence: string): number {
   const terms = [...new Set(contentTerms(sentence))];
   if (terms.length === 0) return 1;
-  const ev = new Set(contentTerms(evidence));
-  // Every prefix (4 characters or more) of an evidence word: a term matches one whose stem it shares.
-  const prefixes = new Set<string>();
-  for (const w of ev) for (let n = 4; n <= w.length; n++) prefixes.add(w.slice(0, n));
-  const hit = terms.filter((t) => ev.has(t) || (t.length >= 4 && prefixes.has(t.slice(0, Math.max(4, t.length - 2)))));
-  return hit.length / terms.length;
+  return termSupport(terms, evidence).reduce((a, b) => a + b, 0) / terms.length;
 }
 
 export const INSUFFICIENT = 'Insufficient information.';

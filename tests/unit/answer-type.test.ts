@@ -115,13 +115,28 @@ describe('entity answers that are numbers', () => {
 });
 
 describe('the answer instruction', () => {
-  const instruction = (question: string) => answerMessages({ listing: '[1] Quelle\nText', question, intent: 'factual' })[1]!.content;
+  const messages = (question: string) => answerMessages({ listing: '[1] Quelle\nText', question, intent: 'factual' });
+  const instruction = (question: string) => String(messages(question)[1]!.content);
   it('asks for yes or no in the language of the question', () => {
-    expect(instruction('Darf jemand willkürlich seines Eigentums beraubt werden?')).toContain('begin the first sentence with Ja or Nein');
-    expect(instruction('Was Apple sued by the FTC in 2023?')).toContain('begin the first sentence with Yes or No');
+    expect(instruction('Darf jemand willkürlich seines Eigentums beraubt werden?')).toContain('Begin your first sentence with Ja or Nein.');
+    expect(instruction('Was Apple sued by the FTC in 2023?')).toContain('Begin your first sentence with Yes or No.');
   });
 
   it('gives a German what-question no yes/no instruction', () => {
-    expect(instruction('Was bildet laut Artikel 21 die Grundlage für die Autorität der öffentlichen Gewalt?')).not.toMatch(/yes\/no/i);
+    expect(instruction('Was bildet laut Artikel 21 die Grundlage für die Autorität der öffentlichen Gewalt?')).not.toMatch(/Yes or No|Ja or Nein/);
+  });
+
+  it('orders the answer in German for a German question, and in the question\'s language otherwise', () => {
+    expect(messages('Wer verkündet die Allgemeine Erklärung der Menschenrechte?')[0]!.content).toContain('answer in German');
+    expect(messages('Who leads the Varde Harbour Heat project?')[0]!.content).not.toContain('answer in German');
+  });
+
+  it('says what the first sentence must hold as an order, not as a sentence an answer could copy', () => {
+    // A small model answered "The first sentence names the person, organisation or thing. [1]".
+    for (const q of ['Welche Datenbank speichert den Knowledge Graph?', 'Wie viele Tage ist ein Token gültig?', 'When did the plant open?']) {
+      const hint = instruction(q).split('\n').slice(-2, -1)[0]!;
+      expect(hint).toMatch(/^(Put|Begin) /);
+      expect(hint).not.toMatch(/the first sentence (names|states)/);
+    }
   });
 });

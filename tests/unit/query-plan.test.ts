@@ -1,5 +1,5 @@
 import { neutraliseInstructions, synthesiseContext, coverageOf } from '../../src/activities/query';
-import { contentTerms, decompose, intentByRules, lexicalSupport, luceneQuery, reciprocalRankFusion, spotDates, spotSources } from '../../src/domain/query-plan';
+import { contentTerms, decompose, intentByRules, lexicalSupport, luceneQuery, reciprocalRankFusion, spotDates, spotSources, termSupport } from '../../src/domain/query-plan';
 import type { RankedChunk } from '../../src/retrieval/retrieve';
 import { scoreRetrieval } from '../../scripts/eval-score';
 
@@ -96,6 +96,16 @@ describe('context safety and synthesis', () => {
   it('measures how much of the question the sources cover', () => {
     expect(coverageOf('orbital period of Tavros-9b', [chunk('The plant cost 48 million dollars')]).share).toBe(0);
     expect(coverageOf('plant cost', [chunk('The plant cost 48 million dollars')]).share).toBe(1);
+  });
+
+  it('counts the parts of a hyphenated compound found apart', () => {
+    const source = [chunk('Der LiteLLM Proxy läuft auf Port 4000; refresh_token_expire_days: 7')];
+    expect(coverageOf('Auf welchem Port läuft der LiteLLM-Proxy?', source)).toEqual({ share: 1, missing: [] });
+    // Half a compound is half a term.
+    expect(coverageOf('Wie viele Tage ist ein Refresh-Wert gültig?', source)).toEqual({ share: 0.25, missing: ['refresh-wert', 'gültig'] });
+    // A compound in the source counts for its parts in a claim.
+    expect(lexicalSupport('The access token expires', 'Access-Token: expires after 60 minutes')).toBe(1);
+    expect(termSupport(['tavros-9b'], 'The plant cost 48 million dollars')).toEqual([0]);
   });
 });
 
