@@ -280,6 +280,38 @@ it('streams a cited answer; [1] opens the cited passage, highlighted', async () 
   await source.waitFor({ state: 'detached' });
 });
 
+it('tests retrieval for the question: each chunk with its rank in every single mode, and a single mode alone', async () => {
+  // The question from the answer above is still in the box.
+  const retrieved = page.waitForResponse((r) => r.url().endsWith('/api/retrieve') && r.status() === 200);
+  await page.getByRole('button', { name: 'Test retrieval' }).click();
+  await retrieved;
+  const table = page.getByTestId('retrieval');
+  await table.waitFor();
+  expect(await page.getByRole('tab', { name: 'Retrieval test' }).getAttribute('aria-selected')).toBe('true');
+  const rows = table.locator('tbody tr');
+  expect(await rows.count()).toBeGreaterThan(0);
+  expect(await table.locator('p').first().textContent()).toMatch(/^\d+ chunk\(s\), ranked by Hybrid retrieval/);
+  // The chunk that answers was found by the words and by the meaning: both ranks are shown.
+  const answering = rows.filter({ hasText: 'Edda Lindqvist' }).first();
+  expect(await answering.locator('td[data-mode="keyword"]').textContent()).toMatch(/^\d+$/);
+  expect(await answering.locator('td[data-mode="vector"]').textContent()).toMatch(/^\d+$/);
+  // Keyword retrieval alone: every chunk has a keyword rank and no other.
+  await page.getByLabel('Retrieval', { exact: true }).selectOption('keyword');
+  const again = page.waitForResponse((r) => r.url().endsWith('/api/retrieve') && r.status() === 200 && r.request().postDataJSON().mode === 'keyword');
+  await page.getByRole('button', { name: 'Test retrieval' }).click();
+  await again;
+  await table.locator('p').filter({ hasText: 'ranked by Keyword retrieval' }).waitFor();
+  const n = await rows.count();
+  expect(n).toBeGreaterThan(0);
+  expect(await table.locator('td[data-mode="keyword"]').allTextContents()).toEqual(Array.from({ length: n }, () => expect.stringMatching(/^\d+$/)));
+  expect(new Set([...(await table.locator('td[data-mode="vector"]').allTextContents()), ...(await table.locator('td[data-mode="graph"]').allTextContents())])).toEqual(new Set(['–']));
+  expect(await violations()).toEqual([]);
+  // The answer is one tab away, unchanged.
+  await page.getByRole('tab', { name: 'Answer' }).click();
+  expect((await page.getByTestId('answer').locator('p').first().textContent()) ?? '').toMatch(/Edda Lindqvist/);
+  await page.getByLabel('Retrieval', { exact: true }).selectOption('hybrid');
+});
+
 it('lists the question in the history with its answer', async () => {
   await page.getByRole('link', { name: 'History' }).click();
   const item = page.locator('li[data-query-id]').filter({ hasText: 'Who founded the Harwick Lantern Society, and in which year?' });

@@ -2,7 +2,7 @@
 import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
-import { useI18n } from '../../lib/i18n';
+import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
 interface Citation {
@@ -15,6 +15,14 @@ interface Citation {
   score: number;
 }
 type Chunk = ResponseOf<'/api/chunks/{id}', 'get'>;
+type Retrieved = ResponseOf<'/api/retrieve', 'post'>;
+
+const MODES = ['hybrid', 'vector', 'keyword', 'graph'] as const;
+type Mode = (typeof MODES)[number];
+const PROFILES = ['local', 'fast', 'cost_effective', 'balanced', 'premium'] as const;
+type Profile = (typeof PROFILES)[number];
+/** Where each chunk stood in each single mode's list (the retrieval-test table's columns). */
+const RANKED_BY = ['vector', 'keyword', 'graph'] as const;
 interface Answer {
   answer: string;
   citations: Citation[];
@@ -46,11 +54,20 @@ export default function AskPage() {
   const [failure, setFailure] = useState<string | null>(null);
   const [source, setSource] = useState<Citation | null>(null);
   const panel = useRef<HTMLElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const [mode, setMode] = useState<Mode>('hybrid');
+  const [profile, setProfile] = useState<Profile | ''>('');
+  const [tab, setTab] = useState<'answer' | 'retrieval'>('answer');
+  const [retrieved, setRetrieved] = useState<Retrieved | null>(null);
+  const [testing, setTesting] = useState(false);
+  const api = useApi();
+  const questionOf = () => String(new FormData(form.current ?? undefined).get('question') ?? '').trim();
 
   const ask = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const question = String(new FormData(e.currentTarget).get('question') ?? '').trim();
+    const question = questionOf();
     if (!question) return;
+    setTab('answer');
     setBusy(true);
     setStage(null);
     setDraft('');
@@ -58,7 +75,7 @@ export default function AskPage() {
     setFailure(null);
     setSource(null);
     try {
-      const res = await session.fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ question, stream: true }) });
+      const res = await session.fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ question, stream: true, mode, ...(profile ? { profile } : {}) }) });
       if (!res.ok || !res.body) {
         const body = (await res.json().catch((err: unknown) => ({ error: { message: (err as Error).message } }))) as { error?: { message?: string } };
         throw new ApiFailure(res.status, 'http_error', body.error?.message ?? res.statusText);
@@ -90,9 +107,30 @@ export default function AskPage() {
     }
   };
 
+  // The retrieval test: the ranked chunks for the question without an answer, each with its rank in
+  // every single mode, so a user sees which mode found what.
+  const testRetrieval = async () => {
+    const question = questionOf();
+    if (!question) {
+      form.current?.reportValidity();
+      return;
+    }
+    setTab('retrieval');
+    setTesting(true);
+    setFailure(null);
+    try {
+      setRetrieved(unwrap(await api.POST('/api/retrieve', { body: { question, mode, top_k: 10 } })));
+    } catch (err) {
+      if (!(err instanceof ApiFailure || err instanceof TypeError)) throw err;
+      setRetrieved(null);
+      setFailure(err.message);
+    } finally {
+      setTesting(false);
+    }
+  };
+
   const open = (c: Citation) => setSource(c);
   // The cited chunk itself, in its context: the chunk before and after it, the cited one marked.
-  const api = useApi();
   const chunk = useQuery<Chunk>({
     queryKey: ['chunk', source?.chunk_id],
     enabled: !!source,
@@ -107,13 +145,92 @@ export default function AskPage() {
   return (
     <section aria-labelledby="ask-title" className="ask">
       <h1 id="ask-title">{t('ask.title')}</h1>
-      <form onSubmit={(e) => void ask(e)} className="card">
+      <form ref={form} onSubmit={(e) => void ask(e)} className="card">
         <label htmlFor="question">{t('ask.question')}</label>
         <textarea id="question" name="question" rows={3} required placeholder={t('ask.placeholder')} />
-        <button type="submit" disabled={busy}>
-          {busy ? t('ask.busy') : t('ask.submit')}
-        </button>
+        <div className="row">
+          <label>
+            {t('ask.mode')}{' '}
+            <select value={mode} onChange={(e) => setMode(e.target.value as Mode)}>
+              {MODES.map((m) => (
+                <option key={m} value={m}>
+                  {t(`ask.mode.${m}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('ask.profile')}{' '}
+            <select value={profile} onChange={(e) => setProfile(e.target.value as Profile | '')}>
+              <option value="">{t('ask.profile.default')}</option>
+              {PROFILES.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <div className="row">
+          <button type="submit" disabled={busy}>
+            {busy ? t('ask.busy') : t('ask.submit')}
+          </button>
+          <button type="button" className="ghost" disabled={testing} onClick={() => void testRetrieval()}>
+            {testing ? t('ask.testing') : t('ask.test')}
+          </button>
+        </div>
       </form>
+      {(answer || retrieved) && (
+        <div role="tablist" aria-label={t('ask.views')} className="row">
+          <button type="button" role="tab" aria-selected={tab === 'answer'} className={tab === 'answer' ? '' : 'ghost'} onClick={() => setTab('answer')}>
+            {t('ask.answer')}
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'retrieval'} className={tab === 'retrieval' ? '' : 'ghost'} onClick={() => (retrieved ? setTab('retrieval') : void testRetrieval())}>
+            {t('ask.retrieval')}
+          </button>
+        </div>
+      )}
+      {tab === 'retrieval' && retrieved && (
+        <section className="card" role="tabpanel" aria-labelledby="retrieval-title" data-testid="retrieval">
+          <h2 id="retrieval-title">{t('ask.retrieval')}</h2>
+          <p>{t('ask.retrievalSummary', { count: retrieved.chunks.length, mode: t(`ask.mode.${retrieved.mode}` as MessageKey) })}</p>
+          <div className="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">{t('ask.source.column')}</th>
+                  <th scope="col">{t('ask.score')}</th>
+                  {RANKED_BY.map((m) => (
+                    <th key={m} scope="col">
+                      {t(`ask.mode.${m}` as MessageKey)}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {retrieved.chunks.map((c, i) => (
+                  <tr key={c.chunk_id} data-chunk-id={c.chunk_id}>
+                    <td>{i + 1}</td>
+                    <td>
+                      <strong>{c.title}</strong>
+                      {c.page !== null ? `, ${t('ask.page', { page: c.page })}` : ''}
+                      <br />
+                      <span className="snippet">{c.text.length > 200 ? `${c.text.slice(0, 200)}…` : c.text}</span>
+                    </td>
+                    <td>{c.score.toFixed(3)}</td>
+                    {RANKED_BY.map((m) => (
+                      <td key={m} data-mode={m}>
+                        {c.ranks[m] ?? '–'}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
       {busy && stage && (
         <p role="status" data-testid="stage">
           {t('ask.stage', { stage })}
@@ -125,7 +242,7 @@ export default function AskPage() {
           {t('ask.failed', { message: failure })}
         </p>
       )}
-      {answer && (
+      {tab === 'answer' && answer && (
         <article className="card answer" aria-labelledby="answer-title" data-testid="answer">
           <h2 id="answer-title">{t('ask.answer')}</h2>
           {refused ? (
