@@ -5,8 +5,8 @@ import type { Deps } from '../deps';
 import { countTokens } from '../domain/chunking';
 import { chatAlias, type Profile } from '../domain/model-aliases';
 import { AnswerSchema, VerdictSchema, answerMessages, verdictMessages } from '../domain/prompts';
-import { answersQuestion, claimOf, supportFloor } from '../domain/answer-type';
-import { INTENTS, contentTerms, intentByRules, lexicalSupport, termSupport, type Intent, type Mode } from '../domain/query-plan';
+import { answersQuestion, asksInGerman, claimOf, expectedAnswerType, leadingYes, negations, supportFloor } from '../domain/answer-type';
+import { INTENTS, clauses, contentTerms, intentByRules, lexicalSupport, termSupport, type Intent, type Mode } from '../domain/query-plan';
 import { draftEvents, draftText, queryStreamWriter } from './query-stream';
 import { errorClass, isModelFailure } from '../adapters/llm';
 import { createRetriever, type QueryFilters, type RankedChunk, type RetrievalPlan } from '../retrieval/retrieve';
@@ -169,6 +169,33 @@ export function repointCitations(question: string, sentences: { text: string; so
   return { sentences: out, repointed };
 }
 
+/**
+ * A "yes" that the sources deny. Small models read past a negation: asked "Darf jemand der Folter
+ * unterworfen werden?" over "Niemand darf der Folter … unterworfen werden." they answer "Ja". When a
+ * yes/no question of one clause, itself without a negation, is restated by one sentence of the
+ * sources (at least half of the question's content terms, two or more, stand in it), that sentence
+ * negates it, and the answer leads with yes, the answer becomes "No." and that sentence, both citing
+ * its source. A "no" is never turned into a yes: a sentence that shares the question's words without
+ * a negation may still state something else.
+ */
+export function correctDeniedYes(question: string, sentences: { text: string; sources: number[] }[], sources: ContextSource[]): { sentences: { text: string; sources: number[] }[]; corrected: boolean } {
+  const unchanged = { sentences, corrected: false };
+  if (expectedAnswerType(question) !== 'yes_no' || leadingYes(sentences[0]?.text ?? '') !== true || negations(question) > 0) return unchanged;
+  // A question of several clauses (one report against another) is not restated by one sentence.
+  if (clauses(question).filter((c) => contentTerms(c.text).length >= 3).length > 1) return unchanged;
+  const terms = [...new Set(contentTerms(question))];
+  let best: { n: number; sentence: string; found: number } | null = null;
+  for (const s of sources) {
+    for (const sentence of s.text.split(/(?<=[.!?])\s+|\n+/)) {
+      const found = termSupport(terms, sentence).reduce((a, b) => a + b, 0);
+      if (!best || found > best.found) best = { n: s.n, sentence: sentence.replace(/^[\s\-*•#>]+/, '').trim(), found };
+    }
+  }
+  if (!best || best.found < 2 || best.found < terms.length / 2 || negations(best.sentence) % 2 === 0) return unchanged;
+  const no = asksInGerman(question) ? 'Nein.' : 'No.';
+  return { sentences: [{ text: no, sources: [best.n] }, { text: best.sentence.slice(0, 400), sources: [best.n] }], corrected: true };
+}
+
 export function createQueryActivities(deps: Deps) {
   const { db, redis, llm } = deps;
   const retriever = createRetriever(deps);
@@ -285,7 +312,7 @@ export function createQueryActivities(deps: Deps) {
     },
 
     /** Steps 4–5: the sources within the profile's token budget, and the answer with [n] citations. */
-    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; repointed: number; stage: StageInfo; synthesis: StageInfo }> {
+    async generateAnswer(input: { workspaceId: string; question: string; intent: Intent; profile: Profile; chunks: RankedChunk[]; streamKey?: string }): Promise<{ sources: ContextSource[]; insufficient: boolean; incompleteFlag: boolean; sentences: { text: string; sources: number[] }[]; repointed: number; deniedYes: boolean; stage: StageInfo; synthesis: StageInfo }> {
       const t0 = performance.now();
       const sources = synthesiseContext(input.question, input.chunks, CONTEXT[input.profile].budget, CONTEXT[input.profile].perSource);
       const synthesis = { ms: Math.round(performance.now() - t0) };
@@ -311,12 +338,14 @@ export function createQueryActivities(deps: Deps) {
         // Small models repeat themselves; a sentence said once is enough.
         .filter((s) => s.text.length > 0 && !seen.has(s.text.toLowerCase()) && seen.add(s.text.toLowerCase()));
       const cited = repointCitations(input.question, sentences, sources);
+      const checked = correctDeniedYes(input.question, cited.sentences, sources);
       return {
         sources,
         insufficient: sentences.length === 0,
         incompleteFlag: value.insufficient && sentences.length > 0,
-        sentences: cited.sentences,
+        sentences: checked.sentences,
         repointed: cited.repointed,
+        deniedYes: checked.corrected,
         stage: { ms: Math.round(performance.now() - t), alias, model: usage.servedBy, tokens: usage.tokensIn + usage.tokensOut, cost_usd: usage.costUsd },
         synthesis,
       };

@@ -1,4 +1,4 @@
-import { contentTerms } from './query-plan';
+import { contentTerms, words } from './query-plan';
 
 /**
  * What kind of answer a question asks for, read from its form (English and German), and whether an
@@ -59,6 +59,20 @@ const MONTHS =
 /** Whether the answer text leads with yes or no (in English or German). */
 export function leadsWithYesNo(answer: string): boolean {
   return YES_NO_LEAD.test(answer);
+}
+
+/** Whether a sentence leads with yes (true), with no (false), or with neither (null). */
+export function leadingYes(sentence: string): boolean | null {
+  const lead = YES_NO_LEAD.exec(sentence)?.[1]?.toLowerCase();
+  return lead === undefined ? null : lead === 'yes' || lead === 'ja';
+}
+
+/** Words that negate what they stand in, English and German ("n't" forms too). */
+const NEGATION = /^(?:not|no|never|nobody|none|neither|nor|nothing|cannot|nicht|kein|keine[mnrs]?|niemand(?:en|em)?|nie|niemals|nichts|weder)$/iu;
+
+/** How many negating words a text has. */
+export function negations(text: string): number {
+  return words(text).filter((w) => NEGATION.test(w) || /n['’]t$/iu.test(w)).length;
 }
 
 /**

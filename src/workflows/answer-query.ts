@@ -69,6 +69,7 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
         if (gen.incompleteFlag) reasons.push('the model marked its answer as possibly incomplete');
         // Undefined in the histories of answers generated before citations were re-pointed.
         if (gen.repointed) reasons.push(`${gen.repointed} sentence(s) cited a source that does not state them and now cite the one that does`);
+        if (gen.deniedYes) reasons.push('the model said yes where the source sentence that states the question says no; the answer says no and quotes that sentence');
       } catch (err) {
         if (isCancellation(err)) throw err;
         reasons.push(`the model gave no usable answer: ${failureMessage(err)}`);

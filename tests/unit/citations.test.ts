@@ -1,4 +1,4 @@
-import { repointCitations, type ContextSource } from '../../src/activities/query';
+import { correctDeniedYes, repointCitations, type ContextSource } from '../../src/activities/query';
 
 const source = (n: number, text: string): ContextSource => ({
   n,
@@ -27,5 +27,43 @@ describe('citations re-pointed to the source that states the sentence', () => {
   it('leaves a sentence that no source states as it is, for validation to refuse', () => {
     const sentences = [{ text: 'Die Erklärung wurde 1948 in Paris verkündet.', sources: [1] }];
     expect(repointCitations('Wo wurde die Erklärung verkündet?', sentences, sources)).toEqual({ sentences, repointed: 0 });
+  });
+});
+
+describe('a yes that the sources deny', () => {
+  const udhr = [
+    source(1, 'Artikel 5 Niemand darf der Folter oder grausamer, unmenschlicher oder erniedrigender Behandlung oder Strafe unterworfen werden.\nArtikel 6 Jeder hat das Recht, überall als rechtsfähig anerkannt zu werden.'),
+    source(2, 'Artikel 26 Der Grundschulunterricht ist obligatorisch. Fach- und Berufsschulunterricht müssen allgemein verfügbar gemacht werden.'),
+  ];
+
+  it('becomes no, quoting the sentence that denies it, when that sentence states the question', () => {
+    const r = correctDeniedYes('Darf nach der Allgemeinen Erklärung der Menschenrechte jemand der Folter unterworfen werden?', [{ text: 'Ja, nach der Erklärung darf jemand der Folter unterworfen werden.', sources: [1] }], udhr);
+    expect(r).toEqual({
+      corrected: true,
+      sentences: [
+        { text: 'Nein.', sources: [1] },
+        { text: 'Artikel 5 Niemand darf der Folter oder grausamer, unmenschlicher oder erniedrigender Behandlung oder Strafe unterworfen werden.', sources: [1] },
+      ],
+    });
+    // In English too.
+    const en = [source(1, 'The plant did not receive a permit in 2023. It opened in 2019.')];
+    expect(correctDeniedYes('Did the plant receive a permit in 2023?', [{ text: 'Yes, it did.', sources: [1] }], en)).toMatchObject({ corrected: true, sentences: [{ text: 'No.' }, { text: 'The plant did not receive a permit in 2023.' }] });
+  });
+
+  it('stays when the sentence that states the question does not negate it', () => {
+    const sentences = [{ text: 'Ja, der Grundschulunterricht ist obligatorisch.', sources: [2] }];
+    expect(correctDeniedYes('Ist der Grundschulunterricht nach der Allgemeinen Erklärung der Menschenrechte obligatorisch?', sentences, udhr)).toEqual({ sentences, corrected: false });
+  });
+
+  it('never turns a no into a yes, and leaves questions no single sentence states', () => {
+    const no = [{ text: 'Nein, niemand darf der Folter unterworfen werden.', sources: [1] }];
+    expect(correctDeniedYes('Darf jemand der Folter unterworfen werden?', no, udhr)).toEqual({ sentences: no, corrected: false });
+    // Fewer than half of the question's terms in any one sentence.
+    const yes = [{ text: 'Ja.', sources: [1] }];
+    expect(correctDeniedYes('Darf die Polizei Demonstrationen auf öffentlichen Plätzen ohne Genehmigung auflösen und Teilnehmer festhalten?', yes, udhr)).toEqual({ sentences: yes, corrected: false });
+    // Two reports weighed against each other: not one sentence's matter.
+    const en = [source(1, 'Google did not pay Apple for search placement, the filing says.')];
+    const yesEn = [{ text: 'Yes.', sources: [1] }];
+    expect(correctDeniedYes('Does the TechCrunch article suggest that Google paid Apple for search placement, while The Verge reports that Apple paid Google instead?', yesEn, en)).toEqual({ sentences: yesEn, corrected: false });
   });
 });
