@@ -145,6 +145,36 @@ function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSo
 }
 
 /**
+ * What an answer adds to its question, and how much of that its cited sources contain: the content
+ * terms of its sentences that the question does not already have, each looked up in the sources its
+ * sentence cites. Only for questions that ask for a name, a number or a date, whose answer is exactly
+ * such an addition: an answer that repeats the question's words around an invented place or date
+ * ("… wurde in Deutschland verkündet", "… am 15. Oktober 1996") is otherwise mostly supported.
+ */
+export function addedInformation(question: string, sentences: { text: string; sources: number[] }[], byN: Map<number, ContextSource>): { terms: number; support: number; missing: string[] } {
+  if (!['entity', 'number', 'date'].includes(expectedAnswerType(question))) return { terms: 0, support: 1, missing: [] };
+  let terms = 0;
+  let found = 0;
+  const missing: string[] = [];
+  for (const s of sentences) {
+    const own = [...new Set(contentTerms(s.text))];
+    const inQuestion = termSupport(own, question);
+    const added = own.filter((_, i) => inQuestion[i]! < 1);
+    if (added.length === 0) continue;
+    const support = termSupport(added, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
+    terms += added.length;
+    support.forEach((x, i) => {
+      found += x;
+      if (x === 0) missing.push(added[i]!);
+    });
+  }
+  return { terms, support: terms ? +(found / terms).toFixed(3) : 1, missing: [...new Set(missing)] };
+}
+
+/** Below this share of what the answer adds found in its sources, the answer is not grounded. */
+export const ADDED_FLOOR = 0.5;
+
+/**
  * Citations that point at the wrong source, re-pointed. Small models often cite [1] or a neighbour for
  * a sentence that another source of the same context states word for word. When the sources a sentence
  * cites do not support its claim (below its support floor, as validation measures it) and another
@@ -247,6 +277,11 @@ export function createQueryActivities(deps: Deps) {
     const kind = answersQuestion(input.question, input.sentences.map((s) => s.text));
     // No validator is asked about an answer that does not answer.
     if (!kind.ok) return { grounded: false, score: 0, reasons: [...reasons, kind.reason], stages: {} };
+    // Nor one whose name, number or date is not in the sources it cites.
+    const added = addedInformation(input.question, input.sentences, byN);
+    if (added.terms > 0 && added.support < ADDED_FLOOR) {
+      return { grounded: false, score: 0, reasons: [...reasons, `what the answer adds to the question (${added.missing.slice(0, 5).join(', ')}) is not in the sources it cites`], stages: {} };
+    }
     const lexicalOk = uncited.length === 0 && weak === 0;
     // Near-verbatim: nearly every content word of every sentence stands in the source it cites.
     const verbatim = uncited.length === 0 && support.length > 0 && support.every((x) => x >= 0.85);

@@ -1,4 +1,4 @@
-import { correctDeniedYes, repointCitations, type ContextSource } from '../../src/activities/query';
+import { ADDED_FLOOR, addedInformation, correctDeniedYes, repointCitations, type ContextSource } from '../../src/activities/query';
 
 const source = (n: number, text: string): ContextSource => ({
   n,
@@ -65,5 +65,25 @@ describe('a yes that the sources deny', () => {
     const en = [source(1, 'Google did not pay Apple for search placement, the filing says.')];
     const yesEn = [{ text: 'Yes.', sources: [1] }];
     expect(correctDeniedYes('Does the TechCrunch article suggest that Google paid Apple for search placement, while The Verge reports that Apple paid Google instead?', yesEn, en)).toEqual({ sentences: yesEn, corrected: false });
+  });
+});
+
+describe('what an answer adds to its question', () => {
+  const byN = new Map(sources.map((s) => [s.n, s]));
+  it('must stand in the sources the answer cites', () => {
+    // The place is the answer, and no source names it.
+    const invented = addedInformation('In welcher Stadt wurde die Allgemeine Erklärung der Menschenrechte verkündet?', [{ text: 'Die Allgemeine Erklärung der Menschenrechte wurde in Genf verkündet.', sources: [1] }], byN);
+    expect(invented).toEqual({ terms: 1, support: 0, missing: ['genf'] });
+    expect(invented.support).toBeLessThan(ADDED_FLOOR);
+    // The article number is the answer, and the cited source states it.
+    expect(addedInformation('Welcher Artikel verbietet Sklaverei und Sklavenhandel?', [{ text: 'Artikel 4 verbietet Sklaverei und Sklavenhandel.', sources: [1] }], byN)).toEqual({ terms: 1, support: 1, missing: [] });
+    // Stated, but in a source the sentence does not cite.
+    expect(addedInformation('Welches Recht garantiert Artikel 19?', [{ text: 'Artikel 19 garantiert die Meinungsfreiheit.', sources: [3] }], byN)).toMatchObject({ support: 0, missing: ['meinungsfreiheit'] });
+  });
+
+  it('is not measured for questions that ask yes or no, or something open', () => {
+    const answer = [{ text: 'Ja, in Genf.', sources: [1] }];
+    expect(addedInformation('Wurde die Erklärung in Genf verkündet?', answer, byN)).toEqual({ terms: 0, support: 1, missing: [] });
+    expect(addedInformation('Warum wurde die Erklärung verkündet?', answer, byN)).toEqual({ terms: 0, support: 1, missing: [] });
   });
 });
