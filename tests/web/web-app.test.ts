@@ -559,6 +559,51 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
   }
 });
 
+it('switches between the workspaces a user belongs to: each shows its own documents, and the role there decides the pages', async () => {
+  const two = `web-two-${RUN}`;
+  const member = `web-member-${RUN}@example.com`;
+  const root = await login(sys.url, adminCredentials());
+  expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: two, name: 'Second' }, token: root.access_token })).status).toBe(201);
+  // A power user in this run's workspace, a plain user in the second.
+  const admin = await login(sys.url, { ...adminCredentials(), workspace_id: WS });
+  expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email: member, password: PASSWORD, role: 'power_user' }, token: admin.access_token })).status).toBe(201);
+  const twoAdmin = await login(sys.url, { ...adminCredentials(), workspace_id: two });
+  expect((await api(sys.url, '/api/admin/members', { method: 'POST', json: { email: member, role: 'user' }, token: twoAdmin.access_token })).status).toBe(201);
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
+  try {
+    const p = await other.newPage();
+    await logInAs(p, member);
+    const select = p.getByLabel('Workspace');
+    expect(await select.locator('option').allTextContents()).toEqual(expect.arrayContaining(['Web', 'Second']));
+    await select.selectOption(WS);
+    const rows = p.locator('tr[data-document-id]');
+    await rows.first().waitFor();
+    expect(await p.getByRole('link', { name: 'Cypher' }).count()).toBe(1);
+    // The second workspace: none of the first one's documents, and the pages of a plain user.
+    const listed = p.waitForRequest((r) => r.url().includes('/api/documents') && r.headers()['x-workspace-id'] === two);
+    await select.selectOption(two);
+    await listed;
+    await p.getByText('No documents yet. Upload one to begin.').waitFor();
+    expect(await rows.count()).toBe(0);
+    await p.getByRole('link', { name: 'Cypher' }).waitFor({ state: 'detached' });
+    expect(await p.getByRole('link', { name: 'Batch questions' }).count()).toBe(0);
+    // The choice holds across a reload of the tab, and a direct URL to a page the role forbids is refused.
+    await p.reload();
+    await p.getByText('No documents yet. Upload one to begin.').waitFor();
+    expect(await p.getByLabel('Workspace').inputValue()).toBe(two);
+    await p.goto(`${webUrl}/cypher`);
+    await p.getByTestId('forbidden').waitFor();
+    expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);
+    // Back: the documents and the power user's pages return.
+    await p.getByRole('link', { name: 'Documents' }).click();
+    await p.getByLabel('Workspace').selectOption(WS);
+    await rows.first().waitFor();
+    await p.getByRole('link', { name: 'Cypher' }).waitFor();
+  } finally {
+    await other.close();
+  }
+});
+
 it('lets a workspace administrator create a user and change its role (not disable the account: that is installation-wide), both in the audit log', async () => {
   const adminEmail = `web-admin-${RUN}@example.com`;
   const newcomer = `web-new-${RUN}@example.com`;

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
 import { useI18n, type Locale } from '../lib/i18n';
-import { useSession } from '../lib/session';
+import { ApiFailure, useSession } from '../lib/session';
 import { AlertToasts } from './AlertToasts';
 
 type Theme = 'light' | 'dark';
@@ -16,6 +16,8 @@ export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const router = useRouter();
   const [theme, setTheme] = useState<Theme>('light');
+  const [switching, setSwitching] = useState(false);
+  const [switchFailure, setSwitchFailure] = useState<string | null>(null);
 
   useEffect(() => {
     const stored = localStorage.getItem(THEME_KEY);
@@ -75,15 +77,50 @@ export function Shell({ children }: { children: ReactNode }) {
         </button>
         {session.status === 'authenticated' && (
           <>
-            <span className="who" title={session.workspaceId ?? ''}>
-              {session.user?.email} · {session.workspaceId}
-            </span>
+            <span className="who">{session.user?.email}</span>
+            {(session.user?.workspaces.length ?? 0) > 1 ? (
+              <label className="compact">
+                <span className="sr-only">{t('nav.workspace')}</span>
+                <select
+                  aria-label={t('nav.workspace')}
+                  data-testid="workspace"
+                  value={session.workspaceId ?? ''}
+                  disabled={switching}
+                  onChange={(e) => {
+                    setSwitching(true);
+                    setSwitchFailure(null);
+                    session
+                      .switchWorkspace(e.target.value)
+                      .catch((err: unknown) => {
+                        if (!(err instanceof ApiFailure)) throw err;
+                        setSwitchFailure(err.message);
+                      })
+                      .finally(() => setSwitching(false));
+                  }}
+                >
+                  {session.user!.workspaces.map((w) => (
+                    <option key={w.id} value={w.id}>
+                      {w.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            ) : (
+              <span className="workspace-name" data-testid="workspace-name">
+                {session.user?.workspaces.find((w) => w.id === session.workspaceId)?.name ?? session.workspaceId}
+              </span>
+            )}
             <button type="button" className="ghost" onClick={() => void session.logout().then(() => router.replace('/login'))}>
               {t('nav.logout')}
             </button>
           </>
         )}
       </header>
+      {switchFailure && (
+        <p role="alert" className="error">
+          {t('nav.workspaceFailed', { message: switchFailure })}
+        </p>
+      )}
       <AlertToasts />
       <main id="main">{session.status === 'loading' || (session.status === 'anonymous' && !onLogin) ? <p aria-busy="true">{t('common.loading')}</p> : children}</main>
     </>

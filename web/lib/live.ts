@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
+import { useSession } from './session';
 
 export type LiveState = 'connecting' | 'connected' | 'reconnecting';
 
@@ -7,10 +8,12 @@ export type LiveState = 'connecting' | 'connected' | 'reconnecting';
  * A WebSocket channel of the API, kept open: after a drop it reconnects with back-off (1 s, 2 s, …
  * 15 s) and calls `onResume` once it is back, so the page can fetch what it missed while away.
  * The reconnect asks the API for the events it missed (`last_event_id`, the last stream id seen).
- * The access token goes in the query (a browser cannot set headers on a WebSocket).
+ * The access token and the session's workspace go in the query (a browser cannot set headers on a
+ * WebSocket); another workspace chosen opens the channel anew.
  */
 export function useLiveChannel(path: string, token: () => string | null, onMessage: (msg: Record<string, unknown>) => void, onResume: () => void): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
+  const { workspaceId } = useSession();
   const handlers = useRef({ onMessage, onResume, token });
   handlers.current = { onMessage, onResume, token };
 
@@ -26,6 +29,7 @@ export function useLiveChannel(path: string, token: () => string | null, onMessa
       const url = new URL(path, location.href);
       url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
       url.searchParams.set('access_token', access);
+      if (workspaceId) url.searchParams.set('workspace_id', workspaceId);
       if (lastId) url.searchParams.set('last_event_id', lastId);
       ws = new WebSocket(url);
       ws.onopen = () => {
@@ -51,6 +55,6 @@ export function useLiveChannel(path: string, token: () => string | null, onMessa
       if (retry) clearTimeout(retry);
       ws?.close();
     };
-  }, [path]);
+  }, [path, workspaceId]);
   return state;
 }

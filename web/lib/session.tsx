@@ -1,4 +1,5 @@
 'use client';
+import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 
 /**
@@ -8,6 +9,9 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
  * rotate, and a second refresh with the same cookie would count as reuse and end the session.
  */
 export const SESSION_HEADER = { 'x-neuronode-session': 'cookie' } as const;
+/** The workspace chosen in this tab (the API's X-Workspace-Id); the token's own when none is. */
+const WORKSPACE_KEY = 'neuronode.workspace';
+const WORKSPACE_HEADER = 'x-workspace-id';
 
 export interface User {
   id: string;
@@ -15,6 +19,8 @@ export interface User {
   role: 'admin' | 'power_user' | 'user';
   /** What the API says this user may do in the workspace (GET /api/auth/me). */
   permissions: string[];
+  /** Every workspace the user is a member of, with the role there. */
+  workspaces: { id: string; name: string; role: string }[];
 }
 interface TokenResponse {
   access_token: string;
@@ -45,7 +51,10 @@ type Status = 'loading' | 'anonymous' | 'authenticated';
 interface Session {
   status: Status;
   user: User | null;
+  /** The workspace every request and live channel works in. */
   workspaceId: string | null;
+  /** Work in another of the user's workspaces: the role is that membership's, cached data is dropped. */
+  switchWorkspace: (id: string) => Promise<void>;
   accessToken: () => string | null;
   login: (email: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
@@ -66,20 +75,31 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setUserState(u);
   }, []);
   const [workspaceId, setWorkspaceId] = useState<string | null>(null);
+  const chosen = useRef<string | null>(null);
   const token = useRef<string | null>(null);
+  const queries = useQueryClient();
   const refreshing = useRef<Promise<boolean> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
+  // The user in the chosen workspace; a choice the user is no longer a member of is forgotten.
   const whoAmI = async (): Promise<User> => {
-    const me = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}` } });
+    const ask = () => fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}`, ...(chosen.current ? { [WORKSPACE_HEADER]: chosen.current } : {}) } });
+    let me = await ask();
+    if (me.status === 403 && chosen.current) {
+      chosen.current = null;
+      sessionStorage.removeItem(WORKSPACE_KEY);
+      me = await ask();
+    }
     if (!me.ok) throw await failureOf(me);
-    const m = (await me.json()) as User;
-    return { id: m.id, email: m.email, role: m.role, permissions: m.permissions };
+    const m = (await me.json()) as User & { workspace_id: string };
+    setWorkspaceId(m.workspace_id);
+    return { id: m.id, email: m.email, role: m.role, permissions: m.permissions, workspaces: m.workspaces };
   };
 
   const accept = useCallback((t: TokenResponse) => {
     token.current = t.access_token;
-    setWorkspaceId(t.workspace_id);
+    chosen.current ??= sessionStorage.getItem(WORKSPACE_KEY);
+    setWorkspaceId(chosen.current ?? t.workspace_id);
     if (timer.current) clearTimeout(timer.current);
     // Silently, a little before the access token expires.
     timer.current = setTimeout(() => void refresh(), Math.max(5, t.expires_in - 30) * 1000);
@@ -88,6 +108,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const end = useCallback(() => {
     token.current = null;
+    chosen.current = null;
+    sessionStorage.removeItem(WORKSPACE_KEY);
     if (timer.current) clearTimeout(timer.current);
     setUser(null);
     setWorkspaceId(null);
@@ -143,6 +165,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       const send = () => {
         const headers = new Headers(init.headers);
         if (token.current) headers.set('authorization', `Bearer ${token.current}`);
+        if (chosen.current) headers.set(WORKSPACE_HEADER, chosen.current);
         return fetch(path, { ...init, headers });
       };
       let res = await send();
@@ -156,6 +179,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     async (req: Request) => {
       const send = (r: Request) => {
         if (token.current) r.headers.set('authorization', `Bearer ${token.current}`);
+        if (chosen.current) r.headers.set(WORKSPACE_HEADER, chosen.current);
         return fetch(r);
       };
       const again = req.clone();
@@ -164,6 +188,23 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       return res;
     },
     [refresh],
+  );
+
+  const switchWorkspace = useCallback(
+    async (id: string) => {
+      const before = chosen.current;
+      chosen.current = id;
+      try {
+        setUser(await whoAmI());
+      } catch (err) {
+        chosen.current = before;
+        throw err;
+      }
+      sessionStorage.setItem(WORKSPACE_KEY, id);
+      // Nothing fetched for the other workspace is shown for this one.
+      await queries.resetQueries();
+    },
+    [queries, setUser],
   );
 
   const logout = useCallback(async () => {
@@ -177,6 +218,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       status,
       user,
       workspaceId,
+      switchWorkspace,
       accessToken: () => token.current,
       login,
       logout,
@@ -188,7 +230,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         return (await res.json()) as T;
       },
     }),
-    [status, user, workspaceId, login, logout, apiFetch, request],
+    [status, user, workspaceId, switchWorkspace, login, logout, apiFetch, request],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
