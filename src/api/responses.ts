@@ -84,6 +84,7 @@ const DocumentRecord = obj({
   language: nullableStr,
   visibility: z.enum(['private', 'organisation']),
   owner_id: nullableStr,
+  profile: str.describe('the ingestion profile of its latest run (nlp: no model; otherwise a model profile)'),
   metadata: obj({}),
   counts: DocumentCounts,
   budget: obj({}).nullable().describe('the budget estimate and decision, when the budget gate looked at this ingestion'),

@@ -559,6 +559,29 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
   }
 });
 
+it('processes a document again with another profile from its page: the status follows the run to completed, and the record names the profile', async () => {
+  await page.goto(`${webUrl}/document?id=${docId}`);
+  await page.getByRole('heading', { name: 'Harwick Lantern Society', level: 1 }).waitFor();
+  expect(await page.getByTestId('doc-profile').textContent()).toBe('nlp');
+  await page.getByLabel('Process again with').selectOption('local');
+  const started = page.waitForResponse((r) => r.url().endsWith(`/api/documents/${docId}/reprocess`) && r.request().method() === 'POST');
+  await page.getByRole('button', { name: 'Process again' }).click();
+  const res = await started;
+  expect(res.status()).toBe(202);
+  expect(await res.json()).toMatchObject({ document_id: docId, profile: 'local' });
+  // The page follows the run without a reload: under way at once, then completed.
+  await page.getByTestId('doc-status').filter({ hasNotText: 'Completed' }).waitFor();
+  await page.getByTestId('doc-status').filter({ hasText: 'Completed' }).waitFor({ timeout: 240_000 });
+  expect(await page.getByTestId('doc-profile').textContent()).toBe('local');
+  // What the API stores: the run with the local model profile, the document whole.
+  const admin = await login(sys.url, { ...adminCredentials(), workspace_id: WS });
+  const record = await api(sys.url, `/api/documents/${docId}`, { token: admin.access_token });
+  expect(record.json).toMatchObject({ status: 'completed', profile: 'local' });
+  expect(record.json.counts.chunks).toBeGreaterThan(0);
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.getByRole('heading', { name: 'Documents' }).waitFor();
+});
+
 it('switches between the workspaces a user belongs to: each shows its own documents, and the role there decides the pages', async () => {
   const two = `web-two-${RUN}`;
   const member = `web-member-${RUN}@example.com`;

@@ -1378,6 +1378,8 @@ export interface operations {
                             /** @enum {string} */
                             visibility: "private" | "organisation";
                             owner_id: string | null;
+                            /** @description the ingestion profile of its latest run (nlp: no model; otherwise a model profile) */
+                            profile: string;
                             metadata: {
                                 [key: string]: unknown;
                             };
@@ -1449,6 +1451,8 @@ export interface operations {
                         /** @enum {string} */
                         visibility: "private" | "organisation";
                         owner_id: string | null;
+                        /** @description the ingestion profile of its latest run (nlp: no model; otherwise a model profile) */
+                        profile: string;
                         metadata: {
                             [key: string]: unknown;
                         };

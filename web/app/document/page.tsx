@@ -10,6 +10,10 @@ import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
 const PAGE = 50;
+/** The ingestion profiles a document can be processed with again (the API's INGEST_PROFILES). */
+const INGEST_PROFILES = ['nlp', 'local', 'fast', 'cost_effective', 'balanced', 'premium'] as const;
+/** States in which an ingestion still runs: the page follows them until they end. */
+const RUNNING = new Set(['queued', 'processing', 'deleting']);
 const GraphCanvas = dynamic(() => import('../../components/GraphCanvas'), { ssr: false });
 
 /** The entities a document mentions and the graph around them (one step out). */
@@ -58,7 +62,28 @@ function DocumentView({ id }: { id: string }) {
   const api = useApi();
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const doc = useQuery({ queryKey: ['document', id], queryFn: async () => unwrap(await api.GET('/api/documents/{id}', { params: { path: { id } } })) });
+  const [profile, setProfile] = useState<string>('');
+  const [reprocessing, setReprocessing] = useState(false);
+  const doc = useQuery({
+    queryKey: ['document', id],
+    queryFn: async () => unwrap(await api.GET('/api/documents/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && RUNNING.has(q.state.data.status) ? 1500 : false),
+  });
+
+  // Processing again, with the profile chosen (the document's own when none is).
+  const reprocess = async () => {
+    setError(null);
+    setReprocessing(true);
+    try {
+      unwrap(await api.POST('/api/documents/{id}/reprocess', { params: { path: { id } }, body: profile ? { profile: profile as (typeof INGEST_PROFILES)[number] } : {} }));
+      await doc.refetch();
+    } catch (err) {
+      if (!(err instanceof ApiFailure || err instanceof TypeError)) throw err;
+      setError(t('common.error', { message: err.message }));
+    } finally {
+      setReprocessing(false);
+    }
+  };
   const chunks = useQuery({ queryKey: ['document-chunks', id, offset], queryFn: async () => unwrap(await api.GET('/api/documents/{id}/chunks', { params: { path: { id }, query: { limit: PAGE, offset } } })) });
 
   // The file needs the access token, which a plain link cannot carry: fetched, then saved.
@@ -99,12 +124,34 @@ function DocumentView({ id }: { id: string }) {
         <dd>{counts.entities !== undefined ? number(counts.entities) : '–'}</dd>
         <dt>{t('document.visibility')}</dt>
         <dd>{d.visibility === 'private' ? t('document.private') : t('document.organisation')}</dd>
+        <dt>{t('document.profile')}</dt>
+        <dd data-testid="doc-profile">{d.profile}</dd>
         <dt>{t('docs.col.updated')}</dt>
         <dd>{dateTime(d.updated_at)}</dd>
       </dl>
-      <button type="button" onClick={() => void download()}>
-        {t('document.download')}
-      </button>
+      <div className="row">
+        <button type="button" onClick={() => void download()}>
+          {t('document.download')}
+        </button>
+        {session.user?.permissions.includes('write') && (
+          <>
+            <label>
+              {t('document.reprocessProfile')}{' '}
+              <select value={profile} onChange={(e) => setProfile(e.target.value)}>
+                <option value="">{t('document.sameProfile', { profile: d.profile })}</option>
+                {INGEST_PROFILES.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="button" className="ghost" disabled={reprocessing || RUNNING.has(d.status)} onClick={() => void reprocess()}>
+              {t('document.reprocess')}
+            </button>
+          </>
+        )}
+      </div>
       {error && (
         <p role="alert" className="error">
           {error}
