@@ -657,6 +657,26 @@ it('lets a workspace administrator create a user and change its role (not disabl
     const created = audit.locator('tr', { hasText: 'POST /api/admin/users' }).filter({ hasText: newcomer });
     expect(await created.count()).toBe(1);
     expect(await created.textContent()).toContain(adminEmail);
+    // The system's services, each up, with its version.
+    const services = p.getByTestId('services');
+    await services.locator('tr[data-service="postgres"]').waitFor();
+    expect(await services.locator('tbody tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-service')}:${r.getAttribute('data-state')}`).sort())).toEqual(
+      ['chroma', 'litellm', 'neo4j', 'postgres', 'redis', 'temporal'].map((s) => `${s}:up`),
+    );
+    // The budget, set here and in force at the API; empty fields set none again.
+    const budget = p.getByRole('form', { name: 'Budget' });
+    await budget.getByLabel('Daily limit (USD)').fill('5');
+    await budget.getByLabel('Approval needed above (USD)').fill('0.25');
+    await budget.getByRole('button', { name: 'Save budget' }).click();
+    await p.getByText('Budget saved.').waitFor();
+    expect((await api(sys.url, '/api/admin/budget', { token: admin.access_token })).json).toMatchObject({ workspace_id: WS, daily_limit_usd: 5, approval_above_usd: 0.25, source: 'workspace' });
+    expect(await budget.getByLabel('Daily limit (USD)').inputValue()).toBe('5');
+    await budget.getByLabel('Daily limit (USD)').fill('');
+    await budget.getByLabel('Approval needed above (USD)').fill('');
+    const cleared = p.waitForResponse((r) => r.url().endsWith('/api/admin/budget') && r.request().method() === 'PATCH');
+    await budget.getByRole('button', { name: 'Save budget' }).click();
+    expect((await cleared).status()).toBe(200);
+    expect((await api(sys.url, '/api/admin/budget', { token: admin.access_token })).json).toMatchObject({ daily_limit_usd: null, approval_above_usd: null });
     await p.setViewportSize({ width: 1440, height: 900 });
     await p.screenshot({ path: join(SHOTS, 'admin-en-1440.png'), fullPage: true });
     expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);

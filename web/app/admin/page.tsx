@@ -1,6 +1,7 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { BudgetPanel, SystemPanel } from '../../components/AdminPanels';
 import { Forbidden } from '../../components/Forbidden';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
@@ -8,7 +9,7 @@ import { ApiFailure, useSession } from '../../lib/session';
 
 const ROLES = ['user', 'power_user', 'admin'] as const;
 
-/** Administration of the workspace: its members (create, change role, disable) and the audit log. */
+/** Administration of the workspace: its members (create, change role, disable), its budget, the system's services and the audit log. */
 export default function AdminPage() {
   const { t, dateTime } = useI18n();
   const session = useSession();
@@ -123,6 +124,14 @@ export default function AdminPage() {
           </table>
         </div>
       )}
+      {session.user?.permissions.includes('model_management') && (
+        <>
+          <h2>{t('budget.title')}</h2>
+          <BudgetPanel />
+        </>
+      )}
+      <h2>{t('system.title')}</h2>
+      <SystemPanel />
       <h2>{t('admin.audit')}</h2>
       {audit.data && (
         <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.audit')}>
