@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import JSZip from 'jszip';
 import { ROOT } from '../helpers/stack';
 import { upload, waitForDocument } from '../helpers/documents';
 import { escapeName, graphScope } from '../../src/domain/graph-scope';
@@ -557,6 +558,30 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
   } finally {
     await other.close();
   }
+});
+
+it('uploads a ZIP archive and a folder, each as one batch: every file inside becomes a document and completes, live', async () => {
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor();
+  const zip = new JSZip();
+  zip.file(`ferry-${RUN}.txt`, `Archive ${RUN}: the Orrin ferry carries 312 passengers between Harwick and Lund.`);
+  zip.file(`pier-${RUN}.md`, `# Harwick pier\n\nArchive ${RUN}: the pier was rebuilt in 1994.`);
+  const archived = page.waitForResponse((r) => r.url().endsWith('/api/documents/batch') && r.request().method() === 'POST');
+  await page.getByTestId('file-input').setInputFiles({ name: `archive-${RUN}.zip`, mimeType: 'application/zip', buffer: await zip.generateAsync({ type: 'nodebuffer' }) });
+  expect((await archived).status()).toBe(202);
+  await page.getByText('2 file(s) accepted as one batch').waitFor();
+  for (const name of [`ferry-${RUN}.txt`, `pier-${RUN}.md`]) await page.locator(`tr[data-filename$="${name}"][data-status="completed"]`).waitFor({ timeout: 240_000 });
+  // The archive itself is no document.
+  expect(await page.locator(`tr[data-filename$="archive-${RUN}.zip"]`).count()).toBe(0);
+  // A folder, a subfolder in it: every file, wherever it lies.
+  const folder = join(SHOTS, '..', `folder-${RUN}`);
+  mkdirSync(join(folder, 'inner'), { recursive: true });
+  writeFileSync(join(folder, `lighthouse-${RUN}.txt`), `Folder ${RUN}: the Harwick lighthouse was lit in 1871.`);
+  writeFileSync(join(folder, 'inner', `quay-${RUN}.txt`), `Folder ${RUN}: the north quay holds 40 moorings.`);
+  const sent = page.waitForResponse((r) => r.url().endsWith('/api/documents/batch') && r.request().method() === 'POST');
+  await page.getByTestId('folder-input').setInputFiles(folder);
+  expect((await sent).status()).toBe(202);
+  for (const name of [`lighthouse-${RUN}.txt`, `quay-${RUN}.txt`]) await page.locator(`tr[data-filename$="${name}"][data-status="completed"]`).waitFor({ timeout: 240_000 });
 });
 
 it('processes a document again with another profile from its page: the status follows the run to completed, and the record names the profile', async () => {

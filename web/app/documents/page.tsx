@@ -28,6 +28,35 @@ function estimatedCost(budget: DocumentRow['budget']): number | null {
   return typeof cost === 'number' ? cost : null;
 }
 
+const isZip = (f: File) => /\.zip$/i.test(f.name);
+
+/**
+ * The files of a drop, folders walked through (their files named by their path in the folder). The
+ * entries are taken while the drop event lasts: the browser empties the list once it returns.
+ */
+async function droppedFiles(items: DataTransferItemList): Promise<{ files: File[]; folder: boolean }> {
+  const entries = [...items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
+  const files: File[] = [];
+  let folder = false;
+  const walk = async (entry: FileSystemEntry, path: string): Promise<void> => {
+    if (entry.isFile) {
+      const f = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      files.push(path ? new File([f], `${path}${f.name}`, { type: f.type, lastModified: f.lastModified }) : f);
+      return;
+    }
+    folder = true;
+    const reader = (entry as FileSystemDirectoryEntry).createReader();
+    // A directory reader hands its entries over in portions until it returns none.
+    for (;;) {
+      const portion = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+      if (portion.length === 0) break;
+      for (const child of portion) await walk(child, `${path}${entry.name}/`);
+    }
+  };
+  for (const e of entries) await walk(e, '');
+  return { files, folder };
+}
+
 function DocumentsView() {
   const { t, number, dateTime, money } = useI18n();
   const params = useSearchParams();
@@ -40,6 +69,7 @@ function DocumentsView() {
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const decides = session.user?.permissions.includes('model_management') ?? false;
   // A link such as an alert's (?status=awaiting_approval) sets the filter.
   const wanted = params.get('status');
@@ -71,16 +101,23 @@ function DocumentsView() {
   );
   const live = useLiveChannel('/ws/documents/processing', session.accessToken, onMessage, () => void client.invalidateQueries({ queryKey: ['documents'] }));
 
-  const upload = async (files: File[]) => {
+  // Files one by one; a folder or a ZIP archive as one batch (the API unpacks archives and paces the batch).
+  const upload = async (files: File[], folder = false) => {
     if (!files.length) return;
     setError(null);
     setNotice(t('docs.uploading', { count: files.length }));
     const form = new FormData();
     for (const f of files) form.append('files', f, f.webkitRelativePath || f.name);
+    const batch = folder || files.some(isZip);
     try {
-      const r = await session.json<ResponseOf<'/api/documents/upload', 'post'>>('/api/documents/upload', { method: 'POST', body: form });
-      const dups = r.documents.filter((d) => d.duplicate).length;
-      setNotice(`${t('docs.uploaded', { count: r.documents.length })}${dups ? ` (${number(dups)} ${t('docs.duplicate')})` : ''}`);
+      if (batch) {
+        const r = await session.json<ResponseOf<'/api/documents/batch', 'post'>>('/api/documents/batch', { method: 'POST', body: form });
+        setNotice(`${t('docs.batchStarted', { count: r.documents.length })}${r.duplicates ? ` (${number(r.duplicates)} ${t('docs.duplicate')})` : ''}`);
+      } else {
+        const r = await session.json<ResponseOf<'/api/documents/upload', 'post'>>('/api/documents/upload', { method: 'POST', body: form });
+        const dups = r.documents.filter((d) => d.duplicate).length;
+        setNotice(`${t('docs.uploaded', { count: r.documents.length })}${dups ? ` (${number(dups)} ${t('docs.duplicate')})` : ''}`);
+      }
     } catch (err) {
       if (!(err instanceof ApiFailure)) throw err;
       setNotice(null);
@@ -107,7 +144,7 @@ function DocumentsView() {
   const onDrop = (e: DragEvent<HTMLElement>) => {
     e.preventDefault();
     setDragging(false);
-    void upload([...e.dataTransfer.files]);
+    void droppedFiles(e.dataTransfer.items).then(({ files, folder }) => upload(files, folder));
   };
 
   return (
@@ -132,7 +169,19 @@ function DocumentsView() {
         <button type="button" onClick={() => input.current?.click()}>
           {t('docs.choose')}
         </button>
+        <button type="button" className="ghost" onClick={() => folderInput.current?.click()}>
+          {t('docs.chooseFolder')}
+        </button>
         <input ref={input} type="file" multiple hidden aria-label={t('docs.choose')} data-testid="file-input" onChange={(e) => void upload([...(e.target.files ?? [])]).then(() => (e.target.value = ''))} />
+        <input
+          ref={folderInput}
+          type="file"
+          hidden
+          aria-label={t('docs.chooseFolder')}
+          data-testid="folder-input"
+          {...{ webkitdirectory: '' }}
+          onChange={(e) => void upload([...(e.target.files ?? [])], true).then(() => (e.target.value = ''))}
+        />
       </section>
       {notice && <p role="status">{notice}</p>}
       {error && (
