@@ -91,16 +91,22 @@ const INJECTION =
 
 export function neutraliseInstructions(text: string): { text: string; flagged: boolean } {
   let flagged = false;
+  // Sentence by sentence, lines kept as lines (a configuration block stays readable).
   const out = text
-    .split(/(?<=[.!?])\s+|\n+/)
-    .map((s) => {
-      if (INJECTION.test(s)) {
-        flagged = true;
-        return '[instruction-like text removed]';
-      }
-      return s;
-    })
-    .join(' ');
+    .split(/\n+/)
+    .map((line) =>
+      line
+        .split(/(?<=[.!?])\s+/)
+        .map((s) => {
+          if (INJECTION.test(s)) {
+            flagged = true;
+            return '[instruction-like text removed]';
+          }
+          return s;
+        })
+        .join(' '),
+    )
+    .join('\n');
   return { text: out, flagged };
 }
 
@@ -462,12 +468,21 @@ export function coverageOf(question: string, chunks: RankedChunk[]): { share: nu
 export const MIN_COVERAGE = 0.5;
 
 /**
- * The sentences of `text` that share most content terms with the question, within `room` tokens, in
- * their original order (" … " where sentences were left out); null when not one fits.
+ * The sentences and lines of `text` that say most of the question's content terms (inflections and
+ * compound parts counted, see termSupport), within `room` tokens, in their original order: lines
+ * stay lines, " … " marks what was left out. Lines are units of their own, so a configuration block
+ * or a list (no full stop anywhere) is cut to its lines that matter instead of dropped whole. Null
+ * when not one unit fits.
  */
-function focusSentences(text: string, terms: Set<string>, room: number): { text: string; tokens: number } | null {
-  const sentences = text.split(/(?<=[.!?])\s+/);
-  const ranked = sentences.map((s, i) => ({ s, i, hits: new Set(contentTerms(s).filter((w) => terms.has(w))).size })).sort((a, b) => b.hits - a.hits || a.i - b.i);
+function focusSentences(text: string, terms: string[], room: number): { text: string; tokens: number } | null {
+  const units = text
+    .split('\n')
+    .flatMap((line, l) => line.split(/(?<=[.!?])\s+/).map((s) => ({ s: s.trim(), l })))
+    .filter((u) => u.s.length > 0)
+    .map((u, i) => ({ ...u, i }));
+  const ranked = units
+    .map((u) => ({ ...u, hits: terms.length ? termSupport(terms, u.s).reduce((a, b) => a + b, 0) : 0 }))
+    .sort((a, b) => b.hits - a.hits || a.i - b.i);
   const keep: typeof ranked = [];
   let used = 0;
   for (const r of ranked) {
@@ -478,7 +493,14 @@ function focusSentences(text: string, terms: Set<string>, room: number): { text:
   }
   if (keep.length === 0) return null;
   keep.sort((a, b) => a.i - b.i);
-  const joined = keep.map((r, k) => (k > 0 && r.i !== keep[k - 1]!.i + 1 ? `… ${r.s}` : r.s)).join(' ');
+  const joined = keep
+    .map((r, k) => {
+      if (k === 0) return r.s;
+      const prev = keep[k - 1]!;
+      const gap = r.i !== prev.i + 1 ? '… ' : '';
+      return `${r.l === prev.l ? ' ' : '\n'}${gap}${r.s}`;
+    })
+    .join('');
   return { text: joined, tokens: used };
 }
 
@@ -498,7 +520,7 @@ export const CONTEXT: Record<Profile, { budget: number; perSource: number }> = {
  * than the budget left). Instruction-like sentences never reach the model.
  */
 export function synthesiseContext(question: string, chunks: RankedChunk[], budget: number, perSource = Infinity): ContextSource[] {
-  const terms = new Set(contentTerms(question));
+  const terms = [...new Set(contentTerms(question))];
   const out: ContextSource[] = [];
   let used = 0;
   for (const chunk of chunks) {

@@ -93,6 +93,24 @@ describe('context safety and synthesis', () => {
     expect(out.map((s) => s.text)).toEqual(['Marta Olsen founded it.']);
   });
 
+  it('cuts a block without full stops (configuration, a list) to its lines that matter, lines kept as lines', () => {
+    const config = [
+      '```yaml',
+      'security:',
+      '  jwt_algorithm: HS256',
+      '  access_token_expire_minutes: 60',
+      '  refresh_token_expire_days: 7',
+      ...Array.from({ length: 40 }, (_, i) => `  unrelated_setting_${i}: value ${i} for the scheduler`),
+      '```',
+    ].join('\n');
+    const [one] = synthesiseContext('Wie viele Tage ist ein Refresh-Token gültig?', [chunk(config)], 1000, 40);
+    expect(one!.text.split('\n')).toContain('refresh_token_expire_days: 7');
+    expect(one!.text).not.toContain('unrelated_setting_39');
+    // Two lines that matter, apart in the block: each on its own line, in order, the gap marked.
+    const [two] = synthesiseContext('Welcher JWT-Algorithmus, und wie viele Tage gilt ein Refresh-Token?', [chunk(config)], 1000, 13);
+    expect(two!.text).toBe('jwt_algorithm: HS256\n… refresh_token_expire_days: 7');
+  });
+
   it('measures how much of the question the sources cover', () => {
     expect(coverageOf('orbital period of Tavros-9b', [chunk('The plant cost 48 million dollars')]).share).toBe(0);
     expect(coverageOf('plant cost', [chunk('The plant cost 48 million dollars')]).share).toBe(1);
