@@ -298,7 +298,7 @@ it('tests retrieval for the question: each chunk with its rank in every single m
   expect(await answering.locator('td[data-mode="vector"]').textContent()).toMatch(/^\d+$/);
   // Keyword retrieval alone: every chunk has a keyword rank and no other.
   await page.getByLabel('Retrieval', { exact: true }).selectOption('keyword');
-  const again = page.waitForResponse((r) => r.url().endsWith('/api/retrieve') && r.status() === 200 && r.request().postDataJSON().mode === 'keyword');
+  const again = page.waitForResponse(async (r) => r.url().endsWith('/api/retrieve') && r.status() === 200 && ((await r.json()) as { mode: string }).mode === 'keyword');
   await page.getByRole('button', { name: 'Test retrieval' }).click();
   await again;
   await table.locator('p').filter({ hasText: 'ranked by Keyword retrieval' }).waitFor();

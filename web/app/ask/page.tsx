@@ -151,7 +151,7 @@ export default function AskPage() {
         <div className="row">
           <label>
             {t('ask.mode')}{' '}
-            <select value={mode} onChange={(e) => setMode(e.target.value as Mode)}>
+            <select aria-label={t('ask.mode')} value={mode} onChange={(e) => setMode(e.target.value as Mode)}>
               {MODES.map((m) => (
                 <option key={m} value={m}>
                   {t(`ask.mode.${m}` as MessageKey)}
@@ -161,7 +161,7 @@ export default function AskPage() {
           </label>
           <label>
             {t('ask.profile')}{' '}
-            <select value={profile} onChange={(e) => setProfile(e.target.value as Profile | '')}>
+            <select aria-label={t('ask.profile')} value={profile} onChange={(e) => setProfile(e.target.value as Profile | '')}>
               <option value="">{t('ask.profile.default')}</option>
               {PROFILES.map((p) => (
                 <option key={p} value={p}>
