@@ -1,6 +1,7 @@
 'use client';
 import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
+import { MODEL_PROFILES, ProfileOptions, type ModelProfile } from '../../components/ProfileOptions';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
@@ -19,8 +20,6 @@ type Retrieved = ResponseOf<'/api/retrieve', 'post'>;
 
 const MODES = ['hybrid', 'vector', 'keyword', 'graph'] as const;
 type Mode = (typeof MODES)[number];
-const PROFILES = ['local', 'fast', 'cost_effective', 'balanced', 'premium'] as const;
-type Profile = (typeof PROFILES)[number];
 /** Where each chunk stood in each single mode's list (the retrieval-test table's columns). */
 const RANKED_BY = ['vector', 'keyword', 'graph'] as const;
 interface Answer {
@@ -56,7 +55,7 @@ export default function AskPage() {
   const panel = useRef<HTMLElement>(null);
   const form = useRef<HTMLFormElement>(null);
   const [mode, setMode] = useState<Mode>('hybrid');
-  const [profile, setProfile] = useState<Profile | ''>('');
+  const [profile, setProfile] = useState<ModelProfile | ''>('');
   const [tab, setTab] = useState<'answer' | 'retrieval'>('answer');
   const [retrieved, setRetrieved] = useState<Retrieved | null>(null);
   const [testing, setTesting] = useState(false);
@@ -161,13 +160,8 @@ export default function AskPage() {
           </label>
           <label>
             {t('ask.profile')}{' '}
-            <select aria-label={t('ask.profile')} value={profile} onChange={(e) => setProfile(e.target.value as Profile | '')}>
-              <option value="">{t('ask.profile.default')}</option>
-              {PROFILES.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
+            <select aria-label={t('ask.profile')} value={profile} onChange={(e) => setProfile(e.target.value as ModelProfile | '')}>
+              <ProfileOptions profiles={MODEL_PROFILES} none={t('ask.profile.default')} />
             </select>
           </label>
         </div>

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useState, type FormEvent } from 'react';
 import { Forbidden } from '../../components/Forbidden';
+import { MODEL_PROFILES, ProfileOptions } from '../../components/ProfileOptions';
 import { failureOf, saveResponse, unwrap, useApi, type ResponseOf } from '../../lib/api';
 import type { paths } from '../../lib/api-types';
 import { useI18n, type MessageKey } from '../../lib/i18n';
@@ -11,7 +12,6 @@ import { questionsOf } from '../../lib/questions';
 import { ApiFailure, useSession } from '../../lib/session';
 
 type Profile = NonNullable<paths['/api/query/batch']['post']['requestBody']>['content']['application/json']['profile'];
-const PROFILES: NonNullable<Profile>[] = ['local', 'fast', 'cost_effective', 'balanced', 'premium'];
 type Batch = ResponseOf<'/api/query/batches', 'get'>['batches'][number];
 const SHOWN = 50;
 const ITEM_STATUSES = new Set(['pending', 'completed', 'failed', 'cancelled']);
@@ -98,12 +98,7 @@ function BatchView() {
           <label>
             {t('batch.profile')}{' '}
             <select name="profile" defaultValue="">
-              <option value="">{t('batch.profile.default')}</option>
-              {PROFILES.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
+              <ProfileOptions profiles={MODEL_PROFILES} none={t('batch.profile.default')} />
             </select>
           </label>
           <label>

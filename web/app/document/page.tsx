@@ -5,13 +5,12 @@ import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
 import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
+import { INGEST_PROFILES, ProfileOptions, type IngestProfile } from '../../components/ProfileOptions';
 import { saveResponse, unwrap, useApi } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
 
 const PAGE = 50;
-/** The ingestion profiles a document can be processed with again (the API's INGEST_PROFILES). */
-const INGEST_PROFILES = ['nlp', 'local', 'fast', 'cost_effective', 'balanced', 'premium'] as const;
 /** States in which an ingestion still runs: the page follows them until they end. */
 const RUNNING = new Set(['queued', 'processing', 'deleting']);
 const GraphCanvas = dynamic(() => import('../../components/GraphCanvas'), { ssr: false });
@@ -75,7 +74,7 @@ function DocumentView({ id }: { id: string }) {
     setError(null);
     setReprocessing(true);
     try {
-      unwrap(await api.POST('/api/documents/{id}/reprocess', { params: { path: { id } }, body: profile ? { profile: profile as (typeof INGEST_PROFILES)[number] } : {} }));
+      unwrap(await api.POST('/api/documents/{id}/reprocess', { params: { path: { id } }, body: profile ? { profile: profile as IngestProfile } : {} }));
       await doc.refetch();
     } catch (err) {
       if (!(err instanceof ApiFailure || err instanceof TypeError)) throw err;
@@ -138,12 +137,7 @@ function DocumentView({ id }: { id: string }) {
             <label>
               {t('document.reprocessProfile')}{' '}
               <select value={profile} onChange={(e) => setProfile(e.target.value)}>
-                <option value="">{t('document.sameProfile', { profile: d.profile })}</option>
-                {INGEST_PROFILES.map((p) => (
-                  <option key={p} value={p}>
-                    {p}
-                  </option>
-                ))}
+                <ProfileOptions profiles={INGEST_PROFILES} none={t('document.sameProfile', { profile: d.profile })} />
               </select>
             </label>
             <button type="button" className="ghost" disabled={reprocessing || RUNNING.has(d.status)} onClick={() => void reprocess()}>
