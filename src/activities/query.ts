@@ -142,12 +142,28 @@ export function cacheKeyFor(workspaceId: string, corpusVersion: string, q: { que
 /** What the answer model was shown of a source: its title, publisher and date line, and its text. */
 const evidenceOf = (s: ContextSource | undefined) => (s ? `${s.chunk.title} ${s.chunk.source ?? ''} ${s.chunk.published?.slice(0, 10) ?? ''} ${s.text}` : '');
 
+/** What the answer model was shown of the sources a sentence cites, as one text. */
+const citedEvidence = (cited: number[], byN: Map<number, ContextSource>) => cited.map((n) => evidenceOf(byN.get(n))).join(' ');
+
 /**
  * How much of a claim stands in the given sources (lexical support). A claim with no words of content
  * (a number, citation marks) is supported by nothing.
  */
 function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSource>): number {
-  return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, cited.map((n) => evidenceOf(byN.get(n))).join(' '));
+  return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, citedEvidence(cited, byN));
+}
+
+/**
+ * A text's sentences, each line split at its full stops: a line is a unit of its own, so a
+ * configuration block or a list (no full stop anywhere) splits into its lines. Empty units dropped;
+ * `line` is the unit's line, `i` its place among the units.
+ */
+function textUnits(text: string): { s: string; line: number; i: number }[] {
+  return text
+    .split('\n')
+    .flatMap((line, l) => line.split(/(?<=[.!?])\s+/).map((s) => ({ s: s.trim(), line: l })))
+    .filter((u) => u.s.length > 0)
+    .map((u, i) => ({ ...u, i }));
 }
 
 /**
@@ -167,7 +183,7 @@ export function addedInformation(question: string, sentences: { text: string; so
     const inQuestion = termSupport(own, question);
     const added = own.filter((_, i) => inQuestion[i]! < 1);
     if (added.length === 0) continue;
-    const support = termSupport(added, s.sources.map((n) => evidenceOf(byN.get(n))).join(' '));
+    const support = termSupport(added, citedEvidence(s.sources, byN));
     terms += added.length;
     support.forEach((x, i) => {
       found += x;
@@ -222,7 +238,7 @@ export function correctDeniedYes(question: string, sentences: { text: string; so
   const terms = [...new Set(contentTerms(question))];
   let best: { n: number; sentence: string; found: number } | null = null;
   for (const s of sources) {
-    for (const sentence of s.text.split(/(?<=[.!?])\s+|\n+/)) {
+    for (const { s: sentence } of textUnits(s.text)) {
       const found = termSupport(terms, sentence).reduce((a, b) => a + b, 0);
       if (!best || found > best.found) best = { n: s.n, sentence: sentence.replace(/^[\s\-*•#>]+/, '').trim(), found };
     }
@@ -475,12 +491,7 @@ export const MIN_COVERAGE = 0.5;
  * when not one unit fits.
  */
 function focusSentences(text: string, terms: string[], room: number): { text: string; tokens: number } | null {
-  const units = text
-    .split('\n')
-    .flatMap((line, l) => line.split(/(?<=[.!?])\s+/).map((s) => ({ s: s.trim(), l })))
-    .filter((u) => u.s.length > 0)
-    .map((u, i) => ({ ...u, i }));
-  const ranked = units
+  const ranked = textUnits(text)
     .map((u) => ({ ...u, hits: terms.length ? termSupport(terms, u.s).reduce((a, b) => a + b, 0) : 0 }))
     .sort((a, b) => b.hits - a.hits || a.i - b.i);
   const keep: typeof ranked = [];
@@ -498,7 +509,7 @@ function focusSentences(text: string, terms: string[], room: number): { text: st
       if (k === 0) return r.s;
       const prev = keep[k - 1]!;
       const gap = r.i !== prev.i + 1 ? '… ' : '';
-      return `${r.l === prev.l ? ' ' : '\n'}${gap}${r.s}`;
+      return `${r.line === prev.line ? ' ' : '\n'}${gap}${r.s}`;
     })
     .join('');
   return { text: joined, tokens: used };
