@@ -29,7 +29,6 @@ export function AlertToasts() {
 
 function Toasts() {
   const { t, money } = useI18n();
-  const session = useSession();
   const client = useQueryClient();
   const [alerts, setAlerts] = useState<Alert[]>([]);
 
@@ -69,7 +68,7 @@ function Toasts() {
     [describe, client],
   );
   // After a drop the channel itself replays what was missed (by event id); nothing to fetch.
-  const live = useLiveChannel('/ws/system/alerts', session.accessToken, onMessage, () => undefined);
+  const live = useLiveChannel('/ws/system/alerts', onMessage, () => undefined);
 
   const dismiss = (key: string) => setAlerts((old) => old.filter((a) => a.key !== key));
   return (

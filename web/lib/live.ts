@@ -11,11 +11,11 @@ export type LiveState = 'connecting' | 'connected' | 'reconnecting';
  * The access token and the session's workspace go in the query (a browser cannot set headers on a
  * WebSocket); another workspace chosen opens the channel anew.
  */
-export function useLiveChannel(path: string, token: () => string | null, onMessage: (msg: Record<string, unknown>) => void, onResume: () => void): LiveState {
+export function useLiveChannel(path: string, onMessage: (msg: Record<string, unknown>) => void, onResume: () => void): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
-  const { workspaceId } = useSession();
-  const handlers = useRef({ onMessage, onResume, token });
-  handlers.current = { onMessage, onResume, token };
+  const { workspaceId, accessToken } = useSession();
+  const handlers = useRef({ onMessage, onResume, token: accessToken });
+  handlers.current = { onMessage, onResume, token: accessToken };
 
   useEffect(() => {
     let ws: WebSocket | null = null;

@@ -81,9 +81,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const refreshing = useRef<Promise<boolean> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
+  /** The access token and the chosen workspace, on a request's headers. */
+  const credit = (headers: Headers): Headers => {
+    if (token.current) headers.set('authorization', `Bearer ${token.current}`);
+    if (chosen.current) headers.set(WORKSPACE_HEADER, chosen.current);
+    return headers;
+  };
+
   // The user in the chosen workspace; a choice the user is no longer a member of is forgotten.
   const whoAmI = async (): Promise<User> => {
-    const ask = () => fetch('/api/auth/me', { headers: { authorization: `Bearer ${token.current}`, ...(chosen.current ? { [WORKSPACE_HEADER]: chosen.current } : {}) } });
+    const ask = () => fetch('/api/auth/me', { headers: credit(new Headers()) });
     let me = await ask();
     if (me.status === 403 && chosen.current) {
       chosen.current = null;
@@ -163,10 +170,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const apiFetch = useCallback(
     async (path: string, init: RequestInit = {}) => {
       const send = () => {
-        const headers = new Headers(init.headers);
-        if (token.current) headers.set('authorization', `Bearer ${token.current}`);
-        if (chosen.current) headers.set(WORKSPACE_HEADER, chosen.current);
-        return fetch(path, { ...init, headers });
+        return fetch(path, { ...init, headers: credit(new Headers(init.headers)) });
       };
       let res = await send();
       if (res.status === 401 && (await refresh())) res = await send();
@@ -178,8 +182,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const request = useCallback(
     async (req: Request) => {
       const send = (r: Request) => {
-        if (token.current) r.headers.set('authorization', `Bearer ${token.current}`);
-        if (chosen.current) r.headers.set(WORKSPACE_HEADER, chosen.current);
+        credit(r.headers);
         return fetch(r);
       };
       const again = req.clone();

@@ -181,7 +181,7 @@ function BatchDetail({ id }: { id: string }) {
     },
     [client, id],
   );
-  const live = useLiveChannel(`/ws/queries/batch?batch_id=${encodeURIComponent(id)}`, session.accessToken, refresh, () => refresh());
+  const live = useLiveChannel(`/ws/queries/batch?batch_id=${encodeURIComponent(id)}`, refresh, () => refresh());
 
   const cancel = async () => {
     setError(null);

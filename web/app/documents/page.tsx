@@ -99,7 +99,7 @@ function DocumentsView() {
     },
     [client],
   );
-  const live = useLiveChannel('/ws/documents/processing', session.accessToken, onMessage, () => void client.invalidateQueries({ queryKey: ['documents'] }));
+  const live = useLiveChannel('/ws/documents/processing', onMessage, () => void client.invalidateQueries({ queryKey: ['documents'] }));
 
   // Files one by one; a folder or a ZIP archive as one batch (the API unpacks archives and paces the batch).
   const upload = async (files: File[], folder = false) => {

@@ -64,7 +64,7 @@ function GraphView() {
     const added = (msg.entities as { id: string }[]).map((e) => e.id).filter((id) => !shown.current.has(id));
     if (added.length) setFresh((old) => new Set([...old, ...added]));
   }, []);
-  const live = useLiveChannel('/ws/graph/updates', session.accessToken, onMessage, () => undefined);
+  const live = useLiveChannel('/ws/graph/updates', onMessage, () => undefined);
   const reload = async () => {
     setFresh(new Set());
     await client.invalidateQueries({ queryKey: ['graph-overview'] });
