@@ -13,7 +13,8 @@ jest.setTimeout(900_000);
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const PASSWORD = `pw-${RUN}-Correct-Horse`;
-const CANARY = `Zorvantix${RUN}`;
+// The run id sits inside the word, never at its end: see tests/integration/graph.test.ts.
+const CANARY = `Zorvan${RUN}tix`;
 /** A word only Alice's private document holds (in its title), never in a question. */
 const SECRET = `Hushword${RUN}`;
 const docs: Record<string, string> = {};
