@@ -50,6 +50,7 @@ interface ProbeSet {
   results: Record<string, { ok: boolean; latency_ms: number; served_by: string | null; error?: string }>;
 }
 export const DecisionRequest = z.object({ approve: z.boolean() }).strict();
+export const OptimizationListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
 
 export function modelsRouter(deps: Deps): Router {
   const router = Router();
@@ -70,6 +71,19 @@ export function modelsRouter(deps: Deps): Router {
     res.status(202).json({ run_id: workflowId, workflow_id: workflowId, candidates: input.candidates, tasks: input.tasks, require_approval: input.requireApproval });
   });
 
+  /** The latest optimisation runs, newest first: what an administrator reviews and decides on. */
+  router.get('/optimizations', async (req, res) => {
+    const q = parse(OptimizationListQuery, req.query);
+    const runs = (
+      await deps.db.query(
+        `SELECT id, status, trigger, golden_version, candidates, tasks, require_approval, note, created_at, finished_at
+           FROM optimization_runs ORDER BY created_at DESC, id LIMIT $1`,
+        [q.limit],
+      )
+    ).rows;
+    res.json({ runs });
+  });
+
   router.get('/optimizations/:id', async (req, res) => {
     const { id } = parse(OptimizationIdParam, req.params);
     const run = (await deps.db.query(`SELECT * FROM optimization_runs WHERE id = $1`, [id])).rows[0];
@@ -88,6 +102,18 @@ export function modelsRouter(deps: Deps): Router {
     await deps.temporal!.workflow.getHandle(id).signal('decision', { approve: body.approve, by: req.user!.email });
     res.locals.audit = { run_id: id, approve: body.approve };
     res.status(202).json({ run_id: id, approve: body.approve });
+  });
+
+  /**
+   * What the gateway serves, split in two: the models themselves (what an assignment or an optimisation
+   * run names) and this installation's task × profile and embedding aliases, which it serves too.
+   */
+  router.get('/served', async (_req, res) => {
+    const served = await deps.llm.models().catch((err: Error) => {
+      throw new ApiError('dependency_unavailable', `the model gateway cannot list its models: ${err.message}`);
+    });
+    const aliases = new Set<string>(allAliases());
+    res.json({ models: served.filter((m) => !aliases.has(m)), aliases: served.filter((m) => aliases.has(m)) });
   });
 
   router.get('/assignments', async (_req, res) => {
@@ -144,6 +170,16 @@ export function modelsRouter(deps: Deps): Router {
     }
   };
 
+  /** The probe another request is running, when it ends (the lock is gone); null if it never ends in time. */
+  const probeInFlight = async (): Promise<ProbeSet | null> => {
+    const end = Date.now() + 120_000;
+    while (await deps.redis.exists(PROBE_LOCK)) {
+      if (Date.now() > end) return null;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return JSON.parse((await deps.redis.get(PROBE_KEY)) ?? 'null') as ProbeSet | null;
+  };
+
   router.get('/health', async (req, res) => {
     const q = parse(HealthQuery, req.query);
     const gateway = await deps.llm.ping().then(
@@ -154,7 +190,8 @@ export function modelsRouter(deps: Deps): Router {
     const stale = !probes || Date.parse(probes.probed_at) < Date.now() - deps.env.MODEL_PROBE_TTL_S * 1000;
     let refreshing = false;
     if (q.refresh === 'true' && gateway.ok) {
-      probes = (await probeAll()) ?? probes;
+      // A probe another request started answers this one too, once it is done.
+      probes = (await probeAll()) ?? (await probeInFlight()) ?? probes;
     } else if (stale && gateway.ok) {
       // Answered from the cache at once; the refresh runs behind the response.
       refreshing = true;

@@ -254,13 +254,31 @@ export const AssignmentsResponse = obj({ assignments: z.array(obj({ task: str, p
 export const AssignResponse = obj({ task: str, profile: str, model: nullableStr, previous: nullableStr, version: num });
 export const OptimizeStartResponse = obj({ run_id: str, workflow_id: str, candidates: z.array(str), tasks: z.array(str), require_approval: z.boolean() });
 const Score = obj({ task: str, model: str, quality: num, p50Ms: num, costUsd: num, items: num, errors: num });
+const OptimizationStatus = z.enum(['running', 'deciding', 'awaiting_approval', 'applied', 'rejected', 'failed']);
 export const OptimizationRunResponse = obj({
   id: str,
-  status: z.enum(['running', 'deciding', 'awaiting_approval', 'applied', 'rejected', 'failed']),
+  status: OptimizationStatus,
   golden_version: str,
   scores: z.array(Score),
   decision: z.array(obj({ task: str, profile: str, model: nullableStr, rule: str, evidence: z.array(Score) })).nullable(),
 });
+export const OptimizationListResponse = obj({
+  runs: z.array(
+    obj({
+      id: str,
+      status: OptimizationStatus,
+      trigger: str,
+      golden_version: str,
+      candidates: z.array(str),
+      tasks: z.array(str),
+      require_approval: z.boolean(),
+      note: nullableStr,
+      created_at: timestamp,
+      finished_at: timestamp.nullable(),
+    }),
+  ),
+});
+export const ServedModelsResponse = obj({ models: z.array(str), aliases: z.array(str) });
 export const OptimizationDecisionResponse = obj({ run_id: str, approve: z.boolean() });
 
 const usdOrNull = num.nullable();

@@ -3,7 +3,7 @@ import { AddMemberRequest, AuditQuery, CreateUserRequest, CreateWorkspaceRequest
 import { LoginRequest, LogoutRequest, RefreshRequest } from './auth';
 import { BatchIdParam as DocumentBatchIdParam, BatchUploadFields, ChunkIdParam, ChunkQuery, DeleteQuery, DocumentChunksQuery, DocumentIdParam, DocumentListQuery, ReprocessRequest, UploadFields } from './documents';
 import { BudgetDecisionRequest, BudgetUpdate } from './budget';
-import { AssignRequest, DecisionRequest, HealthQuery, OptimizationIdParam, OptimizeRequest, PerformanceQuery } from './models';
+import { AssignRequest, DecisionRequest, HealthQuery, OptimizationIdParam, OptimizationListQuery, OptimizeRequest, PerformanceQuery } from './models';
 import { CypherRequest, EntityIdParam, EntityListQuery, GraphDataQuery, GraphOverviewQuery, RelationshipQuery } from './graph';
 import { BatchIdParam, BatchQueryRequest, BatchResultsQuery, HistoryQuery, QueryIdParam, QueryRequest, RetrieveRequest } from './query';
 import type { Permission } from './rbac';
@@ -92,9 +92,11 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/api/admin/members', permission: 'user_management', tag: 'admin', summary: 'Add an existing user to this workspace with a role', body: AddMemberRequest, success: 201, response: R.MemberResponse },
   { method: 'get', path: '/api/admin/models/health', permission: 'installation', tag: 'models', summary: "The gateway's readiness, each alias's cached probe (a minimal real call; refresh=true probes now), its circuit and latest call", query: HealthQuery, response: R.ModelHealthResponse },
   { method: 'get', path: '/api/admin/models/performance', permission: 'installation', tag: 'models', summary: 'Model performance per alias and serving model: latency (avg, p95), requests, success rate, cost per 1k tokens, last 24 h', query: PerformanceQuery, response: R.ModelPerformanceResponse },
+  { method: 'get', path: '/api/admin/models/served', permission: 'installation', tag: 'models', summary: 'What the gateway serves: its models (what an assignment or an optimisation run names) and, apart, the aliases', response: R.ServedModelsResponse },
   { method: 'get', path: '/api/admin/models/assignments', permission: 'installation', tag: 'models', summary: 'Which model serves each task × profile where it is not the alias\'s own', response: R.AssignmentsResponse },
   { method: 'post', path: '/api/admin/models/assign', permission: 'installation', tag: 'models', summary: 'Assign a model to a task × profile (persisted, effective at once in every process, audited)', body: AssignRequest, response: R.AssignResponse },
   { method: 'post', path: '/api/admin/models/optimize', permission: 'installation', tag: 'models', summary: 'Start a model optimisation run now (the scheduled workflow)', body: OptimizeRequest, success: 202, response: R.OptimizeStartResponse },
+  { method: 'get', path: '/api/admin/models/optimizations', permission: 'installation', tag: 'models', summary: 'The latest optimisation runs, newest first, with their state', query: OptimizationListQuery, response: R.OptimizationListResponse },
   { method: 'get', path: '/api/admin/models/optimizations/{id}', permission: 'installation', tag: 'models', summary: 'An optimisation run: every score, the decision and its evidence', params: OptimizationIdParam, response: R.OptimizationRunResponse },
   { method: 'post', path: '/api/admin/models/optimizations/{id}/decision', permission: 'installation', tag: 'models', summary: 'Approve or reject a run that waits for approval', params: OptimizationIdParam, body: DecisionRequest, success: 202, response: R.OptimizationDecisionResponse },
   { method: 'get', path: '/api/admin/budget', permission: 'model_management', tag: 'models', summary: "This workspace's budget: approval threshold, daily spend limit, today's spend and the ingestions waiting for a decision", response: R.BudgetResponse },

@@ -3,7 +3,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ASSIGNMENTS_VERSION_KEY, LlmClient, ModelCallNotRecordedError } from '../../src/adapters/llm';
 import { transaction } from '../../src/adapters/postgres';
-import { localModelFor } from '../../src/domain/model-aliases';
+import { allAliases, localModelFor } from '../../src/domain/model-aliases';
 import { ensureOptimizationSchedule, optimizeScheduleId } from '../../src/schedules';
 import { CircuitOpenError } from '../../src/adapters/circuit';
 import { ingest } from '../helpers/documents';
@@ -177,6 +177,24 @@ describe('model gateway', () => {
     expect(cached.json.probe.probed_at).toBe(fresh.json.probe.probed_at);
     expect(cached.json.probe.refreshing).toBe(false);
     expect(await probes()).toBe(before); // no model traffic for a cached answer
+
+    // With no probe cached, a plain request starts one behind its answer; a request for fresh
+    // probes meanwhile waits for that one instead of answering without any.
+    await sys.deps.redis.del('neuronode:models:probe');
+    const since = Date.now();
+    const behind = await api(sys.url, '/api/admin/models/health');
+    expect(behind.json.probe).toMatchObject({ probed_at: null, refreshing: true });
+    const waited = await api(sys.url, '/api/admin/models/health?refresh=true');
+    expect(Date.parse(waited.json.probe.probed_at)).toBeGreaterThanOrEqual(since);
+    expect(waited.json.aliases.filter((a: { probe: unknown }) => a.probe === null)).toEqual([]);
+  });
+
+  it('names what the gateway serves: its local models, apart from the aliases it also serves', async () => {
+    const served = await api(sys.url, '/api/admin/models/served');
+    expect(served.status).toBe(200);
+    expect(served.json.models).toEqual(expect.arrayContaining(['local-gemma3-270m', 'local-smollm2-135m']));
+    expect([...served.json.aliases].sort()).toEqual([...allAliases()].sort());
+    expect(served.json.models.filter((m: string) => (allAliases() as string[]).includes(m))).toEqual([]);
   });
 });
 
@@ -196,6 +214,12 @@ describe('model optimisation', () => {
       run = (await api(sys.url, `/api/admin/models/optimizations/${id}`)).json;
     }
     expect(run.golden_version).toBe('v1');
+    // The list of runs shows it waiting, newest first.
+    const listed = (await api(sys.url, '/api/admin/models/optimizations?limit=100')).json.runs as { id: string; created_at: string }[];
+    expect(listed.find((r) => r.id === id)).toMatchObject({ status: 'awaiting_approval', trigger: 'admin', candidates: ['local-gemma3-270m', 'local-smollm2-135m'], tasks: ['classification', 'validation'], require_approval: true, finished_at: null });
+    const created = listed.map((r) => Date.parse(r.created_at));
+    expect(created).toEqual([...created].sort((x, y) => y - x));
+    expect((await api(sys.url, '/api/admin/models/optimizations?limit=0')).status).toBe(400);
     // Every candidate × task scored, with quality, latency and cost measured on real calls.
     expect(run.scores).toHaveLength(4);
     for (const s of run.scores) {

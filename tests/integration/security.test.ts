@@ -149,6 +149,8 @@ const SAMPLES: Record<string, (role: Role) => Sample | Promise<Sample>> = {
   // Rejected, once it waits for a decision; still evaluating: 409.
   'POST /api/admin/models/optimizations/{id}/decision': () => ({ path: `/api/admin/models/optimizations/${ids.optimization}/decision`, init: post({ approve: false }), ok: [202, 409] }),
   'GET /api/admin/models/assignments': () => ({ path: '/api/admin/models/assignments' }),
+  'GET /api/admin/models/served': () => ({ path: '/api/admin/models/served' }),
+  'GET /api/admin/models/optimizations': () => ({ path: '/api/admin/models/optimizations?limit=5' }),
   // Assigning a slot its own configured model: a real change of the table that reroutes nothing.
   'POST /api/admin/models/assign': () => ({ path: '/api/admin/models/assign', init: post({ task: 'classification', profile: 'premium', model: null }) }),
   'GET /api/admin/models/performance': () => ({ path: '/api/admin/models/performance?hours=24' }),
