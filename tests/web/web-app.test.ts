@@ -78,10 +78,10 @@ async function startWeb(apiUrl: string, port?: number): Promise<string> {
 }
 
 /** Logs another user in through the login page of a fresh browser page and waits for the documents. */
-async function logInAs(p: Page, email: string) {
+async function logInAs(p: Page, email: string, password = PASSWORD) {
   await p.goto(`${webUrl}/login`);
   await p.getByLabel('E-mail').fill(email);
-  await p.getByLabel('Password').fill(PASSWORD);
+  await p.getByLabel('Password').fill(password);
   await p.getByRole('button', { name: 'Log in' }).click();
   await p.waitForURL(/\/documents$/);
 }
@@ -709,6 +709,88 @@ it('lets a workspace administrator create a user and change its role (not disabl
     await other.close();
   }
 });
+
+it("shows an installation administrator the models: every alias's health, the calls they served, an assignment made and undone, and an optimisation run scored and rejected", async () => {
+  const { email, password } = adminCredentials();
+  const admin = await login(sys.url, { email, password, workspace_id: WS });
+  const token = admin.access_token as string;
+  const SLOT = { task: 'classification', profile: 'premium' };
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
+  try {
+    const p = await other.newPage();
+    await logInAs(p, email, password);
+    // Model calls only accumulate: what the API counts before the page loads, the page shows, and
+    // what it shows, the API counts after.
+    const served = async () => ((await api(sys.url, '/api/admin/models/performance?hours=24', { token })).json.models as { alias: string; model: string }[]).map((m) => `${m.alias}|${m.model}`);
+    const before = await served();
+    expect(before.length).toBeGreaterThan(0);
+    await p.getByRole('link', { name: 'Admin' }).click();
+    const perfRows = p.getByTestId('model-performance').locator('tbody tr');
+    await perfRows.first().waitFor();
+    const shown = await perfRows.evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-alias')}|${r.getAttribute('data-model')}`));
+    const after = await served();
+    expect(shown).toEqual(expect.arrayContaining(before));
+    expect(after).toEqual(expect.arrayContaining(shown));
+    // Health: one row per alias the API reports, each with its circuit state.
+    const health = (await api(sys.url, '/api/admin/models/health', { token })).json as { aliases: { alias: string; circuit: string }[] };
+    const aliases = p.getByTestId('model-aliases');
+    await aliases.locator('tbody tr').first().waitFor();
+    expect(await aliases.locator('tbody tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-alias')}:${r.getAttribute('data-circuit')}`).sort())).toEqual(
+      health.aliases.map((a) => `${a.alias}:${a.circuit}`).sort(),
+    );
+    // Probing now: every alias answers a real minimal call, and the time of the probe is after the click.
+    const clicked = Date.now();
+    await p.getByRole('button', { name: 'Probe every alias now' }).click();
+    await p.waitForFunction((t) => Date.parse(document.querySelector('[data-testid="probed-at"]')?.getAttribute('data-probed-at') || '0') >= t, clicked, { timeout: 180_000 });
+    expect(await aliases.locator('tbody tr').evaluateAll((rows) => rows.filter((r) => r.getAttribute('data-probe') !== 'ok').map((r) => r.getAttribute('data-alias')))).toEqual([]);
+    expect(await aliases.locator('tbody tr').count()).toBe(health.aliases.length);
+
+    // An assignment made on the page is in force at the API, and undone from its row.
+    const assign = p.getByRole('form', { name: 'Assign' });
+    await assign.getByLabel('Model').locator('option[value="local-smollm2-135m"]').waitFor({ state: 'attached' });
+    await assign.getByLabel('Task').selectOption(SLOT.task);
+    await assign.getByLabel('Profile').selectOption(SLOT.profile);
+    await assign.getByLabel('Model').selectOption('local-smollm2-135m');
+    await assign.getByLabel('Reason (optional)').fill(`web ${RUN}`);
+    await assign.getByRole('button', { name: 'Assign' }).click();
+    await p.getByText('classification on premium is now served by local-smollm2-135m.').waitFor();
+    const row = p.locator('tr[data-slot="classification_premium"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('local-smollm2-135m');
+    const slotOf = async () =>
+      ((await api(sys.url, '/api/admin/models/assignments', { token })).json.assignments as { task: string; profile: string; model: string; source: string }[]).find((a) => a.task === SLOT.task && a.profile === SLOT.profile);
+    expect(await slotOf()).toMatchObject({ model: 'local-smollm2-135m', source: 'admin' });
+    await row.getByRole('button', { name: "Return to the alias's own model" }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await slotOf()).toBeUndefined();
+
+    // An optimisation run started here: scored on real calls, waiting for approval, then rejected.
+    const start = p.getByRole('form', { name: 'Start an optimisation run' });
+    await start.getByRole('checkbox', { name: 'local-smollm2-135m', exact: true }).check();
+    await start.getByRole('checkbox', { name: 'classification', exact: true }).check();
+    await start.getByLabel('Golden-set items per task').fill('1');
+    expect(await start.getByRole('checkbox', { name: /approval/ }).isChecked()).toBe(true);
+    const started = p.waitForResponse((r) => r.url().endsWith('/api/admin/models/optimize') && r.request().method() === 'POST');
+    await start.getByRole('button', { name: 'Start an optimisation run' }).click();
+    const runId = ((await (await started).json()) as { run_id: string }).run_id;
+    const item = p.locator(`li[data-run="${runId}"]`);
+    await p.locator(`li[data-run="${runId}"][data-status="awaiting_approval"]`).waitFor({ timeout: 300_000 });
+    const scores = item.getByTestId('run-scores').locator('tbody tr');
+    await scores.first().waitFor();
+    expect(await scores.count()).toBe(1);
+    expect(await scores.first().textContent()).toMatch(/^classification\s*local-smollm2-135m/);
+    expect(await item.getByTestId('run-decision').locator('tbody tr').count()).toBeGreaterThan(0);
+    await p.screenshot({ path: join(SHOTS, 'admin-models-en-1440.png'), fullPage: true });
+    expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);
+    await item.getByRole('button', { name: 'Reject' }).click();
+    await p.locator(`li[data-run="${runId}"][data-status="rejected"]`).waitFor({ timeout: 60_000 });
+    expect((await api(sys.url, `/api/admin/models/optimizations/${runId}`, { token })).json.status).toBe('rejected');
+    expect((await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_assignments WHERE reason->>'run_id' = $1`, [runId])).rows[0].n).toBe(0);
+  } finally {
+    await other.close();
+    await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { ...SLOT, model: null }, token });
+  }
+}, 420_000);
 
 it('budget gate: with an approval threshold of 0 an upload waits, an alert toast says so, and Reject makes it rejected', async () => {
   const adminEmail = `web-budget-${RUN}@example.com`;

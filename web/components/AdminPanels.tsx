@@ -3,7 +3,8 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { unwrap, useApi } from '../lib/api';
 import { useI18n, type MessageKey } from '../lib/i18n';
-import { ApiFailure, useSession } from '../lib/session';
+import { useSession } from '../lib/session';
+import { ActionError, QueryStatus, useAction } from './QueryStatus';
 
 /** A dollar amount typed into a form: empty means none (null). */
 function amountOf(value: FormDataEntryValue | null): number | null {
@@ -17,33 +18,19 @@ export function BudgetPanel() {
   const api = useApi();
   const session = useSession();
   const client = useQueryClient();
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [saved, setSaved] = useState(false);
   const budget = useQuery({ queryKey: ['admin-budget', session.workspaceId], queryFn: async () => unwrap(await api.GET('/api/admin/budget')) });
 
   const save = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    setError(null);
     setSaved(false);
-    try {
-      unwrap(await api.PATCH('/api/admin/budget', { body: { approval_above_usd: amountOf(f.get('approval')), daily_limit_usd: amountOf(f.get('limit')) } }));
-      setSaved(true);
-    } catch (err) {
-      if (!(err instanceof ApiFailure)) throw err;
-      setError(t('common.error', { message: err.message }));
-    }
+    setSaved(await action.run(async () => unwrap(await api.PATCH('/api/admin/budget', { body: { approval_above_usd: amountOf(f.get('approval')), daily_limit_usd: amountOf(f.get('limit')) } }))));
     await client.invalidateQueries({ queryKey: ['admin-budget'] });
   };
 
-  if (budget.isError) {
-    return (
-      <p role="alert" className="error">
-        {t('common.error', { message: budget.error.message })}
-      </p>
-    );
-  }
-  if (!budget.data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (!budget.data) return <QueryStatus query={budget} />;
   const b = budget.data;
   return (
     <div className="card" data-testid="budget">
@@ -71,11 +58,7 @@ export function BudgetPanel() {
         <button type="submit">{t('budget.save')}</button>
       </form>
       {saved && <p role="status">{t('budget.saved')}</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ActionError message={action.error} />
     </div>
   );
 }
@@ -85,14 +68,7 @@ export function SystemPanel() {
   const { t, number } = useI18n();
   const api = useApi();
   const status = useQuery({ queryKey: ['system-status'], queryFn: async () => unwrap(await api.GET('/api/status')), refetchInterval: 15_000 });
-  if (status.isError) {
-    return (
-      <p role="alert" className="error">
-        {t('common.error', { message: status.error.message })}
-      </p>
-    );
-  }
-  if (!status.data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (!status.data) return <QueryStatus query={status} />;
   const s = status.data;
   return (
     <div className="card">

@@ -1,21 +1,23 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import type { FormEvent } from 'react';
 import { BudgetPanel, SystemPanel } from '../../components/AdminPanels';
 import { Forbidden } from '../../components/Forbidden';
+import { ModelsPanel } from '../../components/ModelsPanel';
+import { ActionError, useAction } from '../../components/QueryStatus';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
-import { ApiFailure, useSession } from '../../lib/session';
+import { useSession } from '../../lib/session';
 
 const ROLES = ['user', 'power_user', 'admin'] as const;
 
-/** Administration of the workspace: its members (create, change role, disable), its budget, the system's services and the audit log. */
+/** Administration of the workspace: its members (create, change role, disable), its budget, the system's services, the installation's models and the audit log. */
 export default function AdminPage() {
   const { t, dateTime } = useI18n();
   const session = useSession();
   const api = useApi();
   const client = useQueryClient();
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const allowed = !!session.user?.permissions.includes('user_management');
   const installation = !!session.user?.permissions.includes('installation');
   const users = useQuery({ queryKey: ['admin-users', session.workspaceId], enabled: allowed, queryFn: async () => unwrap(await api.GET('/api/admin/users', { params: { query: { limit: 500, offset: 0 } } })) });
@@ -25,13 +27,7 @@ export default function AdminPage() {
 
   const refresh = () => Promise.all([client.invalidateQueries({ queryKey: ['admin-users'] }), client.invalidateQueries({ queryKey: ['admin-audit'] })]);
   const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-    } catch (err) {
-      if (!(err instanceof ApiFailure)) throw err;
-      setError(t('common.error', { message: err.message }));
-    }
+    await action.run(f);
     await refresh();
   };
   const create = (e: FormEvent<HTMLFormElement>) => {
@@ -47,11 +43,7 @@ export default function AdminPage() {
   return (
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">{t('admin.title')}</h1>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ActionError message={action.error} />
       <h2>{t('admin.users')}</h2>
       <form className="card" onSubmit={create} aria-label={t('admin.create')}>
         <label>
@@ -132,6 +124,12 @@ export default function AdminPage() {
       )}
       <h2>{t('system.title')}</h2>
       <SystemPanel />
+      {installation && (
+        <>
+          <h2>{t('models.title')}</h2>
+          <ModelsPanel />
+        </>
+      )}
       <h2>{t('admin.audit')}</h2>
       {audit.data && (
         <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.audit')}>

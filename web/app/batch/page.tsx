@@ -10,6 +10,7 @@ import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
 import { questionsOf } from '../../lib/questions';
 import { ApiFailure, useSession } from '../../lib/session';
+import { QueryStatus } from '../../components/QueryStatus';
 
 type Profile = NonNullable<paths['/api/query/batch']['post']['requestBody']>['content']['application/json']['profile'];
 type Batch = ResponseOf<'/api/query/batches', 'get'>['batches'][number];
@@ -198,14 +199,7 @@ function BatchDetail({ id }: { id: string }) {
     await saveResponse(res, `batch-${id}.${format}`);
   };
 
-  if (state.isError) {
-    return (
-      <p role="alert" className="error">
-        {state.error instanceof ApiFailure && state.error.status === 404 ? t('batch.notFound') : t('common.error', { message: state.error.message })}
-      </p>
-    );
-  }
-  if (!state.data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (!state.data) return <QueryStatus query={state} notFound="batch.notFound" />;
   const b = state.data;
   const progress = b.progress;
   const done = (progress.completed ?? 0) + (progress.failed ?? 0);

@@ -9,6 +9,7 @@ import { INGEST_PROFILES, ProfileOptions, type IngestProfile } from '../../compo
 import { saveResponse, unwrap, useApi } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
+import { QueryStatus } from '../../components/QueryStatus';
 
 const PAGE = 50;
 /** States in which an ingestion still runs: the page follows them until they end. */
@@ -28,14 +29,7 @@ function DocumentGraph({ id }: { id: string }) {
     const seeds = new Set(sub.data.seeds);
     return { nodes, edges, own: nodes.filter((n) => seeds.has(n.id)), types: [...new Set(nodes.map((n) => n.type))].sort() };
   }, [sub.data]);
-  if (sub.isError) {
-    return (
-      <p role="alert" className="error">
-        {t('common.error', { message: sub.error.message })}
-      </p>
-    );
-  }
-  if (!data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (!data) return <QueryStatus query={sub} />;
   if (data.own.length === 0) return <p>{t('document.noEntities')}</p>;
   return (
     <div className="graph-layout">
@@ -96,15 +90,7 @@ function DocumentView({ id }: { id: string }) {
     await saveResponse(res, doc.data?.filename ?? id);
   };
 
-  if (doc.isError) {
-    const e = doc.error;
-    return (
-      <p role="alert" className="error">
-        {e instanceof ApiFailure && e.status === 404 ? t('document.notFound') : t('common.error', { message: e.message })}
-      </p>
-    );
-  }
-  if (!doc.data) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (!doc.data) return <QueryStatus query={doc} notFound="document.notFound" />;
   const d = doc.data;
   const counts = d.counts;
   return (

@@ -1,0 +1,417 @@
+'use client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { unwrap, useApi, type ResponseOf } from '../lib/api';
+import { useI18n } from '../lib/i18n';
+import { GOLDEN_TASKS, MODEL_PROFILES, TASK_SLOTS } from './ProfileOptions';
+import { ActionError, QueryStatus, useAction } from './QueryStatus';
+
+type Run = ResponseOf<'/api/admin/models/optimizations', 'get'>['runs'][number];
+/** A run still working: its list is polled until it waits or ends. */
+const ACTIVE = new Set(['running', 'deciding']);
+
+/**
+ * The installation's models: each alias's health (probe, circuit, last call), how each served in the
+ * last day, which model serves a task × profile where an administrator or an optimisation run chose
+ * another, and the optimisation runs with their scores, decisions and approval.
+ */
+export function ModelsPanel() {
+  const { t } = useI18n();
+  return (
+    <>
+      <h3>{t('models.health')}</h3>
+      <ModelHealth />
+      <h3>{t('models.performance')}</h3>
+      <ModelPerformance />
+      <h3>{t('models.assignments')}</h3>
+      <ModelAssignments />
+      <h3>{t('models.optimisation')}</h3>
+      <OptimisationRuns />
+    </>
+  );
+}
+
+function ModelHealth() {
+  const { t, number, dateTime } = useI18n();
+  const api = useApi();
+  const client = useQueryClient();
+  const action = useAction();
+  const [probing, setProbing] = useState(false);
+  const health = useQuery({ queryKey: ['models-health'], queryFn: async () => unwrap(await api.GET('/api/admin/models/health')), refetchInterval: 30_000 });
+  const probe = async () => {
+    setProbing(true);
+    await action.run(async () => client.setQueryData(['models-health'], unwrap(await api.GET('/api/admin/models/health', { params: { query: { refresh: 'true' } } }))));
+    setProbing(false);
+  };
+  if (!health.data) return <QueryStatus query={health} />;
+  const h = health.data;
+  return (
+    <div className="card" data-testid="model-health">
+      <p>
+        {h.gateway.ok ? t('models.gatewayUp', { version: h.gateway.version ?? '–' }) : t('models.gatewayDown', { message: h.gateway.error ?? '' })} ·{' '}
+        <span data-testid="probed-at" data-probed-at={h.probe.probed_at ?? ''}>{h.probe.probed_at ? t('models.probedAt', { at: dateTime(h.probe.probed_at) }) : t('models.neverProbed')}</span>
+        {h.probe.refreshing && ` · ${t('models.refreshing')}`}{' '}
+        <button type="button" className="ghost" disabled={probing} aria-busy={probing} onClick={() => void probe()}>
+          {t('models.probeNow')}
+        </button>
+      </p>
+      <ActionError message={action.error} />
+      <div className="scroll" tabIndex={0} role="region" aria-label={t('models.health')}>
+        <table data-testid="model-aliases">
+          <thead>
+            <tr>
+              <th scope="col">{t('models.alias')}</th>
+              <th scope="col">{t('models.circuit')}</th>
+              <th scope="col">{t('models.probe')}</th>
+              <th scope="col">{t('models.servedBy')}</th>
+              <th scope="col">{t('models.lastCall')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {h.aliases.map((a) => (
+              <tr key={a.alias} data-alias={a.alias} data-probe={a.probe ? (a.probe.ok ? 'ok' : 'failed') : 'none'} data-circuit={a.circuit}>
+                <th scope="row">{a.alias}</th>
+                <td>{t(`models.circuit.${a.circuit}`)}</td>
+                <td>{a.probe ? (a.probe.ok ? `${t('models.ok')} · ${number(a.probe.latency_ms)} ms` : `${t('models.failed')}: ${a.probe.error ?? ''}`) : '–'}</td>
+                <td>{a.probe?.served_by ?? a.last_call?.served_by ?? '–'}</td>
+                <td>{a.last_call ? (a.last_call.ok ? `${t('models.ok')} · ${number(a.last_call.latency_ms)} ms` : `${t('models.failed')}: ${a.last_call.error_class ?? ''}`) : '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+function ModelPerformance() {
+  const { t, number, money } = useI18n();
+  const api = useApi();
+  const [hours, setHours] = useState(24);
+  const perf = useQuery({ queryKey: ['models-performance', hours], queryFn: async () => unwrap(await api.GET('/api/admin/models/performance', { params: { query: { hours } } })) });
+  return (
+    <div className="card">
+      <label>
+        {t('models.window')}
+        <select value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+          {[24, 24 * 7, 24 * 30].map((h) => (
+            <option key={h} value={h}>
+              {t('models.hours', { h })}
+            </option>
+          ))}
+        </select>
+      </label>
+      {!perf.data ? (
+        <QueryStatus query={perf} />
+      ) : perf.data.models.length === 0 ? (
+        <p>{t('models.noCalls')}</p>
+      ) : (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.performance')}>
+          <table data-testid="model-performance">
+            <thead>
+              <tr>
+                <th scope="col">{t('models.alias')}</th>
+                <th scope="col">{t('models.model')}</th>
+                <th scope="col">{t('models.requests')}</th>
+                <th scope="col">{t('models.avg')}</th>
+                <th scope="col">{t('models.p95')}</th>
+                <th scope="col">{t('models.success')}</th>
+                <th scope="col">{t('models.costPer1k')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {perf.data.models.map((m) => (
+                <tr key={`${m.alias}|${m.model}`} data-alias={m.alias} data-model={m.model}>
+                  <th scope="row">{m.alias}</th>
+                  <td>{m.model}</td>
+                  <td>{number(m.total_requests)}</td>
+                  <td>{number(m.avg_response_ms)} ms</td>
+                  <td>{number(m.p95_response_ms)} ms</td>
+                  <td>{number(Math.round(m.success_rate * 1000) / 10)} %</td>
+                  <td>{money(m.cost_per_1k_tokens)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ModelAssignments() {
+  const { t, dateTime } = useI18n();
+  const api = useApi();
+  const client = useQueryClient();
+  const action = useAction();
+  const [done, setDone] = useState<string | null>(null);
+  const assignments = useQuery({ queryKey: ['models-assignments'], queryFn: async () => unwrap(await api.GET('/api/admin/models/assignments')) });
+  const served = useQuery({ queryKey: ['models-served'], queryFn: async () => unwrap(await api.GET('/api/admin/models/served')) });
+
+  const assign = async (task: (typeof TASK_SLOTS)[number], profile: (typeof MODEL_PROFILES)[number], model: string | null, reason?: string) => {
+    setDone(null);
+    const ok = await action.run(async () => unwrap(await api.POST('/api/admin/models/assign', { body: { task, profile, model, ...(reason ? { reason } : {}) } })));
+    if (ok) setDone(model ? t('models.assigned', { task, profile, model }) : t('models.returned', { task, profile }));
+    await client.invalidateQueries({ queryKey: ['models-assignments'] });
+  };
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    void assign(f.get('task') as (typeof TASK_SLOTS)[number], f.get('profile') as (typeof MODEL_PROFILES)[number], String(f.get('model')), String(f.get('reason') ?? '').trim());
+  };
+
+  return (
+    <div className="card">
+      {!assignments.data ? (
+        <QueryStatus query={assignments} />
+      ) : assignments.data.assignments.length === 0 ? (
+        <p data-testid="no-assignments">{t('models.noAssignments')}</p>
+      ) : (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.assignments')}>
+          <table data-testid="model-assignments">
+            <thead>
+              <tr>
+                <th scope="col">{t('models.task')}</th>
+                <th scope="col">{t('models.profile')}</th>
+                <th scope="col">{t('models.model')}</th>
+                <th scope="col">{t('models.source')}</th>
+                <th scope="col">{t('models.updated')}</th>
+                <th scope="col">{t('common.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {assignments.data.assignments.map((a) => (
+                <tr key={`${a.task}|${a.profile}`} data-slot={`${a.task}_${a.profile}`}>
+                  <th scope="row">{a.task}</th>
+                  <td>{a.profile}</td>
+                  <td>{a.model}</td>
+                  <td>{t(`models.source.${a.source}`)}</td>
+                  <td>{dateTime(a.updated_at)}</td>
+                  <td>
+                    <button type="button" className="ghost" onClick={() => void assign(a.task as (typeof TASK_SLOTS)[number], a.profile as (typeof MODEL_PROFILES)[number], null)}>
+                      {t('models.returnToOwn')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form onSubmit={submit} aria-label={t('models.assign')} className="row">
+        <label>
+          {t('models.task')}
+          <select name="task" required>
+            {TASK_SLOTS.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('models.profile')}
+          <select name="profile" required>
+            {MODEL_PROFILES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('models.model')}
+          <select name="model" required disabled={!served.data}>
+            {(served.data?.models ?? []).map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('models.reason')}
+          <input name="reason" maxLength={500} />
+        </label>
+        <button type="submit" disabled={!served.data}>
+          {t('models.assign')}
+        </button>
+      </form>
+      {served.isError && <QueryStatus query={served} />}
+      {done && <p role="status">{done}</p>}
+      <ActionError message={action.error} />
+    </div>
+  );
+}
+
+function OptimisationRuns() {
+  const { t, dateTime } = useI18n();
+  const api = useApi();
+  const client = useQueryClient();
+  const action = useAction();
+  const [open, setOpen] = useState<string | null>(null);
+  /** The run an action here changed, and its status before (null: not listed yet). */
+  const [watch, setWatch] = useState<{ id: string; from: string | null } | null>(null);
+  const runs = useQuery({
+    queryKey: ['models-optimizations'],
+    queryFn: async () => unwrap(await api.GET('/api/admin/models/optimizations', { params: { query: { limit: 10 } } })),
+    // Polled while a run works, and after an action until its run shows it: a run just started is
+    // listed once its workflow records it, a decision once the workflow has received it.
+    refetchInterval: (q) => {
+      const listed = q.state.data?.runs ?? [];
+      const moved = !watch || (listed.find((r) => r.id === watch.id)?.status ?? null) !== watch.from;
+      return listed.some((r) => ACTIVE.has(r.status)) || !moved ? 3000 : false;
+    },
+  });
+  const served = useQuery({ queryKey: ['models-served'], queryFn: async () => unwrap(await api.GET('/api/admin/models/served')) });
+
+  const start = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const candidates = f.getAll('candidate').map(String);
+    const tasks = f.getAll('task').map(String) as (typeof GOLDEN_TASKS)[number][];
+    const ok = await action.run(async () => {
+      const r = unwrap(await api.POST('/api/admin/models/optimize', { body: { ...(candidates.length ? { candidates } : {}), ...(tasks.length ? { tasks } : {}), limit: Number(f.get('limit')), require_approval: f.get('approval') === 'on' } }));
+      setOpen(r.run_id);
+      setWatch({ id: r.run_id, from: null });
+    });
+    if (ok) await client.invalidateQueries({ queryKey: ['models-optimizations'] });
+  };
+
+  return (
+    <div className="card">
+      <form onSubmit={(e) => void start(e)} aria-label={t('models.startRun')}>
+        <fieldset>
+          <legend>{t('models.candidates')}</legend>
+          <p className="sub">{t('models.candidatesHint')}</p>
+          {(served.data?.models ?? []).map((m) => (
+            <label key={m} className="compact">
+              <input type="checkbox" name="candidate" value={m} /> {m}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>{t('models.tasks')}</legend>
+          {GOLDEN_TASKS.map((task) => (
+            <label key={task} className="compact">
+              <input type="checkbox" name="task" value={task} /> {task}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          {t('models.limit')}
+          <input name="limit" type="number" min={1} max={100} defaultValue={5} required />
+        </label>
+        <label className="compact">
+          <input type="checkbox" name="approval" defaultChecked /> {t('models.requireApproval')}
+        </label>
+        <button type="submit">{t('models.startRun')}</button>
+      </form>
+      <ActionError message={action.error} />
+      {!runs.data ? (
+        <QueryStatus query={runs} />
+      ) : runs.data.runs.length === 0 ? (
+        <p>{t('models.noRuns')}</p>
+      ) : (
+        <ul data-testid="optimisation-runs">
+          {runs.data.runs.map((r) => (
+            <li key={r.id} data-run={r.id} data-status={r.status}>
+              <button type="button" className="ghost" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
+                {dateTime(r.created_at)} · {t(`models.status.${r.status}`)} · {r.trigger} · {r.candidates.join(', ')} · {r.tasks.join(', ')}
+              </button>
+              {open === r.id && <RunDetail run={r} onDecided={() => setWatch({ id: r.id, from: r.status })} />}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** One run's scores per task × candidate, its decision per slot with the rule, and the approval it waits for. */
+function RunDetail({ run, onDecided }: { run: Run; onDecided: () => void }) {
+  const { t, number, money } = useI18n();
+  const api = useApi();
+  const client = useQueryClient();
+  const action = useAction();
+  const detail = useQuery({
+    queryKey: ['models-optimization', run.id, run.status],
+    queryFn: async () => unwrap(await api.GET('/api/admin/models/optimizations/{id}', { params: { path: { id: run.id } } })),
+  });
+  const decide = async (approve: boolean) => {
+    if (await action.run(async () => unwrap(await api.POST('/api/admin/models/optimizations/{id}/decision', { params: { path: { id: run.id } }, body: { approve } })))) onDecided();
+    await client.invalidateQueries({ queryKey: ['models-optimizations'] });
+  };
+  if (!detail.data) return <QueryStatus query={detail} />;
+  const d = detail.data;
+  return (
+    <div className="card" data-testid="run-detail">
+      {run.note && <p>{run.note}</p>}
+      {d.scores.length > 0 && (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.scores')}>
+          <table data-testid="run-scores">
+            <caption>{t('models.scores')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('models.task')}</th>
+                <th scope="col">{t('models.model')}</th>
+                <th scope="col">{t('models.quality')}</th>
+                <th scope="col">{t('models.p50')}</th>
+                <th scope="col">{t('models.cost')}</th>
+                <th scope="col">{t('models.items')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.scores.map((s) => (
+                <tr key={`${s.task}|${s.model}`}>
+                  <th scope="row">{s.task}</th>
+                  <td>{s.model}</td>
+                  <td>{number(Math.round(s.quality * 1000) / 1000)}</td>
+                  <td>{number(Math.round(s.p50Ms))} ms</td>
+                  <td>{money(s.costUsd)}</td>
+                  <td>{t('models.itemsErrors', { items: s.items, errors: s.errors })}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {d.decision && (
+        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.decision')}>
+          <table data-testid="run-decision">
+            <caption>{t('models.decision')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('models.task')}</th>
+                <th scope="col">{t('models.profile')}</th>
+                <th scope="col">{t('models.model')}</th>
+                <th scope="col">{t('models.rule')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.decision.map((x) => (
+                <tr key={`${x.task}|${x.profile}`}>
+                  <th scope="row">{x.task}</th>
+                  <td>{x.profile}</td>
+                  <td>{x.model ?? t('models.unchanged')}</td>
+                  <td>{x.rule}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {d.status === 'awaiting_approval' && (
+        <div className="row">
+          <button type="button" onClick={() => void decide(true)}>
+            {t('models.approve')}
+          </button>
+          <button type="button" className="ghost" onClick={() => void decide(false)}>
+            {t('models.reject')}
+          </button>
+        </div>
+      )}
+      <ActionError message={action.error} />
+    </div>
+  );
+}
