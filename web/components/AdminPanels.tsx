@@ -5,6 +5,7 @@ import { unwrap, useApi } from '../lib/api';
 import { useI18n, type MessageKey } from '../lib/i18n';
 import { useSession } from '../lib/session';
 import { ActionError, QueryStatus, useAction } from './QueryStatus';
+import { ScrollTable } from './ScrollTable';
 
 /** A dollar amount typed into a form: empty means none (null). */
 function amountOf(value: FormDataEntryValue | null): number | null {
@@ -78,28 +79,16 @@ export function SystemPanel() {
           {t('system.temporalUi')}
         </a>
       </p>
-      <div className="scroll" tabIndex={0} role="region" aria-label={t('system.title')}>
-        <table data-testid="services">
-          <thead>
-            <tr>
-              <th scope="col">{t('system.service')}</th>
-              <th scope="col">{t('system.state')}</th>
-              <th scope="col">{t('system.version')}</th>
-              <th scope="col">{t('system.latency')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {Object.entries(s.services).map(([name, v]) => (
-              <tr key={name} data-service={name} data-state={v.state}>
-                <th scope="row">{name}</th>
-                <td>{t(`system.${v.state}` as MessageKey)}</td>
-                <td>{v.version ?? '–'}</td>
-                <td>{v.error ? v.error : `${number(v.latency_ms)} ms`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ScrollTable label={t('system.title')} testId="services" columns={[t('system.service'), t('system.state'), t('system.version'), t('system.latency')]}>
+        {Object.entries(s.services).map(([name, v]) => (
+          <tr key={name} data-service={name} data-state={v.state}>
+            <th scope="row">{name}</th>
+            <td>{t(`system.${v.state}` as MessageKey)}</td>
+            <td>{v.version ?? '–'}</td>
+            <td>{v.error ? v.error : `${number(v.latency_ms)} ms`}</td>
+          </tr>
+        ))}
+      </ScrollTable>
     </div>
   );
 }

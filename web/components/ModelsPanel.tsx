@@ -5,6 +5,7 @@ import { unwrap, useApi, type ResponseOf } from '../lib/api';
 import { useI18n } from '../lib/i18n';
 import { GOLDEN_TASKS, MODEL_PROFILES, TASK_SLOTS } from './ProfileOptions';
 import { ActionError, QueryStatus, useAction } from './QueryStatus';
+import { ScrollTable } from './ScrollTable';
 
 type Run = ResponseOf<'/api/admin/models/optimizations', 'get'>['runs'][number];
 /** A run still working: its list is polled until it waits or ends. */
@@ -56,30 +57,17 @@ function ModelHealth() {
         </button>
       </p>
       <ActionError message={action.error} />
-      <div className="scroll" tabIndex={0} role="region" aria-label={t('models.health')}>
-        <table data-testid="model-aliases">
-          <thead>
-            <tr>
-              <th scope="col">{t('models.alias')}</th>
-              <th scope="col">{t('models.circuit')}</th>
-              <th scope="col">{t('models.probe')}</th>
-              <th scope="col">{t('models.servedBy')}</th>
-              <th scope="col">{t('models.lastCall')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {h.aliases.map((a) => (
-              <tr key={a.alias} data-alias={a.alias} data-probe={a.probe ? (a.probe.ok ? 'ok' : 'failed') : 'none'} data-circuit={a.circuit}>
-                <th scope="row">{a.alias}</th>
-                <td>{t(`models.circuit.${a.circuit}`)}</td>
-                <td>{a.probe ? (a.probe.ok ? `${t('models.ok')} · ${number(a.probe.latency_ms)} ms` : `${t('models.failed')}: ${a.probe.error ?? ''}`) : '–'}</td>
-                <td>{a.probe?.served_by ?? a.last_call?.served_by ?? '–'}</td>
-                <td>{a.last_call ? (a.last_call.ok ? `${t('models.ok')} · ${number(a.last_call.latency_ms)} ms` : `${t('models.failed')}: ${a.last_call.error_class ?? ''}`) : '–'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ScrollTable label={t('models.health')} testId="model-aliases" columns={[t('models.alias'), t('models.circuit'), t('models.probe'), t('models.servedBy'), t('models.lastCall')]}>
+        {h.aliases.map((a) => (
+          <tr key={a.alias} data-alias={a.alias} data-probe={a.probe ? (a.probe.ok ? 'ok' : 'failed') : 'none'} data-circuit={a.circuit}>
+            <th scope="row">{a.alias}</th>
+            <td>{t(`models.circuit.${a.circuit}`)}</td>
+            <td>{a.probe ? (a.probe.ok ? `${t('models.ok')} · ${number(a.probe.latency_ms)} ms` : `${t('models.failed')}: ${a.probe.error ?? ''}`) : '–'}</td>
+            <td>{a.probe?.served_by ?? a.last_call?.served_by ?? '–'}</td>
+            <td>{a.last_call ? (a.last_call.ok ? `${t('models.ok')} · ${number(a.last_call.latency_ms)} ms` : `${t('models.failed')}: ${a.last_call.error_class ?? ''}`) : '–'}</td>
+          </tr>
+        ))}
+      </ScrollTable>
     </div>
   );
 }
@@ -106,34 +94,19 @@ function ModelPerformance() {
       ) : perf.data.models.length === 0 ? (
         <p>{t('models.noCalls')}</p>
       ) : (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.performance')}>
-          <table data-testid="model-performance">
-            <thead>
-              <tr>
-                <th scope="col">{t('models.alias')}</th>
-                <th scope="col">{t('models.model')}</th>
-                <th scope="col">{t('models.requests')}</th>
-                <th scope="col">{t('models.avg')}</th>
-                <th scope="col">{t('models.p95')}</th>
-                <th scope="col">{t('models.success')}</th>
-                <th scope="col">{t('models.costPer1k')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {perf.data.models.map((m) => (
-                <tr key={`${m.alias}|${m.model}`} data-alias={m.alias} data-model={m.model}>
-                  <th scope="row">{m.alias}</th>
-                  <td>{m.model}</td>
-                  <td>{number(m.total_requests)}</td>
-                  <td>{number(m.avg_response_ms)} ms</td>
-                  <td>{number(m.p95_response_ms)} ms</td>
-                  <td>{number(Math.round(m.success_rate * 1000) / 10)} %</td>
-                  <td>{money(m.cost_per_1k_tokens)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('models.performance')} testId="model-performance" columns={[t('models.alias'), t('models.model'), t('models.requests'), t('models.avg'), t('models.p95'), t('models.success'), t('models.costPer1k')]}>
+          {perf.data.models.map((m) => (
+            <tr key={`${m.alias}|${m.model}`} data-alias={m.alias} data-model={m.model}>
+              <th scope="row">{m.alias}</th>
+              <td>{m.model}</td>
+              <td>{number(m.total_requests)}</td>
+              <td>{number(m.avg_response_ms)} ms</td>
+              <td>{number(m.p95_response_ms)} ms</td>
+              <td>{number(Math.round(m.success_rate * 1000) / 10)} %</td>
+              <td>{money(m.cost_per_1k_tokens)}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
     </div>
   );
@@ -167,36 +140,22 @@ function ModelAssignments() {
       ) : assignments.data.assignments.length === 0 ? (
         <p data-testid="no-assignments">{t('models.noAssignments')}</p>
       ) : (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.assignments')}>
-          <table data-testid="model-assignments">
-            <thead>
-              <tr>
-                <th scope="col">{t('models.task')}</th>
-                <th scope="col">{t('models.profile')}</th>
-                <th scope="col">{t('models.model')}</th>
-                <th scope="col">{t('models.source')}</th>
-                <th scope="col">{t('models.updated')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {assignments.data.assignments.map((a) => (
-                <tr key={`${a.task}|${a.profile}`} data-slot={`${a.task}_${a.profile}`}>
-                  <th scope="row">{a.task}</th>
-                  <td>{a.profile}</td>
-                  <td>{a.model}</td>
-                  <td>{t(`models.source.${a.source}`)}</td>
-                  <td>{dateTime(a.updated_at)}</td>
-                  <td>
-                    <button type="button" className="ghost" onClick={() => void assign(a.task as (typeof TASK_SLOTS)[number], a.profile as (typeof MODEL_PROFILES)[number], null)}>
-                      {t('models.returnToOwn')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('models.assignments')} testId="model-assignments" columns={[t('models.task'), t('models.profile'), t('models.model'), t('models.source'), t('models.updated'), t('common.actions')]}>
+          {assignments.data.assignments.map((a) => (
+            <tr key={`${a.task}|${a.profile}`} data-slot={`${a.task}_${a.profile}`}>
+              <th scope="row">{a.task}</th>
+              <td>{a.profile}</td>
+              <td>{a.model}</td>
+              <td>{t(`models.source.${a.source}`)}</td>
+              <td>{dateTime(a.updated_at)}</td>
+              <td>
+                <button type="button" className="ghost" onClick={() => void assign(a.task as (typeof TASK_SLOTS)[number], a.profile as (typeof MODEL_PROFILES)[number], null)}>
+                  {t('models.returnToOwn')}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
       <form onSubmit={submit} aria-label={t('models.assign')} className="row">
         <label>
@@ -348,58 +307,30 @@ function RunDetail({ run, onDecided }: { run: Run; onDecided: () => void }) {
     <div className="card" data-testid="run-detail">
       {run.note && <p>{run.note}</p>}
       {d.scores.length > 0 && (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.scores')}>
-          <table data-testid="run-scores">
-            <caption>{t('models.scores')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('models.task')}</th>
-                <th scope="col">{t('models.model')}</th>
-                <th scope="col">{t('models.quality')}</th>
-                <th scope="col">{t('models.p50')}</th>
-                <th scope="col">{t('models.cost')}</th>
-                <th scope="col">{t('models.items')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.scores.map((s) => (
-                <tr key={`${s.task}|${s.model}`}>
-                  <th scope="row">{s.task}</th>
-                  <td>{s.model}</td>
-                  <td>{number(Math.round(s.quality * 1000) / 1000)}</td>
-                  <td>{number(Math.round(s.p50Ms))} ms</td>
-                  <td>{money(s.costUsd)}</td>
-                  <td>{t('models.itemsErrors', { items: s.items, errors: s.errors })}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('models.scores')} testId="run-scores" caption={t('models.scores')} columns={[t('models.task'), t('models.model'), t('models.quality'), t('models.p50'), t('models.cost'), t('models.items')]}>
+          {d.scores.map((s) => (
+            <tr key={`${s.task}|${s.model}`}>
+              <th scope="row">{s.task}</th>
+              <td>{s.model}</td>
+              <td>{number(Math.round(s.quality * 1000) / 1000)}</td>
+              <td>{number(Math.round(s.p50Ms))} ms</td>
+              <td>{money(s.costUsd)}</td>
+              <td>{t('models.itemsErrors', { items: s.items, errors: s.errors })}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
       {d.decision && (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('models.decision')}>
-          <table data-testid="run-decision">
-            <caption>{t('models.decision')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('models.task')}</th>
-                <th scope="col">{t('models.profile')}</th>
-                <th scope="col">{t('models.model')}</th>
-                <th scope="col">{t('models.rule')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.decision.map((x) => (
-                <tr key={`${x.task}|${x.profile}`}>
-                  <th scope="row">{x.task}</th>
-                  <td>{x.profile}</td>
-                  <td>{x.model ?? t('models.unchanged')}</td>
-                  <td>{x.rule}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('models.decision')} testId="run-decision" caption={t('models.decision')} columns={[t('models.task'), t('models.profile'), t('models.model'), t('models.rule')]}>
+          {d.decision.map((x) => (
+            <tr key={`${x.task}|${x.profile}`}>
+              <th scope="row">{x.task}</th>
+              <td>{x.profile}</td>
+              <td>{x.model ?? t('models.unchanged')}</td>
+              <td>{x.rule}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
       {d.status === 'awaiting_approval' && (
         <div className="row">

@@ -8,6 +8,7 @@ import { ActionError, useAction } from '../../components/QueryStatus';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
 import { useSession } from '../../lib/session';
+import { ScrollTable } from '../../components/ScrollTable';
 
 const ROLES = ['user', 'power_user', 'admin'] as const;
 
@@ -67,54 +68,42 @@ export default function AdminPage() {
         <button type="submit">{t('admin.create')}</button>
       </form>
       {users.data && (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.users')}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('login.email')}</th>
-                <th scope="col">{t('admin.role')}</th>
-                <th scope="col">{t('admin.state')}</th>
-                <th scope="col">{t('docs.col.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.users.map((u) => (
-                <tr key={u.id} data-email={u.email}>
-                  <td>{u.email}</td>
-                  <td>
-                    {u.id === session.user?.id ? (
-                      t(`role.${u.role}`)
-                    ) : (
-                      <select
-                        aria-label={t('admin.roleOf', { email: u.email })}
-                        value={u.role}
-                        onChange={(e) => {
-                          const role = e.target.value as (typeof ROLES)[number];
-                          void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { role } })));
-                        }}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {t(`role.${r}`)}
-                          </option>
-                        ))}
-                      </select>
-                    )}
-                  </td>
-                  <td data-testid="user-state">{u.disabled ? t('admin.disabled') : t('admin.active')}</td>
-                  <td>
-                    {/* An account is the installation's: only an installation administrator may disable it. */}
-                    {u.id !== session.user?.id && installation && (
-                      <button type="button" className="ghost" onClick={() => void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { disabled: !u.disabled } })))}>
-                        {u.disabled ? t('admin.enable') : t('admin.disable')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('admin.users')} columns={[t('login.email'), t('admin.role'), t('admin.state'), t('docs.col.actions')]}>
+          {users.data.users.map((u) => (
+            <tr key={u.id} data-email={u.email}>
+              <td>{u.email}</td>
+              <td>
+                {u.id === session.user?.id ? (
+                  t(`role.${u.role}`)
+                ) : (
+                  <select
+                    aria-label={t('admin.roleOf', { email: u.email })}
+                    value={u.role}
+                    onChange={(e) => {
+                      const role = e.target.value as (typeof ROLES)[number];
+                      void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { role } })));
+                    }}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {t(`role.${r}`)}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </td>
+              <td data-testid="user-state">{u.disabled ? t('admin.disabled') : t('admin.active')}</td>
+              <td>
+                {/* An account is the installation's: only an installation administrator may disable it. */}
+                {u.id !== session.user?.id && installation && (
+                  <button type="button" className="ghost" onClick={() => void act(async () => unwrap(await api.PATCH('/api/admin/users/{id}', { params: { path: { id: u.id } }, body: { disabled: !u.disabled } })))}>
+                    {u.disabled ? t('admin.enable') : t('admin.disable')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
       {session.user?.permissions.includes('model_management') && (
         <>
@@ -132,33 +121,20 @@ export default function AdminPage() {
       )}
       <h2>{t('admin.audit')}</h2>
       {audit.data && (
-        <div className="scroll" tabIndex={0} role="region" aria-label={t('admin.audit')}>
-          <table data-testid="audit">
-            <thead>
-              <tr>
-                <th scope="col">{t('admin.when')}</th>
-                <th scope="col">{t('admin.who')}</th>
-                <th scope="col">{t('admin.action')}</th>
-                <th scope="col">{t('admin.outcome')}</th>
-                <th scope="col">{t('admin.details')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {audit.data.entries.map((e) => (
-                <tr key={e.id}>
-                  <td>{dateTime(e.at)}</td>
-                  <td>{e.actor_email ?? e.actor_id ?? '–'}</td>
-                  <td className="code">{e.action}</td>
-                  <td>
-                    {e.outcome}
-                    {e.status !== null ? ` (${e.status})` : ''}
-                  </td>
-                  <td className="code">{e.details ? JSON.stringify(e.details) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label={t('admin.audit')} testId="audit" columns={[t('admin.when'), t('admin.who'), t('admin.action'), t('admin.outcome'), t('admin.details')]}>
+          {audit.data.entries.map((e) => (
+            <tr key={e.id}>
+              <td>{dateTime(e.at)}</td>
+              <td>{e.actor_email ?? e.actor_id ?? '–'}</td>
+              <td className="code">{e.action}</td>
+              <td>
+                {e.outcome}
+                {e.status !== null ? ` (${e.status})` : ''}
+              </td>
+              <td className="code">{e.details ? JSON.stringify(e.details) : ''}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       )}
     </section>
   );
