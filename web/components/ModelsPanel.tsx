@@ -32,6 +32,12 @@ export function ModelsPanel() {
   );
 }
 
+/** The models the gateway serves (not its aliases): what the assignment and optimisation forms offer. */
+function useServedModels() {
+  const api = useApi();
+  return useQuery({ queryKey: ['models-served'], queryFn: async () => unwrap(await api.GET('/api/admin/models/served')) });
+}
+
 function ModelHealth() {
   const { t, number, dateTime } = useI18n();
   const api = useApi();
@@ -119,7 +125,7 @@ function ModelAssignments() {
   const action = useAction();
   const [done, setDone] = useState<string | null>(null);
   const assignments = useQuery({ queryKey: ['models-assignments'], queryFn: async () => unwrap(await api.GET('/api/admin/models/assignments')) });
-  const served = useQuery({ queryKey: ['models-served'], queryFn: async () => unwrap(await api.GET('/api/admin/models/served')) });
+  const served = useServedModels();
 
   const assign = async (task: (typeof TASK_SLOTS)[number], profile: (typeof MODEL_PROFILES)[number], model: string | null, reason?: string) => {
     setDone(null);
@@ -222,7 +228,7 @@ function OptimisationRuns() {
       return listed.some((r) => ACTIVE.has(r.status)) || !moved ? 3000 : false;
     },
   });
-  const served = useQuery({ queryKey: ['models-served'], queryFn: async () => unwrap(await api.GET('/api/admin/models/served')) });
+  const served = useServedModels();
 
   const start = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
