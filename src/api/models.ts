@@ -54,6 +54,11 @@ export const OptimizationListQuery = z.object({ limit: z.coerce.number().int().m
 
 export function modelsRouter(deps: Deps): Router {
   const router = Router();
+  /** Every name the gateway serves (models and aliases); a gateway that cannot list them is a 503. */
+  const gatewayModels = () =>
+    deps.llm.models().catch((err: Error) => {
+      throw new ApiError('dependency_unavailable', `the model gateway cannot list its models: ${err.message}`);
+    });
 
   /** Starts an optimisation run now (the same workflow the schedule starts). */
   router.post('/optimize', async (req, res) => {
@@ -109,9 +114,7 @@ export function modelsRouter(deps: Deps): Router {
    * run names) and this installation's task × profile and embedding aliases, which it serves too.
    */
   router.get('/served', async (_req, res) => {
-    const served = await deps.llm.models().catch((err: Error) => {
-      throw new ApiError('dependency_unavailable', `the model gateway cannot list its models: ${err.message}`);
-    });
+    const served = await gatewayModels();
     const aliases = new Set<string>(allAliases());
     res.json({ models: served.filter((m) => !aliases.has(m)), aliases: served.filter((m) => aliases.has(m)) });
   });
@@ -128,9 +131,7 @@ export function modelsRouter(deps: Deps): Router {
     if (body.model === null) {
       await deps.db.query(`DELETE FROM model_assignments WHERE task = $1 AND profile = $2`, [body.task, body.profile]);
     } else {
-      const served = await deps.llm.models().catch((err: Error) => {
-        throw new ApiError('dependency_unavailable', `the model gateway cannot list its models: ${err.message}`);
-      });
+      const served = await gatewayModels();
       if (!served.includes(body.model)) throw new ApiError('validation_failed', `the gateway serves no model ${body.model}`, { served });
       await deps.db.query(
         `INSERT INTO model_assignments (task, profile, model, source, reason, updated_by) VALUES ($1, $2, $3, 'admin', $4, $5)
