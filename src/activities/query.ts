@@ -155,15 +155,47 @@ function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSo
 
 /**
  * A text's sentences, each line split at its full stops: a line is a unit of its own, so a
- * configuration block or a list (no full stop anywhere) splits into its lines. Empty units dropped;
- * `line` is the unit's line, `i` its place among the units.
+ * configuration block or a list (no full stop anywhere) splits into its lines. With `maxTokens`, a
+ * unit longer than that is cut further (see clauses of `splitLong`): extracted text often has no line
+ * breaks left, and a code block or table then reads as one "sentence" of hundreds of tokens. Empty
+ * units dropped; `line` is the unit's line, `i` its place among the units.
  */
-function textUnits(text: string): { s: string; line: number; i: number }[] {
+function textUnits(text: string, maxTokens = Infinity, pieceTokens = maxTokens): { s: string; line: number; i: number }[] {
   return text
     .split('\n')
-    .flatMap((line, l) => line.split(/(?<=[.!?])\s+/).map((s) => ({ s: s.trim(), line: l })))
+    .flatMap((line, l) =>
+      line
+        .split(/(?<=[.!?])\s+/)
+        .flatMap((s) => splitLong(s.trim(), maxTokens, pieceTokens))
+        .map((s) => ({ s, line: l })),
+    )
     .filter((u) => u.s.length > 0)
     .map((u, i) => ({ ...u, i }));
+}
+
+/** Words per piece when a unit has no clause boundary to cut at. */
+const WORDS_PER_PIECE = 12;
+
+/**
+ * A unit of more than `maxTokens` tokens, cut at its clause boundaries (after , ; { } and before a
+ * "#" comment or a "**" heading), the clauses merged back in order up to `pieceTokens`; a clause
+ * still longer is cut every WORDS_PER_PIECE words. Joined with single spaces the pieces give the
+ * unit back.
+ */
+function splitLong(unit: string, maxTokens: number, pieceTokens: number): string[] {
+  if (!Number.isFinite(maxTokens) || countTokens(unit) <= maxTokens) return [unit];
+  const clauses = unit.split(/(?<=[,;{}])\s+|\s+(?=#\s|\*\*)/).flatMap((c) => {
+    if (countTokens(c) <= pieceTokens) return [c];
+    const words = c.split(/\s+/);
+    return Array.from({ length: Math.ceil(words.length / WORDS_PER_PIECE) }, (_, k) => words.slice(k * WORDS_PER_PIECE, (k + 1) * WORDS_PER_PIECE).join(' '));
+  });
+  const out: string[] = [];
+  for (const c of clauses) {
+    const last = out[out.length - 1];
+    if (last !== undefined && countTokens(`${last} ${c}`) <= pieceTokens) out[out.length - 1] = `${last} ${c}`;
+    else out.push(c);
+  }
+  return out;
 }
 
 /**
@@ -484,6 +516,13 @@ export function coverageOf(question: string, chunks: RankedChunk[]): { share: nu
 export const MIN_COVERAGE = 0.5;
 
 /**
+ * The longest unit focusSentences keeps or drops whole (a long German sentence is about 60 tokens),
+ * and the size of the pieces a longer one is cut into.
+ */
+const FOCUS_UNIT_TOKENS = 64;
+const FOCUS_PIECE_TOKENS = 24;
+
+/**
  * The sentences and lines of `text` that say most of the question's content terms (inflections and
  * compound parts counted, see termSupport), within `room` tokens, in their original order: lines
  * stay lines, " … " marks what was left out. Lines are units of their own, so a configuration block
@@ -491,7 +530,7 @@ export const MIN_COVERAGE = 0.5;
  * when not one unit fits.
  */
 function focusSentences(text: string, terms: string[], room: number): { text: string; tokens: number } | null {
-  const ranked = textUnits(text)
+  const ranked = textUnits(text, FOCUS_UNIT_TOKENS, FOCUS_PIECE_TOKENS)
     .map((u) => ({ ...u, hits: terms.length ? termSupport(terms, u.s).reduce((a, b) => a + b, 0) : 0 }))
     .sort((a, b) => b.hits - a.hits || a.i - b.i);
   const keep: typeof ranked = [];

@@ -87,10 +87,12 @@ describe('context safety and synthesis', () => {
     expect(one!.text).toBe('The plant was founded by engineer Marta Olsen. … It cost 48 million dollars to build the plant.');
     // Whole when it fits its share.
     expect(synthesiseContext('Who founded the plant?', [chunk(src)], 1000, 500)[0]!.text).toBe(src);
-    // A source too long for what is left of the budget gives way to the next that fits.
-    const runOn = Array.from({ length: 30 }, (_, i) => `clause ${i} of the plant`).join(', ');
-    const out = synthesiseContext('Who founded the plant?', [chunk(runOn), chunk('Marta Olsen founded it.')], 45, 500);
-    expect(out.map((s) => s.text)).toEqual(['Marta Olsen founded it.']);
+    // A run-on source (no full stop, no line break) is cut at its clauses, to the one that matters.
+    const runOn = Array.from({ length: 30 }, (_, i) => (i === 17 ? 'the plant was founded by Marta Olsen' : `clause ${i} of the weather report`)).join(', ');
+    const [cut] = synthesiseContext('Who founded the plant?', [chunk(runOn)], 1000, 30);
+    expect(cut!.text).toContain('the plant was founded by Marta Olsen');
+    expect(cut!.text).not.toContain('clause 0 ');
+    expect(cut!.text).not.toContain('clause 29 ');
   });
 
   it('cuts a block without full stops (configuration, a list) to its lines that matter, lines kept as lines', () => {
@@ -109,6 +111,21 @@ describe('context safety and synthesis', () => {
     // Two lines that matter, apart in the block: each on its own line, in order, the gap marked.
     const [two] = synthesiseContext('Welcher JWT-Algorithmus, und wie viele Tage gilt ein Refresh-Token?', [chunk(config)], 1000, 13);
     expect(two!.text).toBe('jwt_algorithm: HS256\n… refresh_token_expire_days: 7');
+  });
+
+  it('cuts a block whose line breaks extraction removed to the entries that matter', () => {
+    // How the seed document's configuration block is stored as a chunk: one line, no full stop.
+    const flat = [
+      '# JWT-basierte Authentifizierung SECURITY_CONFIG = {',
+      ...Array.from({ length: 30 }, (_, i) => `"unrelated_setting_${i}": "value ${i} for the scheduler",`),
+      '"jwt_algorithm": "HS256", "access_token_expire_minutes": 60, "refresh_token_expire_days": 7,',
+      ...Array.from({ length: 30 }, (_, i) => `"other_setting_${i}": "value ${i} for the mailer",`),
+      '}',
+    ].join(' ');
+    const [one] = synthesiseContext('Nach wie vielen Minuten läuft ein Access-Token ab?', [chunk(flat)], 1000, 60);
+    expect(one!.text).toContain('"access_token_expire_minutes": 60');
+    expect(one!.text).not.toContain('unrelated_setting_20"');
+    expect(one!.text).not.toContain('other_setting_');
   });
 
   it('measures how much of the question the sources cover', () => {
