@@ -4,7 +4,8 @@ import { encode } from 'gpt-tokenizer';
  * Structure-aware, token-bounded chunking with overlap. Token counts come from a real BPE tokenizer
  * (gpt-tokenizer, o200k), which is close to what the hosted models count and a safe upper bound for
  * the local ones. A chunk never spans two pages (so every chunk can cite its page); it keeps the
- * heading it sits under.
+ * heading it sits under, and the line breaks of the extracted text (sentences of one line are joined
+ * by a space).
  */
 export interface ChunkInput {
   text: string;
@@ -41,21 +42,22 @@ export function chunkSections(sections: ChunkInput[], opts: ChunkOptions = {}): 
   const max = opts.maxTokens ?? 220;
   const overlap = Math.min(opts.overlapTokens ?? 30, Math.floor(max / 3));
   const chunks: Chunk[] = [];
-  let current: { text: string; tokens: number }[] = [];
+  /** `lineStart`: the piece begins a line of the extracted text, and the chunk keeps that break. */
+  let current: { text: string; tokens: number; lineStart: boolean }[] = [];
   let currentTokens = 0;
   let page: number | undefined;
   let section: string | undefined;
 
   const flush = (keepOverlap: boolean) => {
     if (current.length === 0) return;
-    const text = current.map((s) => s.text).join(' ');
+    const text = current.map((s, i) => `${i === 0 ? '' : s.lineStart ? '\n' : ' '}${s.text}`).join('');
     chunks.push({ position: chunks.length, text, tokens: countTokens(text), page, section });
     if (!keepOverlap) {
       current = [];
       currentTokens = 0;
       return;
     }
-    const tail: { text: string; tokens: number }[] = [];
+    const tail: typeof current = [];
     let t = 0;
     for (let i = current.length - 1; i > 0; i--) {
       if (t + current[i]!.tokens > overlap) break;
@@ -73,15 +75,19 @@ export function chunkSections(sections: ChunkInput[], opts: ChunkOptions = {}): 
     }
     if (s.heading !== section && currentTokens > max / 2) flush(false);
     section = s.heading ?? section;
-    for (const sentence of splitSentences(s.text)) {
-      for (const piece of splitLong(sentence, max)) {
-        const tokens = countTokens(piece);
-        if (currentTokens + tokens > max) flush(true);
-        // The overlap itself may not leave room for the piece: then start clean.
-        if (currentTokens + tokens > max) flush(false);
-        current.push({ text: piece, tokens });
-        currentTokens += tokens + 1;
-      }
+    // Line by line: a configuration block, a table or a list keeps its lines in the chunk, so what
+    // reads the chunk later (the answer context's focus, a person) sees one entry per line.
+    for (const line of s.text.split(/\n+/)) {
+      splitSentences(line).forEach((sentence, si) => {
+        splitLong(sentence, max).forEach((piece, pi) => {
+          const tokens = countTokens(piece);
+          if (currentTokens + tokens > max) flush(true);
+          // The overlap itself may not leave room for the piece: then start clean.
+          if (currentTokens + tokens > max) flush(false);
+          current.push({ text: piece, tokens, lineStart: si === 0 && pi === 0 });
+          currentTokens += tokens + 1;
+        });
+      });
     }
   }
   flush(false);
