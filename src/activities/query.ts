@@ -156,8 +156,8 @@ function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSo
 /**
  * A text's sentences, each line split at its full stops: a line is a unit of its own, so a
  * configuration block or a list (no full stop anywhere) splits into its lines. With `maxTokens`, a
- * unit longer than that is cut further (see clauses of `splitLong`): extracted text often has no line
- * breaks left, and a code block or table then reads as one "sentence" of hundreds of tokens. Empty
+ * unit longer than that is cut further (see `splitLong`): text without line breaks (a PDF's table,
+ * chunks stored before chunking kept them) reads as one "sentence" of hundreds of tokens. Empty
  * units dropped; `line` is the unit's line, `i` its place among the units.
  */
 function textUnits(text: string, maxTokens = Infinity, pieceTokens = maxTokens): { s: string; line: number; i: number }[] {
@@ -177,14 +177,13 @@ function textUnits(text: string, maxTokens = Infinity, pieceTokens = maxTokens):
 const WORDS_PER_PIECE = 12;
 
 /**
- * A unit of more than `maxTokens` tokens, cut at its clause boundaries (after , ; { } and before a
- * "#" comment or a "**" heading), the clauses merged back in order up to `pieceTokens`; a clause
- * still longer is cut every WORDS_PER_PIECE words. Joined with single spaces the pieces give the
- * unit back.
+ * A unit of more than `maxTokens` tokens, cut at its clause boundaries (after , ; { }), the clauses
+ * merged back in order up to `pieceTokens`; a clause still longer is cut every WORDS_PER_PIECE words.
+ * Joined with single spaces the pieces give the unit back.
  */
 function splitLong(unit: string, maxTokens: number, pieceTokens: number): string[] {
   if (!Number.isFinite(maxTokens) || countTokens(unit) <= maxTokens) return [unit];
-  const clauses = unit.split(/(?<=[,;{}])\s+|\s+(?=#\s|\*\*)/).flatMap((c) => {
+  const clauses = unit.split(/(?<=[,;{}])\s+/).flatMap((c) => {
     if (countTokens(c) <= pieceTokens) return [c];
     const words = c.split(/\s+/);
     return Array.from({ length: Math.ceil(words.length / WORDS_PER_PIECE) }, (_, k) => words.slice(k * WORDS_PER_PIECE, (k + 1) * WORDS_PER_PIECE).join(' '));
@@ -521,26 +520,41 @@ export const MIN_COVERAGE = 0.5;
  */
 const FOCUS_UNIT_TOKENS = 64;
 const FOCUS_PIECE_TOKENS = 24;
+/** The longest line read as the heading of the unit below it. */
+const HEADING_TOKENS = 12;
 
 /**
  * The sentences and lines of `text` that say most of the question's content terms (inflections and
  * compound parts counted, see termSupport), within `room` tokens, in their original order: lines
  * stay lines, " … " marks what was left out. Lines are units of their own, so a configuration block
- * or a list (no full stop anywhere) is cut to its lines that matter instead of dropped whole. Null
- * when not one unit fits.
+ * or a list (no full stop anywhere) is cut to its lines that matter instead of dropped whole. A kept
+ * unit brings its heading line; units without any of the terms are left out (the room is not filled
+ * for its own sake: a CPU model reads every token). Null when not one unit fits.
  */
 function focusSentences(text: string, terms: string[], room: number): { text: string; tokens: number } | null {
-  const ranked = textUnits(text, FOCUS_UNIT_TOKENS, FOCUS_PIECE_TOKENS)
-    .map((u) => ({ ...u, hits: terms.length ? termSupport(terms, u.s).reduce((a, b) => a + b, 0) : 0 }))
-    .sort((a, b) => b.hits - a.hits || a.i - b.i);
-  const keep: typeof ranked = [];
+  const units = textUnits(text, FOCUS_UNIT_TOKENS, FOCUS_PIECE_TOKENS).map((u) => ({ ...u, hits: terms.length ? termSupport(terms, u.s).reduce((a, b) => a + b, 0) : 0, tokens: countTokens(u.s) }));
+  const wholeLine = (k: number) => units[k - 1]?.line !== units[k]!.line && units[k + 1]?.line !== units[k]!.line;
+  // A unit's heading: the line just before it when that line is short, alone and ends no clause
+  // ("Artikel 4" above the article's sentence, a comment above a setting).
+  const headOf = (k: number) => (k > 0 && wholeLine(k - 1) && units[k - 1]!.tokens <= HEADING_TOKENS && !/[.,;:{}!?]$/.test(units[k - 1]!.s) ? k - 1 : null);
+  const ranked = [...units.keys()].sort((a, b) => units[b]!.hits - units[a]!.hits || a - b);
+  const kept = new Set<number>();
   let used = 0;
-  for (const r of ranked) {
-    const n = countTokens(r.s);
+  // Units that say none of the question's terms only fill a source that says none of them at all
+  // (found by meaning, in another language or in other words): then it gives its first units.
+  const lexical = units.some((u) => u.hits > 0);
+  for (const k of ranked) {
+    if (lexical && units[k]!.hits === 0) break;
+    if (kept.has(k)) continue;
+    const head = headOf(k);
+    const withHead = head !== null && !kept.has(head) && used + units[k]!.tokens + units[head]!.tokens <= room;
+    const n = units[k]!.tokens + (withHead ? units[head!]!.tokens : 0);
     if (used + n > room) continue;
-    keep.push(r);
+    kept.add(k);
+    if (withHead) kept.add(head!);
     used += n;
   }
+  const keep = [...kept].map((k) => units[k]!);
   if (keep.length === 0) return null;
   keep.sort((a, b) => a.i - b.i);
   const joined = keep

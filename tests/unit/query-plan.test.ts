@@ -113,6 +113,24 @@ describe('context safety and synthesis', () => {
     expect(two!.text).toBe('jwt_algorithm: HS256\n… refresh_token_expire_days: 7');
   });
 
+  it('keeps the heading line above a sentence that matters and leaves out what says none of the question', () => {
+    const udhr = [
+      'Artikel 3',
+      'Jeder hat das Recht auf Leben, Freiheit und Sicherheit der Person.',
+      'Artikel 4',
+      'Niemand darf in Sklaverei oder Leibeigenschaft gehalten werden; Sklaverei und Sklavenhandel sind in allen ihren Formen verboten.',
+      'Artikel 5',
+      'Niemand darf der Folter oder grausamer, unmenschlicher oder erniedrigender Behandlung oder Strafe unterworfen werden.',
+    ].join('\n');
+    const [one] = synthesiseContext('Welcher Artikel verbietet Sklaverei und Sklavenhandel?', [chunk(udhr)], 1000, 70);
+    expect(one!.text).toContain('Artikel 4\nNiemand darf in Sklaverei');
+    expect(one!.text).not.toContain('Folter');
+    expect(one!.text).not.toContain('Recht auf Leben');
+    // A source that says none of the question's terms (found by meaning) still gives its first units.
+    const [other] = synthesiseContext('Which article bans slavery?', [chunk(udhr)], 1000, 70);
+    expect(other!.text.startsWith('Artikel 3\nJeder hat das Recht auf Leben')).toBe(true);
+  });
+
   it('cuts a block whose line breaks extraction removed to the entries that matter', () => {
     // How the seed document's configuration block is stored as a chunk: one line, no full stop.
     const flat = [
