@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import neo4j, { type Integer, type Node, type Relationship } from 'neo4j-driver';
+import neo4j, { isNode, isPath, isRelationship, type Integer, type Node, type Record as Neo4jRecord, type Relationship } from 'neo4j-driver';
 import { isNeo4jTimeout } from '../adapters/neo4j';
 import { z } from 'zod';
 import type { Deps } from '../deps';
@@ -95,6 +95,52 @@ const toPlain = (v: unknown): unknown => {
   }
   return v;
 };
+
+/** A node or relationship of a Cypher result, as the graph view of its results draws it. */
+export interface ResultGraph {
+  nodes: { id: string; labels: string[]; name: string; type: string }[];
+  relationships: { id: string; type: string; source: string; target: string }[];
+  /** Relationships returned whose end nodes were not returned, so not drawn. */
+  dangling: number;
+}
+
+/**
+ * The nodes and relationships anywhere in the records (values, lists, maps, paths), each once, keyed
+ * by Neo4j's element id. A node's name is its `name`, `title`, `filename` or `id` property, else its
+ * first label; its type an entity's `type`, else its first label.
+ */
+export function resultGraph(records: Neo4jRecord[]): ResultGraph {
+  const nodes = new Map<string, ResultGraph['nodes'][number]>();
+  const rels = new Map<string, ResultGraph['relationships'][number]>();
+  const addNode = (n: Node) => {
+    if (nodes.has(n.elementId)) return;
+    const p = n.properties as Record<string, unknown>;
+    const name = [p.name, p.title, p.filename, p.id].find((x) => typeof x === 'string' && x.length > 0) as string | undefined;
+    const label = n.labels[0] ?? 'Node';
+    nodes.set(n.elementId, { id: n.elementId, labels: [...n.labels], name: name ?? label, type: typeof p.type === 'string' && p.type ? p.type : label });
+  };
+  const addRel = (r: Relationship) => {
+    if (!rels.has(r.elementId)) rels.set(r.elementId, { id: r.elementId, type: r.type, source: r.startNodeElementId, target: r.endNodeElementId });
+  };
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || neo4j.isInt(v)) return;
+    if (isNode(v)) return addNode(v as Node);
+    if (isRelationship(v)) return addRel(v as Relationship);
+    if (isPath(v)) {
+      addNode(v.start as Node);
+      for (const seg of v.segments) {
+        addNode(seg.end as Node);
+        addRel(seg.relationship as Relationship);
+      }
+      return;
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);
+  };
+  for (const r of records) for (const v of r.values()) walk(v);
+  const all = [...rels.values()];
+  const drawn = all.filter((r) => nodes.has(r.source) && nodes.has(r.target));
+  return { nodes: [...nodes.values()], relationships: drawn, dangling: all.length - drawn.length };
+}
 
 export function graphRouter(deps: Deps): Router {
   const router = Router();
@@ -252,12 +298,13 @@ export function graphRouter(deps: Deps): Router {
       const result = await session.executeRead(
         async (tx) => {
           const records = (await tx.run(cypher, parameters)).records;
-          return { rows: records.slice(0, body.limit).map((r) => toPlain(r.toObject()) as Record<string, unknown>), truncated: records.length > body.limit };
+          const kept = records.slice(0, body.limit);
+          return { rows: kept.map((r) => toPlain(r.toObject()) as Record<string, unknown>), graph: resultGraph(kept), truncated: records.length > body.limit };
         },
         { timeout: body.timeout_ms },
       );
       res.locals.audit = { ...(res.locals.audit as object), rows: result.rows.length, truncated: result.truncated };
-      res.json({ rows: result.rows, row_count: result.rows.length, truncated: result.truncated, ms: Date.now() - started });
+      res.json({ rows: result.rows, row_count: result.rows.length, truncated: result.truncated, ms: Date.now() - started, graph: result.graph });
     } catch (err) {
       const e = err as { code?: string; message?: string };
       if (isNeo4jTimeout(err)) throw new ApiError('timeout', `the query ran longer than ${body.timeout_ms} ms and was stopped`);

@@ -213,7 +213,18 @@ export const GraphOverviewResponse = obj({
   /** At most four times `limit`, heaviest first. */
   edges: z.array(obj({ source: str, target: str, type: str, weight: num })),
 });
-export const CypherResponse = obj({ rows: z.array(obj({})), row_count: num, truncated: z.boolean(), ms: num });
+export const CypherResponse = obj({
+  rows: z.array(obj({})),
+  row_count: num,
+  truncated: z.boolean(),
+  ms: num,
+  /** The nodes and relationships among the rows' values, for a graph view of the result. */
+  graph: obj({
+    nodes: z.array(obj({ id: str, labels: z.array(str), name: str, type: str })),
+    relationships: z.array(obj({ id: str, type: str, source: str, target: str })),
+    dangling: num,
+  }),
+});
 
 const Member = obj({ id: str, email: str, role: ROLE, disabled: z.boolean() });
 export const UserListResponse = obj({ ...page, users: z.array(Member) });

@@ -116,6 +116,37 @@ describe('knowledge-graph API', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.json.rows[0]).toEqual({ name: 'Nordhavn Shipyard' });
+    // Scalars only: nothing to draw.
+    expect(ok.json.graph).toEqual({ nodes: [], relationships: [], dangling: 0 });
+
+    // Paths: their nodes and relationships, each once, every relationship between two returned nodes.
+    const paths = await api(sys.url, '/api/graph/query', {
+      method: 'POST',
+      json: { query: 'MATCH p = (a:Entity {name: $name})-[:RELATED_TO]-(b:Entity) WHERE a.workspace_id = $workspace_id RETURN p, b.name AS other', parameters: { name: 'Nordhavn Shipyard' } },
+    });
+    expect(paths.status).toBe(200);
+    const g = paths.json.graph as { nodes: { id: string; name: string; labels: string[] }[]; relationships: { id: string; type: string; source: string; target: string }[]; dangling: number };
+    const others = paths.json.rows.map((r: { other: string }) => r.other);
+    expect(others).toContain('Ingrid Lindqvist');
+    expect(g.nodes.map((n) => n.name).sort()).toEqual([...new Set(['Nordhavn Shipyard', ...others])].sort());
+    expect(g.nodes.every((n) => n.labels.includes('Entity'))).toBe(true);
+    expect(g.relationships).toHaveLength(paths.json.row_count);
+    expect(new Set(g.relationships.map((r) => r.id)).size).toBe(g.relationships.length);
+    const yardId = g.nodes.find((n) => n.name === 'Nordhavn Shipyard')!.id;
+    const nodeIds = new Set(g.nodes.map((n) => n.id));
+    for (const r of g.relationships) {
+      expect(r.type).toBe('RELATED_TO');
+      expect(nodeIds.has(r.source) && nodeIds.has(r.target)).toBe(true);
+      expect([r.source, r.target]).toContain(yardId);
+    }
+    expect(g.dangling).toBe(0);
+    // A relationship without its end nodes is counted, not drawn.
+    const bare = await api(sys.url, '/api/graph/query', {
+      method: 'POST',
+      json: { query: 'MATCH (a:Entity {name: $name})-[r:RELATED_TO]-() WHERE a.workspace_id = $workspace_id RETURN r', parameters: { name: 'Nordhavn Shipyard' } },
+    });
+    expect(bare.json.graph.relationships).toEqual([]);
+    expect(bare.json.graph.dangling).toBe(paths.json.row_count);
 
     const capped = await api(sys.url, '/api/graph/query', { method: 'POST', json: { query: 'UNWIND range(1, 5000) AS x WITH x WHERE $workspace_id IS NOT NULL RETURN x', limit: 10 } });
     expect(capped.json.row_count).toBe(10);

@@ -533,6 +533,26 @@ it('runs read-only Cypher for a power user, confined to the workspace, and shows
   await refusal.waitFor();
   expect(await refusal.textContent()).toMatch(/^Refused: .*CREATE/);
   expect(await rows.count()).toBe(0);
+
+  // The editor highlights Cypher: keywords and labels as Prism's tokens, in the copy under the textarea.
+  await query.fill('MATCH p = (a:Entity)-[:RELATED_TO]-(b:Entity) RETURN p LIMIT 20');
+  const editor = page.getByTestId('cypher-editor');
+  expect(await editor.locator('pre .token.keyword').allTextContents()).toEqual(expect.arrayContaining(['MATCH', 'RETURN', 'LIMIT']));
+  expect(await editor.locator('pre .token.class-name').allTextContents()).toEqual(expect.arrayContaining([':Entity']));
+  // Paths: the result's nodes and relationships drawn as a graph, as many as the API returned.
+  const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/graph/query') && r.request().method() === 'POST'), page.getByRole('button', { name: 'Run' }).click()]);
+  const body = (await answer.json()) as { row_count: number; graph: { nodes: { name: string }[]; relationships: unknown[] } };
+  expect(body.row_count).toBeGreaterThan(0);
+  expect(body.graph.relationships).toHaveLength(body.row_count);
+  await page.getByRole('button', { name: 'Graph' }).click();
+  const canvas = page.getByTestId('graph-canvas');
+  await page.waitForSelector('[data-testid="graph-canvas"][data-layout="done"]');
+  expect(Number(await canvas.getAttribute('data-nodes'))).toBe(body.graph.nodes.length);
+  expect(Number(await canvas.getAttribute('data-edges'))).toBe(body.graph.relationships.length);
+  expect(await canvas.getAttribute('aria-label')).toBe(`Query result graph: ${body.graph.nodes.length} nodes, ${body.graph.relationships.length} relationships`);
+  await shot('cypher-graph-en-1440');
+  await page.getByRole('button', { name: 'Table' }).click();
+  expect(await rows.locator('tbody tr').count()).toBe(body.row_count);
 });
 
 it('offers a plain user neither the Cypher page nor its link, and a direct URL shows 403', async () => {

@@ -2589,6 +2589,27 @@ export interface operations {
                         row_count: number;
                         truncated: boolean;
                         ms: number;
+                        graph: {
+                            nodes: ({
+                                id: string;
+                                labels: string[];
+                                name: string;
+                                type: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            relationships: ({
+                                id: string;
+                                type: string;
+                                source: string;
+                                target: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            dangling: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
                     } & {
                         [key: string]: unknown;
                     };
