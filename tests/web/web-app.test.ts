@@ -215,7 +215,7 @@ it("opens a document's page: its record, its chunks, its entities and their grap
   await page.getByTestId('document-entities').getByRole('link', { name: 'Edda Lindqvist' }).first().click();
   await page.waitForURL(/\/graph\?entity=/);
   await page.getByTestId('entity-panel').getByRole('heading', { name: 'Edda Lindqvist' }).waitFor();
-  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.getByRole('link', { name: 'Documents', exact: true }).click();
   await page.getByRole('heading', { name: 'Documents' }).waitFor();
 });
 
@@ -254,7 +254,7 @@ it('rides out a crash of the web server: "reconnecting" while it is away, then t
 });
 
 it('streams a cited answer; [1] opens the cited passage, highlighted', async () => {
-  await page.getByRole('link', { name: 'Ask' }).click();
+  await page.getByRole('link', { name: 'Ask', exact: true }).click();
   await page.getByLabel('Your question').fill('Who founded the Harwick Lantern Society, and in which year?');
   await page.getByRole('button', { name: 'Ask', exact: true }).click();
   await page.getByRole('button', { name: 'Answering…' }).waitFor();
@@ -314,7 +314,7 @@ it('tests retrieval for the question: each chunk with its rank in every single m
 });
 
 it('lists the question in the history with its answer', async () => {
-  await page.getByRole('link', { name: 'History' }).click();
+  await page.getByRole('link', { name: 'History', exact: true }).click();
   const item = page.locator('li[data-query-id]').filter({ hasText: 'Who founded the Harwick Lantern Society, and in which year?' });
   await item.waitFor();
   expect(await item.getByTestId('history-answer').textContent()).toMatch(/Edda Lindqvist/);
@@ -397,7 +397,7 @@ async function pixels(p: Page, selector: string): Promise<{ colours: number; ink
 }
 
 it("draws the workspace's graph with WebGL; a search selects an entity, a click on a node lists its mentions, a new document raises the badge", async () => {
-  await page.getByRole('link', { name: 'Graph' }).click();
+  await page.getByRole('link', { name: 'Graph', exact: true }).click();
   await page.getByRole('heading', { name: 'Knowledge graph' }).waitFor();
   const canvas = page.locator('[data-testid="graph-canvas"][data-layout="done"]');
   await canvas.waitFor({ timeout: 30_000 });
@@ -473,7 +473,7 @@ it('draws 5,000 entities and 10,000 relationships within 3 s of the data arrivin
       new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__long.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
     });
     await logInAs(p, email);
-    await p.getByRole('link', { name: 'Graph' }).click();
+    await p.getByRole('link', { name: 'Graph', exact: true }).click();
     await p.locator('[data-testid="graph-canvas"][data-layout="done"]').waitFor({ timeout: 30_000 });
     const arrived = p.waitForResponse((r) => r.url().includes('/api/graph/overview?limit=5000'));
     await p.getByLabel('Entities drawn').selectOption('5000');
@@ -516,7 +516,7 @@ it('draws 5,000 entities and 10,000 relationships within 3 s of the data arrivin
 });
 
 it('runs read-only Cypher for a power user, confined to the workspace, and shows a write refused', async () => {
-  await page.getByRole('link', { name: 'Cypher' }).click();
+  await page.getByRole('link', { name: 'Cypher', exact: true }).click();
   const query = page.getByLabel('Read-only Cypher query');
   await query.fill('MATCH (c:Chunk) RETURN c.content AS content LIMIT 5');
   await page.getByRole('button', { name: 'Run' }).click();
@@ -563,8 +563,8 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
   try {
     const p = await other.newPage();
     await logInAs(p, email);
-    await p.getByRole('link', { name: 'History' }).waitFor();
-    expect(await p.getByRole('link', { name: 'Cypher' }).count()).toBe(0);
+    await p.getByRole('link', { name: 'History', exact: true }).waitFor();
+    expect(await p.getByRole('link', { name: 'Cypher', exact: true }).count()).toBe(0);
     expect(await p.getByRole('link', { name: 'Batch questions' }).count()).toBe(0);
     await p.goto(`${webUrl}/batch`);
     await p.getByTestId('forbidden').waitFor();
@@ -572,7 +572,7 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
     await p.getByTestId('forbidden').waitFor();
     expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe('403');
     expect(await p.getByLabel('Read-only Cypher query').count()).toBe(0);
-    expect(await p.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+    expect(await p.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
     await p.goto(`${webUrl}/admin`);
     await p.getByTestId('forbidden').waitFor();
   } finally {
@@ -581,7 +581,7 @@ it('offers a plain user neither the Cypher page nor its link, and a direct URL s
 });
 
 it('uploads a ZIP archive and a folder, each as one batch: every file inside becomes a document and completes, live', async () => {
-  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.getByRole('link', { name: 'Documents', exact: true }).click();
   await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor();
   const zip = new JSZip();
   zip.file(`ferry-${RUN}.txt`, `Archive ${RUN}: the Orrin ferry carries 312 passengers between Harwick and Lund.`);
@@ -623,7 +623,7 @@ it('processes a document again with another profile from its page: the status fo
   const record = await api(sys.url, `/api/documents/${docId}`, { token: admin.access_token });
   expect(record.json).toMatchObject({ status: 'completed', profile: 'local' });
   expect(record.json.counts.chunks).toBeGreaterThan(0);
-  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.getByRole('link', { name: 'Documents', exact: true }).click();
   await page.getByRole('heading', { name: 'Documents' }).waitFor();
 });
 
@@ -646,14 +646,14 @@ it('switches between the workspaces a user belongs to: each shows its own docume
     await select.selectOption(WS);
     const rows = p.locator('tr[data-document-id]');
     await rows.first().waitFor();
-    expect(await p.getByRole('link', { name: 'Cypher' }).count()).toBe(1);
+    expect(await p.getByRole('link', { name: 'Cypher', exact: true }).count()).toBe(1);
     // The second workspace: none of the first one's documents, and the pages of a plain user.
     const listed = p.waitForRequest((r) => r.url().includes('/api/documents') && r.headers()['x-workspace-id'] === two);
     await select.selectOption(two);
     await listed;
     await p.getByText('No documents yet. Upload one to begin.').waitFor();
     expect(await rows.count()).toBe(0);
-    await p.getByRole('link', { name: 'Cypher' }).waitFor({ state: 'detached' });
+    await p.getByRole('link', { name: 'Cypher', exact: true }).waitFor({ state: 'detached' });
     expect(await p.getByRole('link', { name: 'Batch questions' }).count()).toBe(0);
     // The choice holds across a reload of the tab, and a direct URL to a page the role forbids is refused.
     await p.reload();
@@ -663,10 +663,10 @@ it('switches between the workspaces a user belongs to: each shows its own docume
     await p.getByTestId('forbidden').waitFor();
     expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);
     // Back: the documents and the power user's pages return.
-    await p.getByRole('link', { name: 'Documents' }).click();
+    await p.getByRole('link', { name: 'Documents', exact: true }).click();
     await p.getByLabel('Workspace').selectOption(WS);
     await rows.first().waitFor();
-    await p.getByRole('link', { name: 'Cypher' }).waitFor();
+    await p.getByRole('link', { name: 'Cypher', exact: true }).waitFor();
   } finally {
     await other.close();
   }
@@ -681,7 +681,7 @@ it('lets a workspace administrator create a user and change its role (not disabl
   try {
     const p = await other.newPage();
     await logInAs(p, adminEmail);
-    await p.getByRole('link', { name: 'Admin' }).click();
+    await p.getByRole('link', { name: 'Admin', exact: true }).click();
     const form = p.getByRole('form', { name: 'Create user' });
     await form.getByLabel('E-mail').fill(newcomer);
     await form.getByLabel('Password').fill(PASSWORD);
@@ -744,7 +744,7 @@ it("shows an installation administrator the models: every alias's health, the ca
     const served = async () => ((await api(sys.url, '/api/admin/models/performance?hours=24', { token })).json.models as { alias: string; model: string }[]).map((m) => `${m.alias}|${m.model}`);
     const before = await served();
     expect(before.length).toBeGreaterThan(0);
-    await p.getByRole('link', { name: 'Admin' }).click();
+    await p.getByRole('link', { name: 'Admin', exact: true }).click();
     const perfRows = p.getByTestId('model-performance').locator('tbody tr');
     await perfRows.first().waitFor();
     const shown = await perfRows.evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-alias')}|${r.getAttribute('data-model')}`));
@@ -858,7 +858,7 @@ it('budget gate: with an approval threshold of 0 an upload waits, an alert toast
 
 it('speaks German, and fits a 390 px phone screen without horizontal scrolling', async () => {
   await page.getByLabel('Language').selectOption('de');
-  await page.getByRole('link', { name: 'Dokumente' }).click();
+  await page.getByRole('link', { name: 'Dokumente', exact: true }).click();
   await page.getByRole('heading', { name: 'Dokumente' }).waitFor();
   expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
   await shot('documents-de-1440');
