@@ -30,10 +30,10 @@ export interface ChunkOptions {
 
 export const countTokens = (text: string): number => encode(text).length;
 
-/** Sentence split for German and English prose: end punctuation, then space and a capital or digit. */
-export function splitSentences(text: string): string[] {
-  return text
-    .split(/(?<=[.!?…])\s+(?=["'„“(]?[A-ZÄÖÜ0-9])|\n+/)
+/** Sentence split of one line of German or English prose: end punctuation, then space and a capital or digit. */
+export function splitSentences(line: string): string[] {
+  return line
+    .split(/(?<=[.!?…])\s+(?=["'„“(]?[A-ZÄÖÜ0-9])/)
     .map((s) => s.trim())
     .filter(Boolean);
 }
