@@ -2,6 +2,7 @@ const { basename } = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { TestEnvironment } = require('jest-environment-node');
 const Redis = require('ioredis');
+const { Client: PgClient } = require('pg');
 const { Client, Connection, ScheduleNotFoundError } = require('@temporalio/client');
 const { terminateRunning } = require('./temporal-work');
 
@@ -19,6 +20,9 @@ const { terminateRunning } = require('./temporal-work');
  *   with their names: the leak is reported where it happened. Workflows still running on the file's
  *   task queues (a test that failed half-way) are terminated and its optimisation schedule deleted,
  *   so Temporal keeps nothing of it either.
+ * - Model assignments are installation-wide: a file that leaves them other than it found them would
+ *   route the model calls of every file after it (an answer test would meet another model). Such a
+ *   file fails, naming the assignments it changed, and they are put back.
  */
 class IsolatedEnvironment extends TestEnvironment {
   constructor(config, context) {
@@ -34,6 +38,8 @@ class IsolatedEnvironment extends TestEnvironment {
   async setup() {
     await super.setup();
     await clearRateLimits(this.global.process.env.REDIS_URL);
+    const db = this.global.process.env.DATABASE_URL;
+    this.assignmentsBefore = db ? await readAssignments(db) : undefined;
   }
 
   async handleTestEvent(event, state) {
@@ -56,6 +62,10 @@ class IsolatedEnvironment extends TestEnvironment {
     // which stops the stack, has none).
     const env = this.global.process.env;
     if (open && env.TEMPORAL_ADDRESS) await endTemporalWork(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE || 'default', env.TASK_QUEUE_PREFIX);
+    if (open && this.assignmentsBefore && env.DATABASE_URL) {
+      const changed = await restoreAssignments(env.DATABASE_URL, env.REDIS_URL, this.assignmentsBefore);
+      if (changed.length) state.unhandledErrors.push(new Error(`left the installation's model assignments changed, now restored: ${changed.join('; ')}`));
+    }
   }
 }
 
@@ -90,6 +100,61 @@ async function clearRateLimits(url) {
   } finally {
     redis.disconnect();
   }
+}
+
+const ASSIGNMENT_COLUMNS = 'task, profile, model, source, reason, updated_by, updated_at';
+
+/** Every model assignment, as rows. */
+async function readAssignments(url) {
+  const db = new PgClient({ connectionString: url });
+  await db.connect();
+  try {
+    return (await db.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM model_assignments ORDER BY task, profile`)).rows;
+  } finally {
+    await db.end();
+  }
+}
+
+/**
+ * Puts the assignments back as they were, if they differ, and tells every process to reroute (the
+ * version key, ASSIGNMENTS_VERSION_KEY of src/adapters/llm.ts). Returns what differed, as "task/profile: before → now".
+ */
+async function restoreAssignments(url, redisUrl, before) {
+  const now = await readAssignments(url);
+  const key = (r) => `${r.task}/${r.profile}`;
+  const was = new Map(before.map((r) => [key(r), r.model]));
+  const is = new Map(now.map((r) => [key(r), r.model]));
+  const changed = [...new Set([...was.keys(), ...is.keys()])]
+    .filter((k) => was.get(k) !== is.get(k))
+    .sort()
+    .map((k) => `${k}: ${was.get(k) ?? 'its own model'} → ${is.get(k) ?? 'its own model'}`);
+  if (!changed.length) return changed;
+  const db = new PgClient({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query('DELETE FROM model_assignments');
+    await db.query(
+      `INSERT INTO model_assignments (${ASSIGNMENT_COLUMNS})
+       SELECT ${ASSIGNMENT_COLUMNS} FROM jsonb_to_recordset($1::jsonb)
+         AS r(task text, profile text, model text, source text, reason jsonb, updated_by uuid, updated_at timestamptz)`,
+      [JSON.stringify(before)],
+    );
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK');
+    throw err;
+  } finally {
+    await db.end();
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    await redis.incr('neuronode:model-assignments:version');
+  } finally {
+    redis.disconnect();
+  }
+  return changed;
 }
 
 module.exports = IsolatedEnvironment;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
 import { spawnTracked } from '../helpers/teardown';
+import { snapshotModelAssignments } from '../helpers/assignments';
 
 /**
  * A bounded fuzz run of the whole API from its own OpenAPI document, with schemathesis (from PyPI,
@@ -8,7 +9,9 @@ import { spawnTracked } from '../helpers/teardown';
  * as the administrator; no response may be a 5xx.
  *
  * The fuzzer works in a workspace of its own: what its generated requests reach through the
- * document's links (listing, deleting, reprocessing) is its own, never another test's data.
+ * document's links (listing, deleting, reprocessing) is its own, never another test's data. What it
+ * changes for the whole installation — the model assignments — is restored at the end: an assignment
+ * it made would route the models of every test after it.
  *
  * Left out, each for a stated reason: logout (it would end the fuzzer's own session), and the
  * operations that start model work which outlives the run and would queue up behind the local CPU
@@ -30,10 +33,12 @@ const EXCLUDED = [
 
 let sys: System;
 let token: string;
+let restoreAssignments: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   // The fuzzer is one client sending hundreds of requests a minute: its quota is raised so that it
   // exercises the handlers rather than the rate limiter (which has its own test).
   sys = await startSystem({ RATE_LIMIT_ADMIN_PER_MIN: 1_000_000, RATE_LIMIT_IP_PER_MIN: 1_000_000 });
+  restoreAssignments = await snapshotModelAssignments(sys.deps.db, sys.deps.redis);
   const workspace = `fuzz-${Date.now().toString(36)}`;
   const created = await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: workspace, name: 'API fuzzing' } });
   if (created.status !== 201) throw new Error(`could not create the fuzzing workspace: ${created.text}`);
@@ -43,6 +48,7 @@ afterAll(async () => {
   // The fuzzer learns the administrator's e-mail from responses and guesses passwords from this
   // address, so the login backoff rightly blocks that account here. The block is lifted for the
   // tests that follow, and the number of blocked pairs is reported.
+  await restoreAssignments?.();
   if (sys) {
     const keys = await sys.deps.redis.keys('neuronode:rl:login*');
     console.log(`login blocks the fuzzer caused: ${keys.filter((k) => !k.includes('login-blocks')).length}`);

@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
-import { ASSIGNMENTS_VERSION_KEY, LlmClient, ModelCallNotRecordedError } from '../../src/adapters/llm';
-import { transaction } from '../../src/adapters/postgres';
+import { LlmClient, ModelCallNotRecordedError } from '../../src/adapters/llm';
 import { allAliases, localModelFor } from '../../src/domain/model-aliases';
 import { ensureOptimizationSchedule, optimizeScheduleId } from '../../src/schedules';
 import { CircuitOpenError } from '../../src/adapters/circuit';
+import { snapshotModelAssignments } from '../helpers/assignments';
 import { ingest } from '../helpers/documents';
 import { stack } from '../helpers/stack';
 import { api, startSystem, type System } from '../helpers/system';
@@ -23,13 +23,13 @@ const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}
 let sys: System;
 let worker: ChildProcess | undefined;
 
-/** The installation's model assignments before this file: restored after it, whatever failed. */
-let assignmentsBefore: Record<string, unknown>[] = [];
+/** Restores the installation's model assignments as they were before this file. */
+let restoreAssignments: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   // The API here; the worker — which makes the model calls — in a process of its own.
   sys = await startSystem({}, { worker: false });
-  assignmentsBefore = (await sys.deps.db.query(`SELECT task, profile, model, source, reason, updated_by, updated_at FROM model_assignments`)).rows;
+  restoreAssignments = await snapshotModelAssignments(sys.deps.db, sys.deps.redis);
   worker = await startWorkerProcess();
   const doc = await ingest(sys.url, `gateway-${RUN}.txt`, Buffer.from(`Annelie Brostrom founded the Skarvik Tidal Energy Cooperative in 2019. Run ${RUN}.`));
   expect(doc.status).toBe('completed');
@@ -37,18 +37,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (worker) await stopChild(worker, 'SIGTERM');
   if (sys) {
-    // Assignments are installation-wide: the ones this file made (by hand or by an optimisation
-    // run) must not route the models of the files after it.
-    await transaction(sys.deps.db, async (c) => {
-      await c.query(`DELETE FROM model_assignments`);
-      await c.query(
-        `INSERT INTO model_assignments (task, profile, model, source, reason, updated_by, updated_at)
-         SELECT task, profile, model, source, reason, updated_by, updated_at FROM jsonb_to_recordset($1::jsonb)
-           AS r(task text, profile text, model text, source text, reason jsonb, updated_by uuid, updated_at timestamptz)`,
-        [JSON.stringify(assignmentsBefore)],
-      );
-    });
-    await sys.deps.redis.incr(ASSIGNMENTS_VERSION_KEY);
+    // The assignments this file made (by hand or by an optimisation run) must not route the models
+    // of the files after it.
+    await restoreAssignments?.();
     try {
       await sys.deps.temporal!.schedule.getHandle(optimizeScheduleId(sys.deps.env)).delete();
     } catch (err) {

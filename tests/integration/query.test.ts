@@ -1,3 +1,4 @@
+import { localModelFor } from '../../src/domain/model-aliases';
 import { ingest } from '../helpers/documents';
 import { api, authHeaders, startSystem, type System } from '../helpers/system';
 
@@ -90,7 +91,8 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(a.workflow_id).toBe(`query-${a.query_id}`);
     expect(a.stages.retrieval.ms).toBeGreaterThan(0);
     expect(a.stages.generation.alias).toBe('synthesis_local');
-    expect(a.stages.generation.model).toBeTruthy();
+    // The alias's own model: an assignment another file left behind would answer with a different one.
+    expect(a.stages.generation.model).toBe(`openai/${localModelFor('synthesis')}`);
     expect(a.stages.validation_primary.alias).toBe('validation_primary_local');
     expect(a.tokens).toBeGreaterThan(0);
     // Both facts, from the document that holds them, validated, each citation a real chunk.

@@ -7,6 +7,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import JSZip from 'jszip';
 import { ROOT } from '../helpers/stack';
+import { snapshotModelAssignments } from '../helpers/assignments';
 import { upload, waitForDocument } from '../helpers/documents';
 import { escapeName, graphScope } from '../../src/domain/graph-scope';
 import { adminCredentials, api, login, startSystem, type System } from '../helpers/system';
@@ -735,6 +736,7 @@ it("shows an installation administrator the models: every alias's health, the ca
   const admin = await login(sys.url, { email, password, workspace_id: WS });
   const token = admin.access_token as string;
   const SLOT = { task: 'classification', profile: 'premium' };
+  const restoreAssignments = await snapshotModelAssignments(sys.deps.db, sys.deps.redis);
   const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
   try {
     const p = await other.newPage();
@@ -808,7 +810,7 @@ it("shows an installation administrator the models: every alias's health, the ca
     expect((await sys.deps.db.query(`SELECT count(*)::int AS n FROM model_assignments WHERE reason->>'run_id' = $1`, [runId])).rows[0].n).toBe(0);
   } finally {
     await other.close();
-    await api(sys.url, '/api/admin/models/assign', { method: 'POST', json: { ...SLOT, model: null }, token });
+    await restoreAssignments();
   }
 }, 420_000);
 
