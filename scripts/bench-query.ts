@@ -17,7 +17,7 @@ import { createApp } from '../src/api/app';
 import { ensureFirstAdmin } from '../src/api/auth';
 import { parseConfig } from '../src/config';
 import { EMBEDDING_FOR } from '../src/domain/model-aliases';
-import { contentTerms, luceneQuery } from '../src/domain/query-plan';
+import { keywordQuery } from '../src/domain/query-plan';
 import { benchSystem, percentile, run, writeResult } from './bench-kit';
 import { loadQueries } from './eval-corpus';
 import neo4j from 'neo4j-driver';
@@ -98,7 +98,7 @@ async function main() {
   for (const users of [1, 10]) {
     baseline[`users_${users}`] = await load(users, at(0, users === 1 ? 30 : 100), async (q) => {
       await col.query({ queryEmbeddings: [vecOf.get(q)!], nResults: 40, where: { workspace_id: ws }, include: ['distances'] });
-      await deps.graph.executeQuery(`CALL db.index.fulltext.queryNodes($i, $q, {limit: $n}) YIELD node RETURN node.id`, { i: CHUNK_SEARCH_INDEX, q: luceneQuery(contentTerms(q), ws), n: neo4j.int(40) }, { routing: 'READ' });
+      await deps.graph.executeQuery(`CALL db.index.fulltext.queryNodes($i, $q, {limit: $n}) YIELD node RETURN node.id`, { i: CHUNK_SEARCH_INDEX, q: keywordQuery(q, ws), n: neo4j.int(40) }, { routing: 'READ' });
     });
     console.log('baseline', JSON.stringify(baseline[`users_${users}`]));
   }

@@ -32,11 +32,34 @@ export function contentTerms(text: string): string[] {
   return removeStopwords(removeStopwords(lower, eng), [...deu, ...EXTRA_STOP]).filter((w) => w.length > 1 || /\d/.test(w));
 }
 
-/** A Lucene query over the chunk full-text index: each term escaped, OR-ed, scoped to a workspace. */
-export function luceneQuery(terms: string[], workspaceId: string): string | null {
-  const escaped = [...new Set(terms)].map((t) => t.replace(/[+\-&|!(){}[\]^"~*?:\\/]/g, (c) => `\\${c}`)).filter(Boolean);
-  if (escaped.length === 0) return null;
-  return `+workspace_id:"${workspaceId.replace(/["\\]/g, '')}" +(${escaped.slice(0, 64).join(' ')})`;
+/**
+ * Identifiers a question names, as the full-text index stores them: the index's tokenizer keeps
+ * `refresh_token_expire_days` or `user_management` as one word, while the question's words split them
+ * ("Refresh-Token", "user_management" → refresh, token, user, management) and would never match it.
+ * Each word joined by `_` or `-` becomes one lower-case prefix with `_` between its parts.
+ */
+export function identifierPrefixes(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/[\p{L}\p{N}]+(?:[_-][\p{L}\p{N}]+)+/gu)) out.add(m[0].toLowerCase().replace(/-/g, '_'));
+  return [...out];
+}
+
+/**
+ * A Lucene query over the chunk full-text index: each term escaped, OR-ed, scoped to a workspace;
+ * identifier prefixes (see identifierPrefixes) OR-ed in as prefix queries.
+ */
+export function luceneQuery(terms: string[], workspaceId: string, prefixes: string[] = []): string | null {
+  const escape = (t: string) => t.replace(/[+\-&|!(){}[\]^"~*?:\\/]/g, (c) => `\\${c}`);
+  const escaped = [...new Set(terms)].map(escape).filter(Boolean);
+  const wild = [...new Set(prefixes)].map(escape).filter(Boolean).map((p) => `${p}*`);
+  const all = [...escaped.slice(0, 64), ...wild.slice(0, 8)];
+  if (all.length === 0) return null;
+  return `+workspace_id:"${workspaceId.replace(/["\\]/g, '')}" +(${all.join(' ')})`;
+}
+
+/** The keyword query of a question: its content terms and the identifiers it names. */
+export function keywordQuery(text: string, workspaceId: string): string | null {
+  return luceneQuery(contentTerms(text), workspaceId, identifierPrefixes(text));
 }
 
 const MONTHS: Record<string, number> = {

@@ -7,7 +7,7 @@ import { graphScope, readableScopeLabels } from '../domain/graph-scope';
 import {
   contentTerms,
   decompose,
-  luceneQuery,
+  keywordQuery,
   reciprocalRankFusion,
   spotDates,
   spotSources,
@@ -216,7 +216,7 @@ export function createRetriever(deps: Deps) {
 
   async function keywordSearch(workspaceId: string, text: string, allowed: string[] | null, n: number): Promise<string[]> {
     if (allowed && allowed.length === 0) return [];
-    const q = luceneQuery(contentTerms(text), workspaceId);
+    const q = keywordQuery(text, workspaceId);
     if (!q) return [];
     const session = graph.session({ defaultAccessMode: 'READ' });
     try {

@@ -1,5 +1,5 @@
 import { neutraliseInstructions, synthesiseContext, coverageOf } from '../../src/activities/query';
-import { contentTerms, decompose, intentByRules, lexicalSupport, luceneQuery, reciprocalRankFusion, spotDates, spotSources, termSupport } from '../../src/domain/query-plan';
+import { contentTerms, decompose, identifierPrefixes, intentByRules, keywordQuery, lexicalSupport, luceneQuery, reciprocalRankFusion, spotDates, spotSources, termSupport } from '../../src/domain/query-plan';
 import type { RankedChunk } from '../../src/retrieval/retrieve';
 import { scoreRetrieval } from '../../scripts/eval-score';
 
@@ -16,6 +16,12 @@ describe('query planning', () => {
   it('escapes Lucene syntax and scopes to the workspace', () => {
     expect(luceneQuery(['c++', 'a:b', '(x)'], 'w"s')).toBe('+workspace_id:"ws" +(c\\+\\+ a\\:b \\(x\\))');
     expect(luceneQuery([], 'ws')).toBeNull();
+  });
+
+  it('asks the full-text index for the identifiers a question names, as the index stores them', () => {
+    expect(identifierPrefixes('Wie viele Tage ist ein Refresh-Token gültig, und wer hat user_management?')).toEqual(['refresh_token', 'user_management']);
+    expect(identifierPrefixes('Who founded the cooperative?')).toEqual([]);
+    expect(keywordQuery('Wie lange gilt ein Refresh-Token?', 'ws')).toBe('+workspace_id:"ws" +(gilt refresh\\-token refresh_token*)');
   });
 
   it('finds dates in English and German', () => {
