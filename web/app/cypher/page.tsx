@@ -6,6 +6,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import Editor from 'react-simple-code-editor';
 import { Forbidden } from '../../components/Forbidden';
 import type { GraphEdge, GraphNode } from '../../components/GraphCanvas';
+import { ViewSwitch } from '../../components/ViewSwitch';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
@@ -100,14 +101,15 @@ export default function CypherPage() {
             {result.graph.dangling > 0 && ` ${t('cypher.dangling', { count: number(result.graph.dangling) })}`}
           </p>
           {drawing && (
-            <div role="group" aria-label={t('cypher.view')} className="actions">
-              <button type="button" className={view === 'table' ? '' : 'ghost'} aria-pressed={view === 'table'} onClick={() => setView('table')}>
-                {t('cypher.view.table')}
-              </button>
-              <button type="button" className={view === 'graph' ? '' : 'ghost'} aria-pressed={view === 'graph'} onClick={() => setView('graph')}>
-                {t('cypher.view.graph')}
-              </button>
-            </div>
+            <ViewSwitch
+              label={t('cypher.view')}
+              value={view}
+              options={[
+                { value: 'table', label: t('cypher.view.table') },
+                { value: 'graph', label: t('cypher.view.graph') },
+              ]}
+              onChange={setView}
+            />
           )}
           {drawing && view === 'graph' && (
             <>

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useMemo, useRef, useState } from 'react';
 import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
+import { ViewSwitch } from '../../components/ViewSwitch';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
 import { useLiveChannel } from '../../lib/live';
@@ -98,14 +99,15 @@ function GraphView() {
             ))}
           </select>
         </label>
-        <div role="group" aria-label={t('graph.view')} className="actions">
-          <button type="button" className={view === 'graph' ? '' : 'ghost'} aria-pressed={view === 'graph'} onClick={() => setView('graph')}>
-            {t('graph.view.graph')}
-          </button>
-          <button type="button" className={view === 'list' ? '' : 'ghost'} aria-pressed={view === 'list'} onClick={() => setView('list')}>
-            {t('graph.view.list')}
-          </button>
-        </div>
+        <ViewSwitch
+          label={t('graph.view')}
+          value={view}
+          options={[
+            { value: 'graph', label: t('graph.view.graph') },
+            { value: 'list', label: t('graph.view.list') },
+          ]}
+          onChange={setView}
+        />
       </div>
       {found.data && search.trim() && (
         <ul className="hits" aria-label={t('graph.hits')} data-testid="graph-hits">
