@@ -199,7 +199,7 @@ export function chunksRouter(deps: Deps): Router {
     const { id } = parse(ChunkIdParam, req.params);
     const { neighbours } = parse(ChunkQuery, req.query);
     const r = await deps.db.query(
-      `SELECT c.id, c.document_id, c.position, c.page, c.section, c.content, d.title, d.filename
+      `SELECT c.id, c.document_id, c.position, c.page, c.section, c.content, d.title, d.filename, d.format
          FROM chunks c JOIN documents d ON d.id = c.document_id
         WHERE c.id = $1 AND d.workspace_id = $2 AND ${readableSql('$3')}`,
       [id, workspaceOf(req), req.user!.userId],
@@ -219,6 +219,7 @@ export function chunksRouter(deps: Deps): Router {
       document_id: c.document_id,
       title: c.title ?? c.filename,
       filename: c.filename,
+      format: c.format,
       position: c.position,
       page: c.page,
       section: c.section,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORMATS } from '../domain/formats';
 
 /**
  * What the routes answer, as zod schemas: the OpenAPI document publishes them and the tests check
@@ -99,6 +100,8 @@ export const ChunkResponse = obj({
   document_id: str,
   title: str,
   filename: str,
+  /** The document's format (pdf, docx, markdown, …): a PDF's page can be drawn from its original. */
+  format: z.enum(FORMATS),
   position: num,
   page: num.nullable(),
   section: nullableStr,

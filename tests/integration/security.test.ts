@@ -300,6 +300,7 @@ describe('tokens', () => {
     const middle = rows[1]!;
     const c = await api(sys.url, `/api/chunks/${middle.id}?neighbours=1`);
     expect(c.status).toBe(200);
+    expect(c.json.format).toBe('text');
     expect(c.json.before.map((x: { chunk_id: string }) => x.chunk_id)).toEqual([rows[0]!.id]);
     expect(c.json.after.map((x: { chunk_id: string }) => x.chunk_id)).toEqual([rows[2]!.id]);
     const none = await api(sys.url, `/api/chunks/${middle.id}?neighbours=0`);

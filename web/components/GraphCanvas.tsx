@@ -21,6 +21,17 @@ export interface GraphEdge {
 /** Colours by entity type, readable on both themes' backgrounds. */
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 export const colourOf = (type: string, types: string[]) => PALETTE[Math.max(0, types.indexOf(type)) % PALETTE.length]!;
+/** Colours by relationship type: muted, so the entities stay in front, and apart from each other. */
+const RELATION_PALETTE = ['#8d6e63', '#5c6bc0', '#26a69a', '#ef6c00', '#7e57c2', '#9e9d24', '#ec407a', '#78909c'];
+export const relationColourOf = (type: string, relations: string[]) => RELATION_PALETTE[Math.max(0, relations.indexOf(type)) % RELATION_PALETTE.length]!;
+/** The relationship types among `edges`, each with its count, in name order (the legend's and the colours' order). */
+export function relationTypes(edges: GraphEdge[]): { type: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const e of edges) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([type, count]) => ({ type, count }));
+}
+/** Up to this many edges, each is named by its relationship type on the canvas. */
+const LABELLED_EDGES = 150;
 
 /** How long the force layout runs in its Web Worker before the graph is drawn: longer for larger graphs. */
 const layoutMs = (order: number) => Math.min(1500, 400 + order / 4);
@@ -50,7 +61,8 @@ export default function GraphCanvas({ nodes, edges, types, selected, onSelect, l
       const radius = 10 + 90 * Math.sqrt(i / Math.max(1, n));
       g.addNode(node.id, { x: radius * Math.cos(angle), y: radius * Math.sin(angle), size: 3 + 3 * Math.log2(1 + node.mentions), label: node.name, color: colourOf(node.type, types), entityType: node.type });
     });
-    for (const e of edges) if (g.hasNode(e.source) && g.hasNode(e.target)) g.addEdge(e.source, e.target, { size: Math.min(4, 0.5 + e.weight / 2), color: '#9aa4b2', label: e.type });
+    const relations = relationTypes(edges).map((r) => r.type);
+    for (const e of edges) if (g.hasNode(e.source) && g.hasNode(e.target)) g.addEdge(e.source, e.target, { size: Math.min(4, 0.5 + e.weight / 2), color: relationColourOf(e.type, relations), label: e.type });
     graph.current = g;
 
     // The layout runs to its end in a Web Worker on a copy before anything is drawn: drawing while it
@@ -62,7 +74,7 @@ export default function GraphCanvas({ nodes, edges, types, selected, onSelect, l
     const draw = () => {
       if (ended || !box.current) return;
       renderer = new Sigma(g, box.current, {
-        renderEdgeLabels: false,
+        renderEdgeLabels: g.size <= LABELLED_EDGES,
         // While the camera moves, edges and labels wait: a frame then draws nodes alone.
         hideEdgesOnMove: g.size > 2000,
         hideLabelsOnMove: g.order > 300,
@@ -77,7 +89,7 @@ export default function GraphCanvas({ nodes, edges, types, selected, onSelect, l
         edgeReducer: (id, attrs) => {
           const s = picked.current;
           if (!s) return attrs;
-          return g.extremities(id).includes(s) ? { ...attrs, color: '#5a6270' } : { ...attrs, hidden: true };
+          return g.extremities(id).includes(s) ? attrs : { ...attrs, hidden: true };
         },
       });
       sigma.current = renderer;

@@ -1691,6 +1691,8 @@ export interface operations {
                         document_id: string;
                         title: string;
                         filename: string;
+                        /** @enum {string} */
+                        format: "pdf" | "docx" | "pptx" | "xlsx" | "html" | "markdown" | "text" | "csv" | "json" | "email";
                         position: number;
                         page: number | null;
                         section: string | null;

@@ -1,6 +1,7 @@
 'use client';
 import { Fragment, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
+import { PdfView } from '../../components/PdfView';
 import { MODEL_PROFILES, ProfileOptions, type ModelProfile } from '../../components/ProfileOptions';
 import { unwrap, useApi, type ResponseOf } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
@@ -128,7 +129,12 @@ export default function AskPage() {
     }
   };
 
-  const open = (c: Citation) => setSource(c);
+  // A cited PDF is shown at the cited page; the reader may leaf through it from there.
+  const [pdfPage, setPdfPage] = useState(1);
+  const open = (c: Citation) => {
+    setSource(c);
+    setPdfPage(c.page ?? 1);
+  };
   // The cited chunk itself, in its context: the chunk before and after it, the cited one marked.
   const chunk = useQuery<Chunk>({
     queryKey: ['chunk', source?.chunk_id],
@@ -300,6 +306,16 @@ export default function AskPage() {
               <mark>{source.snippet}</mark>
             )}
           </blockquote>
+          {chunk.data?.format === 'pdf' && chunk.data.page !== null && (
+            <PdfView
+              key={chunk.data.document_id}
+              documentId={chunk.data.document_id}
+              title={chunk.data.title}
+              page={pdfPage}
+              onPage={setPdfPage}
+              highlight={pdfPage === chunk.data.page ? chunk.data.text : undefined}
+            />
+          )}
         </aside>
       )}
     </section>

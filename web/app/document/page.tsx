@@ -3,12 +3,13 @@ import { useQuery } from '@tanstack/react-query';
 import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { Suspense, useMemo, useState } from 'react';
+import { Suspense, useMemo, useRef, useState } from 'react';
 import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
 import { INGEST_PROFILES, ProfileOptions, type IngestProfile } from '../../components/ProfileOptions';
 import { saveResponse, unwrap, useApi } from '../../lib/api';
 import { useI18n, type MessageKey } from '../../lib/i18n';
 import { ApiFailure, useSession } from '../../lib/session';
+import { PdfView } from '../../components/PdfView';
 import { QueryStatus } from '../../components/QueryStatus';
 
 const PAGE = 50;
@@ -57,6 +58,10 @@ function DocumentView({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const [profile, setProfile] = useState<string>('');
   const [reprocessing, setReprocessing] = useState(false);
+  // The PDF's page in view, and the chunk whose lines are marked on it (a chunk's "Show page").
+  const [pdfPage, setPdfPage] = useState(1);
+  const [marked, setMarked] = useState<string | undefined>(undefined);
+  const original = useRef<HTMLElement>(null);
   const doc = useQuery({
     queryKey: ['document', id],
     queryFn: async () => unwrap(await api.GET('/api/documents/{id}', { params: { path: { id } } })),
@@ -137,6 +142,12 @@ function DocumentView({ id }: { id: string }) {
           {error}
         </p>
       )}
+      {d.format === 'pdf' && (
+        <section ref={original} aria-labelledby="original-title">
+          <h2 id="original-title">{t('document.original')}</h2>
+          <PdfView documentId={id} title={d.title ?? d.filename} page={pdfPage} onPage={(n) => (setPdfPage(n), setMarked(undefined))} highlight={marked} />
+        </section>
+      )}
       {d.status === 'completed' && (
         <>
           <h2>{t('document.entities')}</h2>
@@ -153,6 +164,22 @@ function DocumentView({ id }: { id: string }) {
                   #{c.position + 1}
                   {c.page !== null ? ` · ${t('ask.page', { page: c.page })}` : ''}
                   {c.section ? ` · ${c.section}` : ''}
+                  {d.format === 'pdf' && c.page !== null && (
+                    <>
+                      {' '}
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => {
+                          setPdfPage(c.page!);
+                          setMarked(c.text);
+                          original.current?.scrollIntoView({ block: 'start' });
+                        }}
+                      >
+                        {t('document.showPage', { page: c.page })}
+                      </button>
+                    </>
+                  )}
                 </p>
                 <p className="passage">{c.text}</p>
               </li>

@@ -4,7 +4,7 @@ import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useMemo, useRef, useState } from 'react';
-import { colourOf, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
+import { colourOf, relationColourOf, relationTypes, type GraphEdge, type GraphNode } from '../../components/GraphCanvas';
 import { ViewSwitch } from '../../components/ViewSwitch';
 import { unwrap, useApi } from '../../lib/api';
 import { useI18n } from '../../lib/i18n';
@@ -56,6 +56,7 @@ function GraphView() {
   const nodes = overview.data?.nodes as GraphNode[] | undefined;
   const edges = overview.data?.edges as GraphEdge[] | undefined;
   const types = useMemo(() => [...new Set((nodes ?? []).map((n) => n.type))].sort(), [nodes]);
+  const relations = useMemo(() => relationTypes(edges ?? []), [edges]);
   const shown = useRef<Set<string>>(new Set());
   shown.current = useMemo(() => new Set((nodes ?? []).map((n) => n.id)), [nodes]);
 
@@ -140,6 +141,15 @@ function GraphView() {
           {types.map((type) => (
             <li key={type}>
               <span className="swatch" style={{ background: colourOf(type, types) }} aria-hidden="true" /> {type}
+            </li>
+          ))}
+        </ul>
+      )}
+      {relations.length > 0 && (
+        <ul className="legend" aria-label={t('graph.relations')} data-testid="relation-legend">
+          {relations.map((r) => (
+            <li key={r.type} data-relation={r.type} data-count={r.count}>
+              <span className="line-swatch" style={{ background: relationColourOf(r.type, relations.map((x) => x.type)) }} aria-hidden="true" /> {r.type} ({number(r.count)})
             </li>
           ))}
         </ul>
