@@ -40,7 +40,8 @@ proxy.on('error', (err, _req, res) => {
   } else if (res && 'destroy' in res) res.destroy();
 });
 
-const toApi = (url = '') => url.startsWith('/api/') || url === '/api' || url.startsWith('/ws/') || url.startsWith('/openapi.json');
+// The API's own documentation (Swagger UI, /docs) is served by the API too.
+const toApi = (url = '') => url.startsWith('/api/') || url === '/api' || url.startsWith('/ws/') || url.startsWith('/openapi.json') || url === '/docs' || url.startsWith('/docs/');
 const server = createServer((req, res) => {
   if (toApi(req.url)) proxy.web(req, res);
   else void handle(req, res);

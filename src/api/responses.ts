@@ -25,6 +25,8 @@ export const StatusResponse = obj({
   version: str,
   uptime_s: num,
   temporal_ui: str,
+  /** The model gateway's own administration UI. */
+  litellm_ui: str,
   services: z.record(str, obj({ state: z.enum(['up', 'down']), version: nullableStr, latency_ms: num, error: str.optional() })),
 });
 export const SystemCheckResponse = obj({ workflow_id: str, run_id: str });

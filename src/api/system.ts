@@ -56,6 +56,7 @@ export function systemRouter(deps: Deps): Router {
       version: VERSION,
       uptime_s: Math.round(process.uptime()),
       temporal_ui: deps.env.TEMPORAL_UI_URL,
+      litellm_ui: new URL('/ui', deps.env.LITELLM_URL).href,
       services: Object.fromEntries(
         checks.map((c) => [c.name, { state: c.ok ? 'up' : 'down', version: c.version ?? null, latency_ms: c.latencyMs, ...(c.error ? { error: c.error } : {}) }]),
       ),

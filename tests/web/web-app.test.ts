@@ -78,29 +78,37 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startWeb(apiUrl: string, port?: number): Promise<string> {
+/** A web server in front of the API at `apiUrl`, answering on its port. */
+async function startWebServer(apiUrl: string, port?: number): Promise<{ url: string; proc: ChildProcess }> {
   if (!existsSync(join(ROOT, 'web', '.next', 'BUILD_ID'))) throw new Error('the web application is not built: run scripts/test.sh (it runs `npm --prefix web run build`)');
   port ??= await freePort();
-  web = spawn(process.execPath, ['server.mjs'], { cwd: join(ROOT, 'web'), env: { ...process.env, API_URL: apiUrl, WEB_PORT: String(port), NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['server.mjs'], { cwd: join(ROOT, 'web'), env: { ...process.env, API_URL: apiUrl, WEB_PORT: String(port), NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  web.stdout!.on('data', (d) => (log += d));
-  web.stderr!.on('data', (d) => (log += d));
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120; i++) {
-    if (web.exitCode !== null) throw new Error(`the web server exited with ${web.exitCode}: ${log}`);
+    if (proc.exitCode !== null) throw new Error(`the web server exited with ${proc.exitCode}: ${log}`);
     const ok = await fetch(`${url}/login`).then(
       (r) => r.ok,
       (err: Error) => (err.name === 'TypeError' ? false : Promise.reject(err)),
     );
-    if (ok) return url;
+    if (ok) return { url, proc };
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the web server did not answer: ${log}`);
 }
 
+/** The test's own web server (the one whose crash a test rides out). */
+async function startWeb(apiUrl: string, port?: number): Promise<string> {
+  const server = await startWebServer(apiUrl, port);
+  web = server.proc;
+  return server.url;
+}
+
 /** Logs another user in through the login page of a fresh browser page and waits for the documents. */
-async function logInAs(p: Page, email: string, password = PASSWORD) {
-  await p.goto(`${webUrl}/login`);
+async function logInAs(p: Page, email: string, password = PASSWORD, base = webUrl) {
+  await p.goto(`${base}/login`);
   await p.getByLabel('E-mail').fill(email);
   await p.getByLabel('Password').fill(password);
   await p.getByRole('button', { name: 'Log in' }).click();
@@ -220,6 +228,48 @@ it('uploads a Markdown file and a PDF whose rows walk through their stages to co
   docId = (await rows[0]!.getAttribute('data-document-id'))!;
   pdfId = (await rows[1]!.getAttribute('data-document-id'))!;
   await shot('documents-en-1440');
+});
+
+it("refreshes the session silently: a page kept open past its access token's lifetime goes on working without a login", async () => {
+  // An API whose access tokens live one minute (its shortest), behind a web server of its own.
+  const short = await startSystem({ ACCESS_TOKEN_MINUTES: 1 }, { worker: false });
+  let server: { url: string; proc: ChildProcess } | undefined;
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
+  try {
+    server = await startWebServer(short.url);
+    const p = await other.newPage();
+    await logInAs(p, EMAIL, PASSWORD, server.url);
+    const loggedIn = Date.now();
+    const refused: string[] = [];
+    p.on('response', (r) => {
+      if (r.url().includes('/api/') && r.status() === 401) refused.push(r.url());
+    });
+    // The session renews the token before it runs out, with the cookie, unasked.
+    const refreshed = await p.waitForResponse((r) => r.url().endsWith('/api/auth/refresh') && r.request().method() === 'POST', { timeout: 50_000 });
+    expect(refreshed.status()).toBe(200);
+    expect(Date.now() - loggedIn).toBeLessThan(60_000);
+    // Past the first token's end, the pages still load their data.
+    await p.waitForTimeout(Math.max(0, loggedIn + 62_000 - Date.now()));
+    await p.getByRole('link', { name: 'History', exact: true }).click();
+    await p.getByRole('heading', { name: 'History' }).waitFor();
+    const listed = p.waitForResponse((r) => /\/api\/documents\?/.test(r.url()));
+    await p.getByRole('link', { name: 'Documents', exact: true }).click();
+    expect((await listed).status()).toBe(200);
+    await p.locator(`tr[data-filename="lanterns-${RUN}.md"]`).waitFor();
+    expect(p.url()).toMatch(/\/documents$/);
+    expect(refused).toEqual([]);
+    // Its session ends here, as the user's others do at logout.
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await p.waitForURL(/\/login/);
+  } finally {
+    await other.close();
+    if (server && server.proc.exitCode === null) {
+      const exited = new Promise((r) => server!.proc.once('exit', r));
+      server.proc.kill('SIGTERM');
+      await exited;
+    }
+    await short.stop();
+  }
 });
 
 it("opens a document's page: its record, its chunks, its entities and their graph, and the original file as uploaded", async () => {
@@ -769,7 +819,7 @@ it('switches between the workspaces a user belongs to: each shows its own docume
   }
 });
 
-it('lets a workspace administrator create a user and change its role (not disable the account: that is installation-wide), both in the audit log', async () => {
+it('lets a workspace administrator create a user and change its role (not disable the account: that is installation-wide), both in the audit log; links the API docs, Temporal and LiteLLM; creates a workspace and moves into it', async () => {
   const adminEmail = `web-admin-${RUN}@example.com`;
   const newcomer = `web-new-${RUN}@example.com`;
   const admin = await login(sys.url, { ...adminCredentials(), workspace_id: WS });
@@ -819,15 +869,36 @@ it('lets a workspace administrator create a user and change its role (not disabl
     await budget.getByRole('button', { name: 'Save budget' }).click();
     expect((await cleared).status()).toBe(200);
     expect((await api(sys.url, '/api/admin/budget', { token: admin.access_token })).json).toMatchObject({ daily_limit_usd: null, approval_above_usd: null });
+    // Links to the API's documentation (through this server), the Temporal Web UI and LiteLLM's UI, each answering.
+    const status = (await api(sys.url, '/api/status', { token: admin.access_token })).json;
+    expect(await p.getByRole('link', { name: 'API documentation' }).getAttribute('href')).toBe('/docs');
+    expect(await p.getByRole('link', { name: 'Temporal Web UI' }).getAttribute('href')).toBe(status.temporal_ui);
+    expect(await p.getByRole('link', { name: 'LiteLLM UI' }).getAttribute('href')).toBe(status.litellm_ui);
+    const docs = await fetch(`${webUrl}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger-ui');
+    for (const href of [status.temporal_ui, status.litellm_ui]) expect({ href, status: (await fetch(href)).status }).toEqual({ href, status: 200 });
     await p.setViewportSize({ width: 1440, height: 900 });
     await p.screenshot({ path: join(SHOTS, 'admin-en-1440.png'), fullPage: true });
     expect(await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa']).analyze().then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id))).toEqual([]);
+    // A workspace made on the page: listed, and the page works in it at once, its creator its only member.
+    const made = `web-made-${RUN}`;
+    const wsForm = p.getByRole('form', { name: 'Create workspace' });
+    await wsForm.getByLabel('Identifier').fill(made);
+    await wsForm.getByLabel('Name').fill('Made on the page');
+    await wsForm.getByRole('button', { name: 'Create workspace' }).click();
+    await p.getByTestId('workspaces').locator(`li[data-workspace="${made}"][aria-current="true"]`).waitFor();
+    expect(await p.getByTestId('workspace').inputValue()).toBe(made);
+    await p.locator(`tr[data-email="${adminEmail}"]`).waitFor();
+    expect(await p.locator('tr[data-email]').count()).toBe(1);
+    const mine = await login(sys.url, { email: adminEmail, password: PASSWORD, workspace_id: made });
+    expect(mine.workspace_id).toBe(made);
   } finally {
     await other.close();
   }
 });
 
-it("shows an installation administrator the models: every alias's health, the calls they served, an assignment made and undone, and an optimisation run scored and rejected", async () => {
+it("shows an installation administrator an account disabled from the page, and the models: every alias's health, the calls they served, an assignment made and undone, and an optimisation run scored and rejected", async () => {
   const { email, password } = adminCredentials();
   const admin = await login(sys.url, { email, password, workspace_id: WS });
   const token = admin.access_token as string;
@@ -843,6 +914,23 @@ it("shows an installation administrator the models: every alias's health, the ca
     const before = await served();
     expect(before.length).toBeGreaterThan(0);
     await p.getByRole('link', { name: 'Admin', exact: true }).click();
+    // An account is the installation's: its administrator disables one on the same page (a user of the
+    // workspace the page is in), the audit log shows it, and the account cannot log in any more.
+    const leaver = `web-leaver-${RUN}@example.com`;
+    const home = await login(sys.url, { email, password });
+    expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email: leaver, password: PASSWORD, role: 'user' }, token: home.access_token })).status).toBe(201);
+    expect((await api(sys.url, '/api/auth/login', { method: 'POST', json: { email: leaver, password: PASSWORD }, token: null })).status).toBe(200);
+    await p.reload();
+    const member = p.locator(`tr[data-email="${leaver}"]`);
+    // The audit table is loaded (the account's creation is in it) before its edits are counted.
+    await p.getByTestId('audit').locator('tr', { hasText: 'POST /api/admin/users' }).first().waitFor();
+    const editsBefore = await p.getByTestId('audit').locator('tr', { hasText: 'PATCH /api/admin/users/{id}' }).count();
+    const patched = p.waitForResponse((r) => /\/api\/admin\/users\/[^/?]+$/.test(r.url()) && r.request().method() === 'PATCH');
+    await member.getByRole('button', { name: 'Disable' }).click();
+    expect((await patched).status()).toBe(200);
+    await member.getByTestId('user-state').filter({ hasText: 'Disabled' }).waitFor();
+    await p.waitForFunction((n) => Array.from(document.querySelectorAll('[data-testid="audit"] tr')).filter((r) => r.textContent?.includes('PATCH /api/admin/users/{id}')).length > n, editsBefore);
+    expect((await api(sys.url, '/api/auth/login', { method: 'POST', json: { email: leaver, password: PASSWORD }, token: null })).status).toBe(401);
     const perfRows = p.getByTestId('model-performance').locator('tbody tr');
     await perfRows.first().waitFor();
     const shown = await perfRows.evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-alias')}|${r.getAttribute('data-model')}`));
@@ -954,20 +1042,28 @@ it('budget gate: with an approval threshold of 0 an upload waits, an alert toast
   }
 });
 
-it('speaks German, and fits a 390 px phone screen without horizontal scrolling', async () => {
+it('speaks German, and fits a 390 px phone screen without horizontal scrolling in either language', async () => {
+  const pages = ['/documents', '/ask', '/graph', '/history', '/batch', '/cypher', `/document?id=${docId}`, `/document?id=${pdfId}`];
+  const nameOf = (path: string) => (path === `/document?id=${pdfId}` ? 'document-pdf' : path.slice(1).replace(/\?.*/, ''));
+  // Every page in the language chosen, its screenshot taken; on a phone, nothing wider than the screen.
+  const tour = async (suffix: string, phone: boolean) => {
+    for (const path of pages) {
+      await page.goto(`${webUrl}${path}`);
+      await page.locator('h1').waitFor();
+      if (phone) {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect({ path, overflow }).toEqual({ path, overflow: 0 });
+      }
+      await shot(`${nameOf(path)}-${suffix}`);
+    }
+  };
   await page.getByLabel('Language').selectOption('de');
   await page.getByRole('link', { name: 'Dokumente', exact: true }).click();
   await page.getByRole('heading', { name: 'Dokumente' }).waitFor();
   expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
-  await shot('documents-de-1440');
+  await tour('de-1440', false);
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const path of ['/documents', '/ask', '/graph', '/history', '/batch', '/cypher', `/document?id=${docId}`, `/document?id=${pdfId}`]) {
-    await page.goto(`${webUrl}${path}`);
-    await page.locator('h1').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect({ path, overflow }).toEqual({ path, overflow: 0 });
-    await shot(`${path === `/document?id=${pdfId}` ? 'document-pdf' : path.slice(1).replace(/\?.*/, '')}-de-390`);
-  }
+  await tour('de-390', true);
   const dark = page.getByRole('button', { name: 'Dunkel' });
   await dark.click();
   expect(await dark.getAttribute('aria-pressed')).toBe('true');
@@ -976,6 +1072,8 @@ it('speaks German, and fits a 390 px phone screen without horizontal scrolling',
   await dark.click();
   expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
   await page.getByLabel('Sprache').selectOption('en');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await tour('en-390', true);
   await page.setViewportSize({ width: 1440, height: 900 });
 });
 

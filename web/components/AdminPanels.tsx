@@ -64,7 +64,7 @@ export function BudgetPanel() {
   );
 }
 
-/** Every service the system runs on, with its state and version, and the Temporal Web UI. */
+/** Every service the system runs on, with its state and version; links to the API docs, the Temporal Web UI and LiteLLM's UI. */
 export function SystemPanel() {
   const { t, number } = useI18n();
   const api = useApi();
@@ -75,8 +75,16 @@ export function SystemPanel() {
     <div className="card">
       <p>
         {s.service} {s.version} · {t('system.uptime', { s: number(Math.round(s.uptime_s)) })} ·{' '}
+        <a href="/docs" target="_blank" rel="noreferrer">
+          {t('system.apiDocs')}
+        </a>{' '}
+        ·{' '}
         <a href={s.temporal_ui} target="_blank" rel="noreferrer">
           {t('system.temporalUi')}
+        </a>{' '}
+        ·{' '}
+        <a href={s.litellm_ui} target="_blank" rel="noreferrer">
+          {t('system.litellmUi')}
         </a>
       </p>
       <ScrollTable label={t('system.title')} testId="services" columns={[t('system.service'), t('system.state'), t('system.version'), t('system.latency')]}>

@@ -949,6 +949,7 @@ export interface operations {
                         version: string;
                         uptime_s: number;
                         temporal_ui: string;
+                        litellm_ui: string;
                         services: {
                             [key: string]: {
                                 /** @enum {string} */

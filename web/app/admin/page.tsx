@@ -6,7 +6,7 @@ import { Forbidden } from '../../components/Forbidden';
 import { ModelsPanel } from '../../components/ModelsPanel';
 import { ActionError, useAction } from '../../components/QueryStatus';
 import { unwrap, useApi } from '../../lib/api';
-import { useI18n } from '../../lib/i18n';
+import { useI18n, type MessageKey } from '../../lib/i18n';
 import { useSession } from '../../lib/session';
 import { ScrollTable } from '../../components/ScrollTable';
 
@@ -41,10 +41,41 @@ export default function AdminPage() {
     });
   };
 
+  // A new workspace: its creator becomes its administrator, and the page moves into it.
+  const createWorkspace = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    void action.run(async () => {
+      const created = unwrap(await api.POST('/api/admin/workspaces', { body: { id: String(f.get('id')), name: String(f.get('name')) } }));
+      form.reset();
+      await session.switchWorkspace(created.id);
+    });
+  };
+
   return (
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">{t('admin.title')}</h1>
       <ActionError message={action.error} />
+      <h2>{t('admin.workspaces')}</h2>
+      <ul data-testid="workspaces">
+        {session.user?.workspaces.map((w) => (
+          <li key={w.id} data-workspace={w.id} aria-current={w.id === session.workspaceId ? 'true' : undefined}>
+            {w.name} <span className="sub">({w.id} · {t(`role.${w.role}` as MessageKey)})</span>
+          </li>
+        ))}
+      </ul>
+      <form className="card" onSubmit={createWorkspace} aria-label={t('admin.createWorkspace')}>
+        <label>
+          {t('admin.workspaceId')}
+          <input name="id" required pattern="[a-z0-9][a-z0-9\-]{1,62}" title={t('admin.workspaceIdRule')} autoComplete="off" />
+        </label>
+        <label>
+          {t('admin.workspaceName')}
+          <input name="name" required maxLength={200} autoComplete="off" />
+        </label>
+        <button type="submit">{t('admin.createWorkspace')}</button>
+      </form>
       <h2>{t('admin.users')}</h2>
       <form className="card" onSubmit={create} aria-label={t('admin.create')}>
         <label>
