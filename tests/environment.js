@@ -5,6 +5,7 @@ const Redis = require('ioredis');
 const { Client: PgClient } = require('pg');
 const { Client, Connection, ScheduleNotFoundError } = require('@temporalio/client');
 const { terminateRunning } = require('./temporal-work');
+const { VERSION_KEY, readAssignments, replaceAssignments } = require('./model-assignments');
 
 /**
  * The Node test environment, with what keeps test files independent of each other whatever order
@@ -39,7 +40,7 @@ class IsolatedEnvironment extends TestEnvironment {
     await super.setup();
     await clearRateLimits(this.global.process.env.REDIS_URL);
     const db = this.global.process.env.DATABASE_URL;
-    this.assignmentsBefore = db ? await readAssignments(db) : undefined;
+    this.assignmentsBefore = db ? await withDb(db, readAssignments) : undefined;
   }
 
   async handleTestEvent(event, state) {
@@ -102,14 +103,12 @@ async function clearRateLimits(url) {
   }
 }
 
-const ASSIGNMENT_COLUMNS = 'task, profile, model, source, reason, updated_by, updated_at';
-
-/** Every model assignment, as rows. */
-async function readAssignments(url) {
+/** Runs `f` with a connected client of the database at `url`. */
+async function withDb(url, f) {
   const db = new PgClient({ connectionString: url });
   await db.connect();
   try {
-    return (await db.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM model_assignments ORDER BY task, profile`)).rows;
+    return await f(db);
   } finally {
     await db.end();
   }
@@ -117,10 +116,10 @@ async function readAssignments(url) {
 
 /**
  * Puts the assignments back as they were, if they differ, and tells every process to reroute (the
- * version key, ASSIGNMENTS_VERSION_KEY of src/adapters/llm.ts). Returns what differed, as "task/profile: before → now".
+ * version key). Returns what differed, as "task/profile: before → now".
  */
 async function restoreAssignments(url, redisUrl, before) {
-  const now = await readAssignments(url);
+  const now = await withDb(url, readAssignments);
   const key = (r) => `${r.task}/${r.profile}`;
   const was = new Map(before.map((r) => [key(r), r.model]));
   const is = new Map(now.map((r) => [key(r), r.model]));
@@ -129,28 +128,11 @@ async function restoreAssignments(url, redisUrl, before) {
     .sort()
     .map((k) => `${k}: ${was.get(k) ?? 'its own model'} → ${is.get(k) ?? 'its own model'}`);
   if (!changed.length) return changed;
-  const db = new PgClient({ connectionString: url });
-  await db.connect();
-  try {
-    await db.query('BEGIN');
-    await db.query('DELETE FROM model_assignments');
-    await db.query(
-      `INSERT INTO model_assignments (${ASSIGNMENT_COLUMNS})
-       SELECT ${ASSIGNMENT_COLUMNS} FROM jsonb_to_recordset($1::jsonb)
-         AS r(task text, profile text, model text, source text, reason jsonb, updated_by uuid, updated_at timestamptz)`,
-      [JSON.stringify(before)],
-    );
-    await db.query('COMMIT');
-  } catch (err) {
-    await db.query('ROLLBACK');
-    throw err;
-  } finally {
-    await db.end();
-  }
+  await withDb(url, (db) => replaceAssignments(db, before));
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {
     await redis.connect();
-    await redis.incr('neuronode:model-assignments:version');
+    await redis.incr(VERSION_KEY);
   } finally {
     redis.disconnect();
   }

@@ -1,7 +1,14 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type Redis from 'ioredis';
 import { ASSIGNMENTS_VERSION_KEY } from '../../src/adapters/llm';
-import { transaction } from '../../src/adapters/postgres';
+
+type Row = Record<string, unknown>;
+// The statements the test environment uses too (tests/model-assignments.js).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain-JS module the Jest environment loads too
+const { readAssignments, replaceAssignments } = require('../model-assignments') as {
+  readAssignments: (db: Pool) => Promise<Row[]>;
+  replaceAssignments: (client: PoolClient, rows: Row[]) => Promise<void>;
+};
 
 /**
  * Model assignments are installation-wide: one a test file makes (by hand, through the fuzzer or by
@@ -9,17 +16,14 @@ import { transaction } from '../../src/adapters/postgres';
  * takes this snapshot first and restores it at its end, whatever failed in between.
  */
 export async function snapshotModelAssignments(db: Pool, redis: Redis): Promise<() => Promise<void>> {
-  const before = (await db.query(`SELECT task, profile, model, source, reason, updated_by, updated_at FROM model_assignments`)).rows;
+  const before = await readAssignments(db);
   return async () => {
-    await transaction(db, async (c) => {
-      await c.query(`DELETE FROM model_assignments`);
-      await c.query(
-        `INSERT INTO model_assignments (task, profile, model, source, reason, updated_by, updated_at)
-         SELECT task, profile, model, source, reason, updated_by, updated_at FROM jsonb_to_recordset($1::jsonb)
-           AS r(task text, profile text, model text, source text, reason jsonb, updated_by uuid, updated_at timestamptz)`,
-        [JSON.stringify(before)],
-      );
-    });
+    const client = await db.connect();
+    try {
+      await replaceAssignments(client, before);
+    } finally {
+      client.release();
+    }
     // Every process reroutes at once.
     await redis.incr(ASSIGNMENTS_VERSION_KEY);
   };
