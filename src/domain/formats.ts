@@ -167,14 +167,41 @@ function isJson(text: string): boolean {
   }
 }
 
+/**
+ * Lines with the same number of separators, whose first line (a header, or the first row) holds cells
+ * rather than prose: paragraphs whose sentences happen to hold the same number of commas are text.
+ */
 function looksLikeCsv(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(0, 20);
   if (lines.length < 2) return false;
   for (const sep of [',', ';', '\t']) {
     const counts = lines.map((l) => separatorsOutsideQuotes(l, sep));
-    if (counts[0]! >= 1 && counts.every((c) => c === counts[0])) return true;
+    if (counts[0]! >= 1 && counts.every((c) => c === counts[0])) return !unquotedFields(lines[0]!, sep).some((f) => f.trim().split(/\s+/).length > MAX_CELL_WORDS);
   }
   return false;
+}
+
+/** More words than this in an unquoted field of the first line make it a sentence, not a cell. */
+const MAX_CELL_WORDS = 6;
+
+/** The fields of a CSV line that are not double-quoted (a quoted field may hold any text). */
+function unquotedFields(line: string, sep: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  let wasQuoted = false;
+  for (const ch of line) {
+    if (ch === '"') {
+      quoted = !quoted;
+      wasQuoted = true;
+    } else if (ch === sep && !quoted) {
+      if (!wasQuoted) fields.push(field);
+      field = '';
+      wasQuoted = false;
+    } else field += ch;
+  }
+  if (!wasQuoted) fields.push(field);
+  return fields;
 }
 
 /** Separators in a CSV line, not counting those inside double-quoted fields. */
