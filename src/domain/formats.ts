@@ -175,8 +175,9 @@ function looksLikeCsv(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(0, 20);
   if (lines.length < 2) return false;
   for (const sep of [',', ';', '\t']) {
-    const counts = lines.map((l) => separatorsOutsideQuotes(l, sep));
-    if (counts[0]! >= 1 && counts.every((c) => c === counts[0])) return !unquotedFields(lines[0]!, sep).some((f) => f.trim().split(/\s+/).length > MAX_CELL_WORDS);
+    const rows = lines.map((l) => fieldsOf(l, sep));
+    const width = rows[0]!.length;
+    if (width >= 2 && rows.every((r) => r.length === width)) return !rows[0]!.some((f) => !f.quoted && f.text.trim().split(/\s+/).length > MAX_CELL_WORDS);
   }
   return false;
 }
@@ -184,35 +185,24 @@ function looksLikeCsv(text: string): boolean {
 /** More words than this in an unquoted field of the first line make it a sentence, not a cell. */
 const MAX_CELL_WORDS = 6;
 
-/** The fields of a CSV line that are not double-quoted (a quoted field may hold any text). */
-function unquotedFields(line: string, sep: string): string[] {
-  const fields: string[] = [];
-  let field = '';
+/** The fields of a CSV line, split at separators outside double quotes; a quoted field may hold any text. */
+function fieldsOf(line: string, sep: string): { text: string; quoted: boolean }[] {
+  const fields: { text: string; quoted: boolean }[] = [];
+  let text = '';
+  let inQuotes = false;
   let quoted = false;
-  let wasQuoted = false;
   for (const ch of line) {
     if (ch === '"') {
-      quoted = !quoted;
-      wasQuoted = true;
-    } else if (ch === sep && !quoted) {
-      if (!wasQuoted) fields.push(field);
-      field = '';
-      wasQuoted = false;
-    } else field += ch;
+      inQuotes = !inQuotes;
+      quoted = true;
+    } else if (ch === sep && !inQuotes) {
+      fields.push({ text, quoted });
+      text = '';
+      quoted = false;
+    } else text += ch;
   }
-  if (!wasQuoted) fields.push(field);
+  fields.push({ text, quoted });
   return fields;
-}
-
-/** Separators in a CSV line, not counting those inside double-quoted fields. */
-function separatorsOutsideQuotes(line: string, sep: string): number {
-  let n = 0;
-  let quoted = false;
-  for (const ch of line) {
-    if (ch === '"') quoted = !quoted;
-    else if (ch === sep && !quoted) n++;
-  }
-  return n;
 }
 
 function looksLikeMarkdown(text: string): boolean {

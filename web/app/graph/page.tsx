@@ -57,6 +57,7 @@ function GraphView() {
   const edges = overview.data?.edges as GraphEdge[] | undefined;
   const types = useMemo(() => [...new Set((nodes ?? []).map((n) => n.type))].sort(), [nodes]);
   const relations = useMemo(() => relationTypes(edges ?? []), [edges]);
+  const relationNames = useMemo(() => relations.map((r) => r.type), [relations]);
   const shown = useRef<Set<string>>(new Set());
   shown.current = useMemo(() => new Set((nodes ?? []).map((n) => n.id)), [nodes]);
 
@@ -149,7 +150,7 @@ function GraphView() {
         <ul className="legend" aria-label={t('graph.relations')} data-testid="relation-legend">
           {relations.map((r) => (
             <li key={r.type} data-relation={r.type} data-count={r.count}>
-              <span className="line-swatch" style={{ background: relationColourOf(r.type, relations.map((x) => x.type)) }} aria-hidden="true" /> {r.type} ({number(r.count)})
+              <span className="line-swatch" style={{ background: relationColourOf(r.type, relationNames) }} aria-hidden="true" /> {r.type} ({number(r.count)})
             </li>
           ))}
         </ul>
