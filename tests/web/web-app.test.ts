@@ -589,7 +589,7 @@ it("draws the workspace's graph with WebGL; a search selects an entity, a click 
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid="graph-canvas"]')?.getAttribute('data-nodes')) > n, before);
 });
 
-it('draws 5,000 entities and 10,000 relationships within 3 s of the data arriving, laid out off the main thread: no task over 200 ms once drawn', async () => {
+it('draws 5,000 entities and 10,000 relationships within 3 s of the data arriving, laid out off the main thread: no task over 200 ms once drawn, nor while hovering and zooming', async () => {
   const big = `web-big-${RUN}`;
   const root = await login(sys.url, { ...adminCredentials() });
   expect((await api(sys.url, '/api/admin/workspaces', { method: 'POST', json: { id: big, name: 'Big graph' }, token: root.access_token })).status).toBe(201);
@@ -644,16 +644,26 @@ it('draws 5,000 entities and 10,000 relationships within 3 s of the data arrivin
     const after = long.filter((t) => t.start > drawnAt - 50);
     console.log(`long tasks after the first draw (drawn in ${drawnMs} ms): ${JSON.stringify(after.map((t) => Math.round(t.duration)))}`);
     expect(Math.max(0, ...after.map((t) => t.duration))).toBeLessThan(200);
-    // Measured, not yet within the bound (software WebGL here): hovering and zooming redraw the graph.
+    // Hovering and zooming redraw the graph (Chromium's software WebGL here, no GPU): the lightest
+    // programs keep each frame within the bound (the default ones gave tasks of 449-586 ms).
+    expect(await canvas.getAttribute('data-programs')).toBe('light');
     const box = (await canvas.boundingBox())!;
     const before = long.length;
+    const zoom = async () => Number(await canvas.getAttribute('data-zoom'));
+    const start = await zoom();
     await p.mouse.move(box.x + box.width / 3, box.y + box.height / 3);
     await p.mouse.wheel(0, -400);
+    await p.waitForFunction((z) => Number(document.querySelector('[data-testid="graph-canvas"]')?.getAttribute('data-zoom')) < z, start);
+    await p.waitForTimeout(500);
+    const zoomedIn = await zoom();
     await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
     await p.mouse.wheel(0, 400);
+    await p.waitForFunction((z) => Number(document.querySelector('[data-testid="graph-canvas"]')?.getAttribute('data-zoom')) > z, zoomedIn);
     await p.waitForTimeout(1000);
+    console.log(`zoom ratio ${start} → ${zoomedIn} → ${await zoom()}`);
     const moving = (await p.evaluate(() => (window as unknown as { __long: { duration: number }[] }).__long)).slice(before);
     console.log(`long tasks while hovering and zooming the 5,000-node graph: ${JSON.stringify(moving.map((t) => Math.round(t.duration)))}`);
+    expect(Math.max(0, ...moving.map((t) => t.duration))).toBeLessThan(200);
     const drawn = await pixels(p, '[data-testid="graph-canvas"]');
     expect(drawn.inked).toBeGreaterThan(1000);
   } finally {
