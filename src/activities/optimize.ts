@@ -24,6 +24,10 @@ export interface OptimizationRunInput {
   trigger: 'schedule' | 'admin';
 }
 
+/** The stream behind `/ws/models/optimizations`: each step of a run (installation-wide, `workspace_id` `*`). */
+export const OPTIMIZATION_EVENTS_STREAM = 'neuronode:events:optimizations';
+const OPTIMIZATION_EVENTS_KEPT = 5_000;
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
@@ -32,6 +36,14 @@ const norm = (s: string) => s.toLowerCase().normalize('NFKC');
 
 export function createOptimizeActivities(deps: Deps) {
   const { db, llm, redis } = deps;
+  /**
+   * Announces a step of a run after it is recorded. A retried activity announces again: an event
+   * tells a client to read the run anew, so a repeat changes nothing.
+   */
+  const announce = async (runId: string, step: 'started' | 'scored' | 'decided' | 'finished', fields: Record<string, unknown>) => {
+    const event = { workspace_id: '*', run_id: runId, step, ...fields, at: new Date().toISOString() };
+    await redis.xadd(OPTIMIZATION_EVENTS_STREAM, 'MAXLEN', '~', OPTIMIZATION_EVENTS_KEPT, '*', 'event', JSON.stringify(event));
+  };
 
   return {
     async startOptimizationRun(input: OptimizationRunInput): Promise<void> {
@@ -40,6 +52,7 @@ export function createOptimizeActivities(deps: Deps) {
          VALUES ($1, 'running', $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
         [input.runId, input.trigger, GOLDEN_SET_VERSION, JSON.stringify(input.candidates), JSON.stringify(input.tasks), input.floor, input.requireApproval],
       );
+      await announce(input.runId, 'started', { status: 'running' });
     },
 
     /** Every item of the task through the candidate; a failed or invalid reply scores as wrong. */
@@ -101,12 +114,15 @@ export function createOptimizeActivities(deps: Deps) {
       };
       // Keyed by task and model, so a retried activity replaces rather than adds.
       await db.query(`UPDATE optimization_runs SET scores = scores || jsonb_build_object($2::text, $3::jsonb) WHERE id = $1`, [input.runId, `${input.task}|${input.model}`, JSON.stringify(score)]);
+      await announce(input.runId, 'scored', { status: 'running', task: input.task, model: input.model, quality: score.quality });
       return score;
     },
 
     async decideModels(input: { runId: string; scores: CandidateScore[]; floor: number; requireApproval: boolean }): Promise<Decision[]> {
       const decisions = chooseModels(input.scores, PROFILES, input.floor);
-      await db.query(`UPDATE optimization_runs SET decision = $2, status = $3 WHERE id = $1`, [input.runId, JSON.stringify(decisions), input.requireApproval ? 'awaiting_approval' : 'deciding']);
+      const status = input.requireApproval ? 'awaiting_approval' : 'deciding';
+      await db.query(`UPDATE optimization_runs SET decision = $2, status = $3 WHERE id = $1`, [input.runId, JSON.stringify(decisions), status]);
+      await announce(input.runId, 'decided', { status });
       return decisions;
     },
 
@@ -128,6 +144,7 @@ export function createOptimizeActivities(deps: Deps) {
 
     async finishOptimizationRun(input: { runId: string; status: 'applied' | 'rejected' | 'failed'; note?: string }): Promise<void> {
       await db.query(`UPDATE optimization_runs SET status = $2, note = $3, finished_at = now() WHERE id = $1`, [input.runId, input.status, input.note ?? null]);
+      await announce(input.runId, 'finished', { status: input.status });
     },
   };
 }

@@ -94,7 +94,7 @@ export function openApiDocument(): Json {
       title: 'Neuronode API',
       version: VERSION,
       description:
-        'Documents in, cited answers and a knowledge graph out. Every route but health, authentication and these docs needs `Authorization: Bearer <access token>` from POST /api/auth/login; `X-Workspace-Id` selects one of your workspaces. Each operation names its permission in `x-permission`. WebSockets: /ws/documents/processing, /ws/graph/updates, /ws/queries/batch, /ws/system/alerts (administrators); each resumes from `?last_event_id=` (token in the Authorization header or `?access_token=`).',
+        'Documents in, cited answers and a knowledge graph out. Every route but health, authentication and these docs needs `Authorization: Bearer <access token>` from POST /api/auth/login; `X-Workspace-Id` selects one of your workspaces. Each operation names its permission in `x-permission`. WebSockets: /ws/documents/processing, /ws/graph/updates, /ws/queries/batch, /ws/system/alerts and /ws/models/optimizations (administrators); each resumes from `?last_event_id=` (token in the Authorization header or `?access_token=`).',
     },
     servers: [{ url: '/' }],
     tags: [...new Set(ROUTES.map((r) => r.tag))].map((name) => ({ name })),

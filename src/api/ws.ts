@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type Redis from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_STREAM, GRAPH_EVENTS_STREAM } from '../activities/ingest';
+import { OPTIMIZATION_EVENTS_STREAM } from '../activities/optimize';
 import { QUERY_EVENTS_STREAM } from '../activities/query';
 import type { Deps } from '../deps';
 import { ALERTS_STREAM } from './alerts';
@@ -14,7 +15,9 @@ import { liveProgress } from './workflow-state';
  * - /ws/documents/processing — document stage events (`?document_id=` for one, with a snapshot first);
  * - /ws/graph/updates — entities and relationships a document added or its deletion removed;
  * - /ws/queries/batch — progress of batch queries (`?batch_id=`, with a snapshot first);
- * - /ws/system/alerts — dependencies down or back, model error-rate spikes (administrators).
+ * - /ws/system/alerts — dependencies down or back, model error-rate spikes (administrators);
+ * - /ws/models/optimizations — each step of a model optimisation run: started, a candidate scored,
+ *   decided, finished (`?run_id=` for one; model administrators).
  *
  * Activities append events to Redis streams; one reader per API process tails them and fans the
  * events out. Every event carries its stream id as `id`: a client that reconnects with
@@ -48,7 +51,7 @@ interface Client {
 interface Channel {
   stream: string;
   /** The event field a client's subject filter applies to. */
-  key: 'document_id' | 'batch_id' | 'dependency';
+  key: 'document_id' | 'batch_id' | 'dependency' | 'run_id';
   type: string;
   /** Events for the whole installation rather than one workspace. */
   global?: boolean;
@@ -60,6 +63,7 @@ const CHANNELS: Record<string, Channel> = {
   '/ws/graph/updates': { stream: GRAPH_EVENTS_STREAM, key: 'document_id', type: 'graph', permission: 'read' },
   '/ws/queries/batch': { stream: QUERY_EVENTS_STREAM, key: 'batch_id', type: 'batch', permission: 'read' },
   '/ws/system/alerts': { stream: ALERTS_STREAM, key: 'dependency', type: 'alert', global: true, permission: 'model_management' },
+  '/ws/models/optimizations': { stream: OPTIMIZATION_EVENTS_STREAM, key: 'run_id', type: 'optimization', global: true, permission: 'model_management' },
 };
 
 const refuse = (socket: import('node:stream').Duplex, status: string) => {

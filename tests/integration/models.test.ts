@@ -8,7 +8,8 @@ import { CircuitOpenError } from '../../src/adapters/circuit';
 import { snapshotModelAssignments } from '../helpers/assignments';
 import { ingest } from '../helpers/documents';
 import { stack } from '../helpers/stack';
-import { api, startSystem, type System } from '../helpers/system';
+import { api, authHeaders, login, startSystem, type System } from '../helpers/system';
+import { connectWs, until } from '../helpers/ws';
 import { stopChild } from '../helpers/teardown';
 import { startWorkerProcess } from '../helpers/worker';
 
@@ -190,7 +191,15 @@ describe('model gateway', () => {
 });
 
 describe('model optimisation', () => {
-  it('scores two real local candidates on the golden set, decides per profile with evidence, waits for approval and applies', async () => {
+  it('scores two real local candidates on the golden set, decides per profile with evidence, waits for approval and applies, each step announced live', async () => {
+    const channel = `${sys.url.replace('http', 'ws')}/ws/models/optimizations`;
+    // The live channel is for those who manage models: a plain user's upgrade is refused.
+    const email = `models-viewer-${RUN}@example.com`;
+    const password = `pw-${RUN}-Correct-Horse`;
+    expect((await api(sys.url, '/api/admin/users', { method: 'POST', json: { email, password, role: 'user' } })).status).toBe(201);
+    const viewer = (await login(sys.url, { email, password })).access_token as string;
+    await expect(connectWs(channel, { authorization: `Bearer ${viewer}` })).rejects.toThrow(/403/);
+    const live = await connectWs(channel, authHeaders(sys.url));
     const start = await api(sys.url, '/api/admin/models/optimize', {
       method: 'POST',
       json: { candidates: ['local-gemma3-270m', 'local-smollm2-135m'], tasks: ['classification', 'validation'], limit: 2, require_approval: true },
@@ -235,6 +244,22 @@ describe('model optimisation', () => {
     const applied = (await sys.deps.db.query(`SELECT task, profile, model FROM model_assignments WHERE reason->>'run_id' = $1`, [id])).rows;
     expect(applied.length).toBe(run.decision.filter((d: { model: string | null }) => d.model).length);
     expect((await api(sys.url, `/api/admin/models/optimizations/${id}`)).json.status).toBe('applied');
+    // Each step reached the channel as it was recorded: started, every candidate × task scored with
+    // its quality, decided (awaiting approval), finished (applied).
+    const steps = () => live.messages.filter((m) => m.run_id === id);
+    await until(() => steps().some((m) => m.step === 'finished'), 30_000, 'the finished event');
+    live.ws.close();
+    const seen = steps();
+    for (const m of seen) expect(m).toMatchObject({ type: 'optimization', workspace_id: '*' });
+    expect(seen.map((m) => m.id)).toEqual([...new Set(seen.map((m) => m.id))]);
+    expect(seen.filter((m) => m.step === 'started').map((m) => m.status)).toContain('running');
+    const scored = new Map(seen.filter((m) => m.step === 'scored').map((m) => [`${m.task}|${m.model}`, m.quality]));
+    expect(new Map(run.scores.map((x: { task: string; model: string; quality: number }) => [`${x.task}|${x.model}`, x.quality]))).toEqual(scored);
+    expect(seen.filter((m) => m.step === 'decided').map((m) => m.status)).toContain('awaiting_approval');
+    expect(seen.filter((m) => m.step === 'finished').map((m) => m.status)).toEqual(['applied']);
+    const order = ['started', 'scored', 'decided', 'finished'];
+    const firstOf = (step: string) => seen.findIndex((m) => m.step === step);
+    expect(order.map(firstOf)).toEqual([...order.map(firstOf)].sort((a, b) => a - b));
   });
 
   it('creates the optimisation schedule once, however often the system starts', async () => {

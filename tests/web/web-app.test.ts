@@ -917,6 +917,11 @@ it("shows an installation administrator an account disabled from the page, and t
   const other = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
   try {
     const p = await other.newPage();
+    // Frames received on the optimisation runs' live channel, timed (the page opens it on load).
+    const frames: number[] = [];
+    p.on('websocket', (ws) => {
+      if (ws.url().includes('/ws/models/optimizations')) ws.on('framereceived', () => frames.push(Date.now()));
+    });
     await logInAs(p, email, password);
     // Model calls only accumulate: what the API counts before the page loads, the page shows, and
     // what it shows, the API counts after.
@@ -986,11 +991,25 @@ it("shows an installation administrator an account disabled from the page, and t
     await start.getByRole('checkbox', { name: 'classification', exact: true }).check();
     await start.getByLabel('Golden-set items per task').fill('1');
     expect(await start.getByRole('checkbox', { name: /approval/ }).isChecked()).toBe(true);
+    // The run's steps come over the live channel: each time the page reads the list again, an event
+    // of that channel arrived just before (no polling).
+    await p.locator('[data-testid="runs-live-state"].live-connected').waitFor();
+    const reads: number[] = [];
     const started = p.waitForResponse((r) => r.url().endsWith('/api/admin/models/optimize') && r.request().method() === 'POST');
     await start.getByRole('button', { name: 'Start an optimisation run' }).click();
     const runId = ((await (await started).json()) as { run_id: string }).run_id;
+    const startedAt = Date.now();
+    p.on('request', (r) => {
+      if (r.method() === 'GET' && /\/api\/admin\/models\/optimizations\?limit=10$/.test(r.url())) reads.push(Date.now());
+    });
     const item = p.locator(`li[data-run="${runId}"]`);
     await p.locator(`li[data-run="${runId}"][data-status="awaiting_approval"]`).waitFor({ timeout: 300_000 });
+    const events = frames.filter((t) => t >= startedAt);
+    console.log(`optimisation run ${runId}: ${events.length} live events, list read ${reads.length} times in ${Date.now() - startedAt} ms`);
+    // started, scored, decided at least; and every read of the list followed an event within 1.5 s.
+    expect(events.length).toBeGreaterThanOrEqual(3);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const r of reads) expect(events.some((f) => f <= r && r - f < 1500)).toBe(true);
     const scores = item.getByTestId('run-scores').locator('tbody tr');
     await scores.first().waitFor();
     expect(await scores.count()).toBe(1);

@@ -2,14 +2,13 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { unwrap, useApi, type ResponseOf } from '../lib/api';
+import { useLiveChannel } from '../lib/live';
 import { useI18n } from '../lib/i18n';
 import { GOLDEN_TASKS, MODEL_PROFILES, TASK_SLOTS } from './ProfileOptions';
 import { ActionError, QueryStatus, useAction } from './QueryStatus';
 import { ScrollTable } from './ScrollTable';
 
 type Run = ResponseOf<'/api/admin/models/optimizations', 'get'>['runs'][number];
-/** A run still working: its list is polled until it waits or ends. */
-const ACTIVE = new Set(['running', 'deciding']);
 
 /**
  * The installation's models: each alias's health (probe, circuit, last call), how each served in the
@@ -215,19 +214,24 @@ function OptimisationRuns() {
   const client = useQueryClient();
   const action = useAction();
   const [open, setOpen] = useState<string | null>(null);
-  /** The run an action here changed, and its status before (null: not listed yet). */
-  const [watch, setWatch] = useState<{ id: string; from: string | null } | null>(null);
   const runs = useQuery({
     queryKey: ['models-optimizations'],
     queryFn: async () => unwrap(await api.GET('/api/admin/models/optimizations', { params: { query: { limit: 10 } } })),
-    // Polled while a run works, and after an action until its run shows it: a run just started is
-    // listed once its workflow records it, a decision once the workflow has received it.
-    refetchInterval: (q) => {
-      const listed = q.state.data?.runs ?? [];
-      const moved = !watch || (listed.find((r) => r.id === watch.id)?.status ?? null) !== watch.from;
-      return listed.some((r) => ACTIVE.has(r.status)) || !moved ? 3000 : false;
-    },
   });
+  // Each step of a run (started, a candidate scored, decided, finished) arrives on the live channel:
+  // the list and that run's detail are read anew; after a drop, everything is.
+  const live = useLiveChannel(
+    '/ws/models/optimizations',
+    (msg) => {
+      if (typeof msg.run_id !== 'string') return;
+      void client.invalidateQueries({ queryKey: ['models-optimizations'] });
+      void client.invalidateQueries({ queryKey: ['models-optimization', msg.run_id] });
+    },
+    () => {
+      void client.invalidateQueries({ queryKey: ['models-optimizations'] });
+      void client.invalidateQueries({ queryKey: ['models-optimization'] });
+    },
+  );
   const served = useServedModels();
 
   const start = async (e: FormEvent<HTMLFormElement>) => {
@@ -235,16 +239,18 @@ function OptimisationRuns() {
     const f = new FormData(e.currentTarget);
     const candidates = f.getAll('candidate').map(String);
     const tasks = f.getAll('task').map(String) as (typeof GOLDEN_TASKS)[number][];
-    const ok = await action.run(async () => {
+    // The run is listed when its workflow records it: its "started" event reads the list again.
+    await action.run(async () => {
       const r = unwrap(await api.POST('/api/admin/models/optimize', { body: { ...(candidates.length ? { candidates } : {}), ...(tasks.length ? { tasks } : {}), limit: Number(f.get('limit')), require_approval: f.get('approval') === 'on' } }));
       setOpen(r.run_id);
-      setWatch({ id: r.run_id, from: null });
     });
-    if (ok) await client.invalidateQueries({ queryKey: ['models-optimizations'] });
   };
 
   return (
     <div className="card">
+      <span className={`live live-${live}`} role="status" data-testid="runs-live-state">
+        {live === 'connected' ? t('live.connected') : t('live.reconnecting')}
+      </span>
       <form onSubmit={(e) => void start(e)} aria-label={t('models.startRun')}>
         <fieldset>
           <legend>{t('models.candidates')}</legend>
@@ -284,7 +290,7 @@ function OptimisationRuns() {
               <button type="button" className="ghost" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
                 {dateTime(r.created_at)} · {t(`models.status.${r.status}`)} · {r.trigger} · {r.candidates.join(', ')} · {r.tasks.join(', ')}
               </button>
-              {open === r.id && <RunDetail run={r} onDecided={() => setWatch({ id: r.id, from: r.status })} />}
+              {open === r.id && <RunDetail run={r} />}
             </li>
           ))}
         </ul>
@@ -294,17 +300,17 @@ function OptimisationRuns() {
 }
 
 /** One run's scores per task × candidate, its decision per slot with the rule, and the approval it waits for. */
-function RunDetail({ run, onDecided }: { run: Run; onDecided: () => void }) {
+function RunDetail({ run }: { run: Run }) {
   const { t, number, money } = useI18n();
   const api = useApi();
   const client = useQueryClient();
   const action = useAction();
   const detail = useQuery({
-    queryKey: ['models-optimization', run.id, run.status],
+    queryKey: ['models-optimization', run.id],
     queryFn: async () => unwrap(await api.GET('/api/admin/models/optimizations/{id}', { params: { path: { id: run.id } } })),
   });
   const decide = async (approve: boolean) => {
-    if (await action.run(async () => unwrap(await api.POST('/api/admin/models/optimizations/{id}/decision', { params: { path: { id: run.id } }, body: { approve } })))) onDecided();
+    await action.run(async () => unwrap(await api.POST('/api/admin/models/optimizations/{id}/decision', { params: { path: { id: run.id } }, body: { approve } })));
     await client.invalidateQueries({ queryKey: ['models-optimizations'] });
   };
   if (!detail.data) return <QueryStatus query={detail} />;
