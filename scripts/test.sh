@@ -54,7 +54,8 @@ npx tsx tests/end-stale-work.ts
 export NODE_ENV=test
 # Worker state changes at INFO would drown the test report.
 export LOG_LEVEL=warn
-# Stopping workers cancel running activities at once (deployments give them a grace period).
+# Stopping workers ask running activities to cancel at once (deployments give them a grace period;
+# an activity that does not observe cancellation still runs to its end).
 export WORKER_SHUTDOWN_GRACE_MS=0
 # Vectors an earlier run stored with another embedding model are written again first (a model change
 # is a migration; the tests assume every collection holds the served model's vectors).

@@ -57,9 +57,11 @@ export async function createWorkers(deps: Deps, opts: { identity?: string; llmCo
   const identity = opts.identity ?? `${process.pid}@${hostname()}`;
   // Every activity's latency, for /api/metrics (shared across worker processes through Redis).
   const interceptors = { activity: [(ctx: import('@temporalio/activity').Context) => ({ inbound: new ActivityLatencyInterceptor(ctx, deps.redis, identity) })] };
-  // Both workers' common options. On SIGTERM (a deploy, a scale-down) running activities get
-  // shutdownGraceTime to finish before they are cancelled; what is cut off is retried by another
-  // worker, as after a crash.
+  // Both workers' common options. On SIGTERM (a deploy, a scale-down) the worker stops taking work
+  // and running activities get shutdownGraceTime to finish before they are asked to cancel. Most
+  // activities do not observe cancellation yet: those run to their end and the worker waits for them
+  // (tests/integration/worker-drain.test.ts), whatever the grace; what a SIGKILL cuts off is retried
+  // by another worker, as after a crash.
   const common = { connection, namespace: deps.env.TEMPORAL_NAMESPACE, activities, identity, interceptors, shutdownGraceTime: deps.env.WORKER_SHUTDOWN_GRACE_MS };
   const workers: Worker[] = [];
   if (deps.env.WORKER_QUEUES !== 'llm') {

@@ -11,11 +11,12 @@ import { spawnTracked } from './teardown';
 /** The Temporal identity (and metrics label) of a worker process started here. */
 export const workerIdentity = (child: ChildProcess) => `worker-${child.pid}@${hostname()}`;
 
-export function startWorkerProcess(): Promise<ChildProcess> {
+/** `env` adds to (or overrides) the test file's environment, for instance a shutdown grace. */
+export function startWorkerProcess(env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawnTracked('a worker process', process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'worker.ts')], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
