@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { readQuestions, runBatch } from './batch';
@@ -36,6 +39,17 @@ async function credentials(opts: { email?: string }): Promise<{ email: string; p
   const password = process.env.NEURONODE_PASSWORD ?? (await ask(t.promptPassword, true));
   if (!email || !password) throw new Error(t.needCredentials);
   return { email, password };
+}
+
+/** The repository's scripts beside this command: src/cli in a checkout, dist/src/cli in a build. */
+const SCRIPTS = [resolve(__dirname, '..', '..', 'scripts'), resolve(__dirname, '..', '..', '..', 'scripts')].find((d) => existsSync(join(d, 'backup.sh')));
+
+/** Runs one of the installation's scripts on this host, its output passed through; its exit code is the command's. */
+function runScript(name: string, args: string[]): number {
+  if (!SCRIPTS) throw new Error(`${name} is not beside this command: run it from a checkout of the repository`);
+  const r = spawnSync('bash', [join(SCRIPTS, name), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
 }
 
 export function program(): Command {
@@ -277,6 +291,26 @@ export function program(): Command {
         for (const n of e.neighbours.slice(0, 30)) console.log(`  ${n.relation} → ${n.name} (${n.type})`);
         if (others.length) console.log(`${t.alsoMatching} ${others.map((x) => x.name).join(', ')}`);
       });
+    });
+  // The embedded default's backup and restore: the installation's own scripts, run on the host it lives on.
+  const admin = cli.command('admin').description('operate the embedded installation on this host');
+  admin
+    .command('backup')
+    .description('a consistent snapshot of every store (waits for running work, stops the services for about a minute, starts them again)')
+    .option('--out <file>', 'the archive to write (default: ./neuronode-backup-<UTC time>.tar.gz)')
+    .action((o: { out?: string }) => {
+      const archive = resolve(o.out ?? `neuronode-backup-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.tar.gz`);
+      const code = runScript('backup.sh', ['--out', archive]);
+      process.exitCode = code;
+      if (json()) console.log(JSON.stringify({ archive: code === 0 ? archive : null, exit_code: code }, null, 2));
+    });
+  admin
+    .command('restore <archive>')
+    .description('restore a backup into the empty data folder of a fresh install (refused, with nothing written, when anything does not check out)')
+    .action((archive: string) => {
+      const code = runScript('restore.sh', [resolve(archive)]);
+      process.exitCode = code;
+      if (json()) console.log(JSON.stringify({ restored: code === 0, exit_code: code }, null, 2));
     });
   return cli;
 }
