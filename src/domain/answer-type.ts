@@ -18,11 +18,16 @@ const DATE_ASK = /^(when|wann)\b|\b(what|which) (year|date|day|month)\b|\b(in )?
 const ENTITY_ASK = /^((on|in|at|from|with|for|by|to|of|under|auf|in|an|von|mit|zu|für|bei|aus|nach|über|unter|um|seit)\s+)?(who|whom|whose|which|wer|wem|wen|wessen|welche[rsmn]?)\b|^(what|was) (is|was|are|were|ist|sind|war|waren) the name\b|^(what|was für) (company|firm|organisation|organization|person|country|city|firma|unternehmen|person|land|stadt)\b/i;
 
 /**
- * German function words (and umlauts): an English question has almost none of them, a German one
- * several. Language detection on one short question is unreliable ("Was bildet laut Artikel 21 die
- * Grundlage?" reads as Norwegian), so the question's own words decide.
+ * German function words, question words (and umlauts): an English question has almost none of them,
+ * a German one several. Language detection on one short question is unreliable ("Was bildet laut
+ * Artikel 21 die Grundlage?" reads as Norwegian), so the question's own words decide. "die" and "den"
+ * count although English has them as words: an English question rarely holds two of the markers.
  */
-const GERMAN_MARKERS = /\b(?:der|dem|des|das|ein|eine[mnrs]?|und|ist|sind|laut|nach|nicht|werden|wird|wurde|mit|von|im|zum|zur|sich|auch|oder|wie|welche[mnrs]?|jemand|niemand)\b|[äöüß]/giu;
+const GERMAN_MARKERS =
+  /\b(?:der|die|den|dem|des|das|ein|eine[mnrs]?|und|ist|sind|laut|nach|nicht|werden|wird|wurde|mit|von|im|zum|zur|sich|auch|oder|wie|welche[mnrs]?|jemand|niemand|wer|wem|wen|wessen|wann|warum|wieso|weshalb|wo|woher|wohin|viele?|gibt|bei|seit)\b|[äöüß]/giu;
+
+/** Question words no English question begins with: a question that begins with one is German. */
+const GERMAN_QUESTION_START = /^(?:wer|wem|wen|wessen|wann|warum|wieso|weshalb|wo|woher|wohin|welche[mnrs]?|wie)\b/iu;
 
 /** First words of German questions that are not yes/no ones: question words, prepositions, articles. */
 const GERMAN_NOT_VERB_FIRST =
@@ -30,7 +35,8 @@ const GERMAN_NOT_VERB_FIRST =
 
 /** Whether a question is asked in German (two or more German markers). */
 export function asksInGerman(question: string): boolean {
-  return (question.match(GERMAN_MARKERS) ?? []).length >= 2;
+  const q = question.trim().replace(/^["'„“»«(]+/, '');
+  return GERMAN_QUESTION_START.test(q) || (q.match(GERMAN_MARKERS) ?? []).length >= 2;
 }
 
 export function expectedAnswerType(question: string): AnswerType {

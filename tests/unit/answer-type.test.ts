@@ -1,4 +1,4 @@
-import { answersQuestion, claimOf, expectedAnswerType, supportFloor } from '../../src/domain/answer-type';
+import { answersQuestion, asksInGerman, claimOf, expectedAnswerType, supportFloor } from '../../src/domain/answer-type';
 import { answerMessages } from '../../src/domain/prompts';
 import { lexicalSupport } from '../../src/domain/query-plan';
 
@@ -112,6 +112,28 @@ describe('entity answers that are numbers', () => {
     expect(answersQuestion('Welcher Artikel verbietet Sklaverei und Sklavenhandel?', 'Artikel [1]')).toMatchObject({ ok: false });
     expect(answersQuestion('Who was sentenced in the FTX case?', '1 [1] [2] [3] [4]')).toMatchObject({ ok: false });
   });
+});
+
+describe('the language of a question', () => {
+  it.each([
+    // Short German questions with one function word: they were read as not German and answered in English.
+    'Wer leitet die Stadtwerke Ulmbach?',
+    'Wie viele Haushalte versorgen die Stadtwerke?',
+    'Welche Datenbank speichert Neuronodes Knowledge Graph?',
+    'Wann wurde das Heizkraftwerk umgestellt?',
+    'Wo liegt der Hafen?',
+    'Wer ist Geschäftsführerin der Stadtwerke Ulmbach?',
+  ])('reads "%s" as German', (q) => expect(asksInGerman(q)).toBe(true));
+
+  it.each([
+    'Who leads the Varde Harbour Heat project?',
+    'When did Napoleon die?',
+    'How many households does the utility supply with district heating?',
+    'When did the king die in battle?',
+    'Where is the den of the wolves?',
+    'Which company, reported by TechCrunch and The Verge, faces an antitrust case?',
+    'Was Apple sued by the FTC in 2023?',
+  ])('reads "%s" as not German', (q) => expect(asksInGerman(q)).toBe(false));
 });
 
 describe('the answer instruction', () => {
