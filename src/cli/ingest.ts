@@ -9,6 +9,8 @@ const STAGES = ['queued', 'stored', 'detect', 'extract', 'metadata', 'chunk', 'c
 
 export interface IngestResult {
   file: string;
+  /** The file's name, or archive.zip/inner/path for a file of a ZIP archive (as the lines and bars call it). */
+  name: string;
   document_id: string | null;
   /** awaiting_approval: the ingestion waits for an administrator's budget decision (`neuronode budget`). */
   outcome: 'ingested' | 'duplicate' | 'failed' | 'awaiting_approval';
@@ -85,6 +87,7 @@ export async function ingestFiles(
     const outcome = doc.status === 'completed' ? 'ingested' : doc.status === 'awaiting_approval' ? 'awaiting_approval' : 'failed';
     t.result = {
       file: t.file,
+      name: t.name,
       document_id: t.id,
       outcome,
       status: doc.status,
@@ -131,7 +134,7 @@ export async function ingestFiles(
         if (d.duplicate) {
           const doc = await api.json<{ status: string; counts: Record<string, number> | null; error: { message?: string } | null }>(`/api/documents/${d.document_id}`);
           if (doc.status === 'completed') {
-            results.push({ file, document_id: d.document_id, outcome: 'duplicate', status: doc.status, chunks: doc.counts?.chunks ?? null, entities: doc.counts?.entities ?? null, error: null });
+            results.push({ file, name, document_id: d.document_id, outcome: 'duplicate', status: doc.status, chunks: doc.counts?.chunks ?? null, entities: doc.counts?.entities ?? null, error: null });
             overall?.increment();
             if (!multibar) opts.log(`dup    ${name}`);
             continue;

@@ -120,7 +120,7 @@ export function program(): Command {
       const failed = results.filter((r) => r.outcome === 'failed');
       const waiting = count('awaiting_approval');
       out(json(), { results, ingested: count('ingested'), duplicates: count('duplicate'), failed: failed.length, awaiting_approval: waiting }, () => {
-        console.table(results.map((r) => ({ file: r.file.split('/').pop(), outcome: r.outcome, chunks: r.chunks, entities: r.entities, document: r.document_id })));
+        console.table(results.map((r) => ({ file: r.name, outcome: r.outcome, chunks: r.chunks, entities: r.entities, document: r.document_id })));
         for (const f of failed) console.log(t.failedDoc(f.file, f.error ?? f.status));
         console.log(t.summary(count('ingested'), count('duplicate'), failed.length, waiting));
         if (waiting) console.log(t.awaiting(waiting));

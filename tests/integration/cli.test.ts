@@ -144,6 +144,8 @@ it('unpacks a ZIP, stops at the budget gate with exit code 4, or waits there wit
     expect(out).toMatchObject({ ingested: 0, failed: 0, awaiting_approval: 2 });
     const byName = Object.fromEntries((out.results as { file: string; document_id: string; outcome: string }[]).map((x) => [x.file.split('guild.zip/').pop(), x]));
     expect(Object.keys(byName).sort()).toEqual(['charter.txt', 'mill.txt']);
+    // Named as the lines and the summary table call them: the archive, then the file inside.
+    expect((out.results as { name: string }[]).map((x) => x.name).sort()).toEqual(['guild.zip/charter.txt', 'guild.zip/mill.txt']);
 
     const waiting = jsonOf(await cli(['--json', 'budget']));
     const charter = byName['charter.txt']!.document_id;
