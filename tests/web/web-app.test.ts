@@ -389,6 +389,13 @@ it('streams a cited answer; [1] opens the cited passage, highlighted', async () 
   expect(await violations()).toEqual([]);
   await page.keyboard.press('Escape');
   await source.waitFor({ state: 'detached' });
+  // By keyboard alone: the citation focused and Enter opens the same passage, and Escape closes it.
+  await page.locator('button.cite[data-citation="1"]').first().focus();
+  await page.keyboard.press('Enter');
+  await source.locator('[data-testid="passage"] mark').filter({ hasText: 'keeps 214 of them' }).waitFor();
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('source');
+  await page.keyboard.press('Escape');
+  await source.waitFor({ state: 'detached' });
 });
 
 it('tests retrieval for the question: each chunk with its rank in every single mode, and a single mode alone', async () => {
