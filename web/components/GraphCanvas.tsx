@@ -38,8 +38,8 @@ const LABELLED_EDGES = 150;
  * Above these sizes the graph is drawn with sigma's lightest programs: nodes as round points and
  * edges as one-pixel lines (the weight no longer sets an edge's width). Each frame costs a fraction
  * of the default quads' (the web test's 5,000 nodes and 10,000 edges on Chromium's software WebGL:
- * tasks of at most 59 ms while hovering and zooming, 449-508 ms with the default programs), so the
- * graph stays responsive without a GPU.
+ * hovering and zooming gave tasks of at most 59-107 ms in three runs, 449-508 ms with the default
+ * programs), so the graph stays responsive without a GPU.
  */
 const LIGHT_NODES = 1000;
 const LIGHT_EDGES = 2000;
