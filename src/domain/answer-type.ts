@@ -33,14 +33,17 @@ const GERMAN_QUESTION_START = /^(?:wer|wem|wen|wessen|wann|warum|wieso|weshalb|w
 const GERMAN_NOT_VERB_FIRST =
   /^(wer|wem|wen|wessen|was|wo\p{L}*|wann|wie\p{L}*|welch\p{L}*|warum|weshalb|weswegen|wieso|an|auf|aus|bei|durch|für|gegen|in|mit|nach|ohne|seit|über|um|unter|von|vor|zu|zwischen|der|die|das|den|dem|des|ein|eine[mnrs]?)$/iu;
 
-/** Whether a question is asked in German (two or more German markers). */
+/** The question without surrounding space and leading quotes or brackets: its first word first. */
+const bare = (question: string) => question.trim().replace(/^["'„“»«(]+/, '');
+
+/** Whether a question is asked in German: it begins with a German question word, or holds two or more German markers. */
 export function asksInGerman(question: string): boolean {
-  const q = question.trim().replace(/^["'„“»«(]+/, '');
+  const q = bare(question);
   return GERMAN_QUESTION_START.test(q) || (q.match(GERMAN_MARKERS) ?? []).length >= 2;
 }
 
 export function expectedAnswerType(question: string): AnswerType {
-  const q = question.trim().replace(/^["'„“»«(]+/, '');
+  const q = bare(question);
   if (NUMBER_ASK.test(q)) return 'number';
   if (DATE_ASK.test(q)) return 'date';
   // German "Was …?" asks what, English "Was …?" asks yes or no.
