@@ -22,8 +22,8 @@ import { liveProgress } from './workflow-state';
  * Activities append events to Redis streams; one reader per API process tails them and fans the
  * events out. Every event carries its stream id as `id`: a client that reconnects with
  * `?last_event_id=…` first receives what it missed, as far as the stream still holds it. Events of
- * a private document reach only its owner. A ping every heartbeat interval; a client that did not
- * answer the previous one is dropped.
+ * a private document reach only its owner. A ping every heartbeat interval; a client that answered
+ * none of the last two is dropped.
  */
 export interface WsHub {
   close(): Promise<void>;
@@ -45,7 +45,8 @@ interface Client {
   channel: Channel;
   /** The document or batch the client follows (all of the workspace when absent). */
   subject?: string;
-  alive: boolean;
+  /** Pings sent since the client last answered one. */
+  unanswered: number;
 }
 
 interface Channel {
@@ -118,10 +119,10 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
   async function onConnect(ws: WebSocket, url: URL, principal: Principal, channel: Channel) {
     const subject = url.searchParams.get(channel.key) ?? undefined;
     const lastEventId = url.searchParams.get('last_event_id');
-    const client: Client = { ws, principal, path: url.pathname, channel, subject, alive: true };
+    const client: Client = { ws, principal, path: url.pathname, channel, subject, unanswered: 0 };
     const workspaceId = principal.workspaceId;
     const gone = () => forget(client);
-    ws.on('pong', () => (client.alive = true));
+    ws.on('pong', () => (client.unanswered = 0));
     ws.on('close', gone);
     ws.on('error', gone);
     if (channel.type === 'stage' && subject) {
@@ -216,15 +217,17 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
     })().catch((err: Error) => console.error('websocket session check failed:', err.message));
   }, opts.reauthMs ?? 5000);
 
-  // Heartbeats: a client that missed a ping is gone.
+  // Heartbeats: a client that answered neither of the last two pings is gone. One unanswered ping
+  // is not enough: when this process was busy past an interval, the timer runs before the pong
+  // waiting in the socket is read, and a healthy client would be dropped for the server's delay.
   const ping = setInterval(() => {
     for (const c of clients) {
-      if (!c.alive) {
+      if (c.unanswered >= 2) {
         c.ws.terminate();
         forget(c);
         continue;
       }
-      c.alive = false;
+      c.unanswered += 1;
       c.ws.ping();
     }
   }, opts.heartbeatMs ?? 30_000);

@@ -23,7 +23,8 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-const connect = (path: string, headers: Record<string, string> = authHeaders(sys.url)) => connectWs(`${sys.url.replace('http', 'ws')}${path}`, headers);
+const connect = (path: string, headers: Record<string, string> = authHeaders(sys.url), opts: { autoPong?: boolean } = {}) =>
+  connectWs(`${sys.url.replace('http', 'ws')}${path}`, headers, opts);
 const until = (cond: () => boolean | Promise<boolean>, ms = 180_000, what?: string) => waitUntil(cond, ms, what);
 
 describe('WS /ws/graph/updates', () => {
@@ -75,9 +76,14 @@ describe('WS /ws/graph/updates', () => {
     const up = await upload(sys.url, [{ name: `private-graph-${RUN}.txt`, bytes: Buffer.from(`Ingeborg Saltmarsh designed the Quillon Bridge. ${RUN}`) }], 'nlp', { token: owner, visibility: 'private' });
     const id = up.json.documents[0].document_id as string;
     await waitForDocument(sys.url, id, 240_000, owner);
-    await until(() => own.messages.some((m) => m.document_id === id));
+    await until(() => {
+      if (own.closed) throw new Error(`the owner's graph channel was closed: ${JSON.stringify(own.closed)}`);
+      return own.messages.some((m) => m.document_id === id);
+    });
     await until(() => ownStages.messages.some((m) => m.document_id === id && m.stage === 'done'));
     await new Promise((r) => setTimeout(r, 1000));
+    // The other user's channels were open throughout: they would have carried the events.
+    for (const c of [others, othersStages, own, ownStages]) expect(c.closed).toBeUndefined();
     expect(others.messages.filter((m) => m.document_id === id)).toEqual([]);
     expect(othersStages.messages.filter((m) => m.document_id === id)).toEqual([]);
     for (const c of [others, othersStages, own, ownStages]) c.ws.close();
@@ -163,5 +169,24 @@ describe('heartbeats and connection metrics', () => {
     const metrics = await api(sys.url, '/api/metrics');
     expect(metrics.text).toMatch(/neuronode_websocket_connections\{channel="\/ws\/documents\/processing"\} [1-9]/);
     c.ws.close();
+  });
+
+  it('keeps a client that answered while this process was busy, and drops one that answers no ping', async () => {
+    const busy = await connect('/ws/documents/processing');
+    // The pong leaves before the handler runs; the handler then blocks this process (server and
+    // client alike) past the next heartbeat, whose timer runs before the waiting pong is read.
+    busy.ws.once('ping', () => {
+      const end = Date.now() + 800;
+      while (Date.now() < end);
+    });
+    const silent = await connect('/ws/documents/processing', authHeaders(sys.url), { autoPong: false });
+    await until(() => busy.pings.length >= 6, 10_000, 'six pings');
+    expect(busy.closed).toBeUndefined();
+    expect(busy.ws.readyState).toBe(busy.ws.OPEN);
+    // The silent client is dropped after its second unanswered ping, not before.
+    await until(() => silent.closed !== undefined, 5_000, 'the silent client to be dropped');
+    expect(silent.closed!.code).toBe(1006);
+    expect(silent.pings.length).toBe(2);
+    busy.ws.close();
   });
 });
