@@ -164,13 +164,18 @@ export function attachWebSockets(server: Server, deps: Deps, authenticate: (req:
   void (async () => {
     const streams = [...new Set(Object.values(CHANNELS).map((c) => c.stream))];
     const typeOf = new Map(Object.values(CHANNELS).map((c) => [c.stream, c.type]));
-    const last = new Map(streams.map((s) => [s, '$']));
+    // Where each stream ends now, as an id: `$` in every read would skip what is appended between
+    // two reads to a stream that has not yet delivered anything here.
+    let last: Map<string, string> | undefined;
     while (!stopped) {
       try {
-        const res = (await reader.xread('COUNT', 500, 'BLOCK', 2000, 'STREAMS', ...streams, ...streams.map((s) => last.get(s)!))) as [string, [string, string[]][]][] | null;
+        const from = (last ??= new Map(
+          await Promise.all(streams.map(async (s) => [s, ((await reader.xrevrange(s, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0'] as const)),
+        ));
+        const res = (await reader.xread('COUNT', 500, 'BLOCK', 2000, 'STREAMS', ...streams, ...streams.map((s) => from.get(s)!))) as [string, [string, string[]][]][] | null;
         for (const [stream, entries] of res ?? []) {
           for (const [id, fields] of entries) {
-            last.set(stream, id);
+            from.set(stream, id);
             const e = parseEvent(id, fields, typeOf.get(stream) ?? 'event');
             if (!e) continue;
             for (const c of clients) if (matches(c, stream, e)) send(c, e);
