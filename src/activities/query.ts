@@ -315,7 +315,37 @@ export function createQueryActivities(deps: Deps) {
     }
   };
 
-  const judgeAnswer = async (input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[] }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
+  type Sentence = { text: string; sources: number[] };
+  type JudgeInput = { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: Sentence[] };
+  type Judgement = { grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo>; sentences: Sentence[]; left_out: Sentence[] };
+
+  /**
+   * An answer whose sentences are partly found in the sources they cite and partly not (a small
+   * model's right first sentence followed by invented ones) is judged on the sentences that are:
+   * when those alone answer the question and pass every check below, they are the answer and the
+   * others are left out (and named in the reasons). When they do not answer the question, or no
+   * sentence is supported, the whole draft is judged as it stands.
+   */
+  const judgeAnswer = async (input: JudgeInput): Promise<Judgement> => {
+    const byN = new Map(input.sources.map((s) => [s.n, s]));
+    const supported = input.sentences.map((s) => {
+      const claim = claimOf(input.question, s.text);
+      return s.sources.length > 0 && claimSupport(claim, s.sources, byN) >= supportFloor(input.question, claim);
+    });
+    const kept = input.sentences.filter((_, i) => supported[i]);
+    const leftOut = input.sentences.filter((_, i) => !supported[i]);
+    if (kept.length > 0 && leftOut.length > 0) {
+      const trimmed = await judgeSentences({ ...input, sentences: kept });
+      // Judged by the validators (not refused by the checks before them): that judgement stands.
+      if (trimmed.grounded || Object.keys(trimmed.stages).length > 0) {
+        const note = `${leftOut.length} sentence(s) not found in the sources they cite were left out: ${leftOut.map((s) => `"${s.text.slice(0, 80)}"`).join('; ')}`;
+        return { ...trimmed, reasons: [note, ...trimmed.reasons], sentences: kept, left_out: leftOut };
+      }
+    }
+    return { ...(await judgeSentences(input)), sentences: input.sentences, left_out: [] };
+  };
+
+  const judgeSentences = async (input: JudgeInput): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
     const reasons: string[] = [];
     const byN = new Map(input.sources.map((s) => [s.n, s]));
     const uncited = input.sentences.filter((s) => s.sources.length === 0);
@@ -441,9 +471,11 @@ export function createQueryActivities(deps: Deps) {
 
     /**
      * Step 6: every sentence must be supported by the sources it cites. Lexical support is measured;
-     * the primary validator judges; the secondary decides when the two disagree.
+     * the primary validator judges; the secondary decides when the two disagree. Sentences not found
+     * in their sources are left out when the rest answers the question on its own (see judgeAnswer);
+     * `sentences` is the answer that was judged.
      */
-    async validateAnswer(input: { workspaceId: string; question: string; profile: Profile; sources: ContextSource[]; sentences: { text: string; sources: number[] }[]; streamKey?: string }): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> {
+    async validateAnswer(input: JudgeInput & { streamKey?: string }): Promise<Judgement> {
       const t = performance.now();
       const stream = queryStreamWriter(redis, input.streamKey);
       stream.send({ type: 'stage', stage: 'validation' });

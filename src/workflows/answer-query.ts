@@ -22,7 +22,8 @@ export interface AnswerWorkflowInput extends AnswerInput {
 /**
  * The question pipeline of the seed: intent → planning and hybrid retrieval → context synthesis →
  * cited answer → validation. Intent runs beside retrieval. An answer its validators cannot ground
- * becomes "Insufficient information." (the draft is kept for inspection). The result goes to the
+ * becomes "Insufficient information." (the draft is kept for inspection); one whose unsupported
+ * sentences validation left out is the rest (the whole draft kept beside it). The result goes to the
  * history (and the cache) exactly once.
  */
 export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerResponse> {
@@ -78,21 +79,26 @@ export async function answerQuery(input: AnswerWorkflowInput): Promise<AnswerRes
       if (gen && gen.insufficient) {
         reasons.push('the model found no answer in the sources');
       } else if (gen) {
-        const text = gen.sentences.map((s) => `${s.text}${s.sources.map((n) => ` [${n}]`).join('')}`).join(' ');
+        const textOf = (sentences: typeof gen.sentences) => sentences.map((s) => `${s.text}${s.sources.map((n) => ` [${n}]`).join('')}`).join(' ');
+        // The sentences validation judged: all of the draft, or those found in their sources when
+        // the others were left out (results recorded before that was possible have none: all of it).
+        let judged = gen.sentences;
         try {
           const v = await llm.validateAnswer({ workspaceId: input.workspaceId, question: input.question, profile: input.profile, sources: gen.sources, sentences: gen.sentences, streamKey });
           Object.assign(stages, v.stages);
           reasons.push(...v.reasons);
           grounded = v.grounded;
           score = v.score;
+          judged = v.sentences ?? gen.sentences;
         } catch (err) {
           if (isCancellation(err)) throw err;
           reasons.push(`validation could not run: ${failureMessage(err)}`);
           modelFailed = true;
         }
-        if (grounded) answer = text;
-        else draft = text;
-        const used = new Set(grounded ? gen.sentences.flatMap((s) => s.sources) : []);
+        // The whole draft is kept for inspection whenever it is not the answer as it stands.
+        if (grounded) answer = textOf(judged);
+        if (!grounded || judged.length < gen.sentences.length) draft = textOf(gen.sentences);
+        const used = new Set(grounded ? judged.flatMap((s) => s.sources) : []);
         citations = gen.sources
           .filter((s) => used.has(s.n))
           .map((s) => ({ n: s.n, document_id: s.chunk.document_id, title: s.chunk.title, chunk_id: s.chunk.chunk_id, page: s.chunk.page, snippet: s.text.slice(0, 300), score: s.chunk.score }));

@@ -1,3 +1,4 @@
+import { createActivities } from '../../src/activities';
 import { localModelFor } from '../../src/domain/model-aliases';
 import { ingest } from '../helpers/documents';
 import { api, authHeaders, startSystem, type System } from '../helpers/system';
@@ -140,6 +141,27 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(again.json.cached).toBe(true);
     expect(again.json.answer).toBe(a.answer);
     expect(again.json.query_id).not.toBe(a.query_id);
+  }, 300_000);
+
+  it('validation leaves out a sentence its source does not state and keeps the one it does; a draft of such sentences only is refused', async () => {
+    const acts = createActivities(sys.deps);
+    const chunk = (text: string) => ({ chunk_id: 'c-validation', document_id: ids.en!, title: 'Kestrel Valley Hydrogen Cooperative opens its electrolyser plant', source: 'Northfield Ledger', published: null, page: null, position: 0, text, score: 1, ranks: {} });
+    const stated = 'The plant was founded by engineer Marta Olsen and cost 48 million dollars to build.';
+    const sources = [{ n: 1, chunk: chunk(stated), text: stated, flagged: false }];
+    const question = 'Who founded the Kestrel Valley Hydrogen Cooperative plant?';
+    const right = { text: 'The plant was founded by engineer Marta Olsen.', sources: [1] };
+    const invented = { text: 'Olsen later served two terms as mayor of Dunmore County after selling her shares in 2019.', sources: [1] };
+    const v = await acts.validateAnswer({ workspaceId: 'default', question, profile: 'local', sources, sentences: [right, invented] });
+    expect(v.grounded).toBe(true);
+    expect(v.sentences).toEqual([right]);
+    expect(v.left_out).toEqual([invented]);
+    expect(v.reasons[0]).toMatch(/^1 sentence\(s\) not found in the sources they cite were left out: "Olsen later served two terms/);
+    // Judged by the validator, on the kept sentence only.
+    expect(v.stages.validation_primary?.alias).toBe('validation_primary_local');
+    // Nothing to keep: the draft is judged whole and refused.
+    const none = await acts.validateAnswer({ workspaceId: 'default', question, profile: 'local', sources, sentences: [invented] });
+    expect(none.grounded).toBe(false);
+    expect(none.left_out).toEqual([]);
   }, 300_000);
 
   /** POST /api/query with stream: true, read event by event: each event with the ms it arrived at. */
