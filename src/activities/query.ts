@@ -322,9 +322,9 @@ export function createQueryActivities(deps: Deps) {
   /**
    * An answer whose sentences are partly found in the sources they cite and partly not (a small
    * model's right first sentence followed by invented ones) is judged on the sentences that are:
-   * when those alone answer the question and pass every check below, they are the answer and the
-   * others are left out (and named in the reasons). When they do not answer the question, or no
-   * sentence is supported, the whole draft is judged as it stands.
+   * when the first sentence is among them, and they alone answer the question and pass every check
+   * below, they are the answer and the others are left out (and named in the reasons). Otherwise the
+   * whole draft is judged as it stands.
    */
   const judgeAnswer = async (input: JudgeInput): Promise<Judgement> => {
     const byN = new Map(input.sources.map((s) => [s.n, s]));
@@ -334,7 +334,10 @@ export function createQueryActivities(deps: Deps) {
     });
     const kept = input.sentences.filter((_, i) => supported[i]);
     const leftOut = input.sentences.filter((_, i) => !supported[i]);
-    if (kept.length > 0 && leftOut.length > 0) {
+    // Only sentences after the first: the answer model is told to answer in its first sentence, and
+    // the sentences after an unsupported answer are its context, not an answer (a draft "… ist
+    // Artikel 26. [1]" whose first sentence was left out answered "which article?" with its second).
+    if (supported[0] && leftOut.length > 0) {
       const trimmed = await judgeSentences({ ...input, sentences: kept });
       // Judged by the validators (not refused by the checks before them): that judgement stands.
       if (trimmed.grounded || Object.keys(trimmed.stages).length > 0) {

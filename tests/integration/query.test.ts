@@ -143,7 +143,7 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(again.json.query_id).not.toBe(a.query_id);
   }, 300_000);
 
-  it('validation leaves out a sentence its source does not state and keeps the one it does; a draft of such sentences only is refused', async () => {
+  it('validation leaves out a sentence its source does not state after a first sentence it does; otherwise it judges the whole draft', async () => {
     const acts = createActivities(sys.deps);
     const chunk = (text: string) => ({ chunk_id: 'c-validation', document_id: ids.en!, title: 'Kestrel Valley Hydrogen Cooperative opens its electrolyser plant', source: 'Northfield Ledger', published: null, page: null, position: 0, text, score: 1, ranks: {} });
     const stated = 'The plant was founded by engineer Marta Olsen and cost 48 million dollars to build.';
@@ -158,6 +158,11 @@ describe('questions: hybrid retrieval, cited answers, validation, history', () =
     expect(v.reasons[0]).toMatch(/^1 sentence\(s\) not found in the sources they cite were left out: "Olsen later served two terms/);
     // Judged by the validator, on the kept sentence only.
     expect(v.stages.validation_primary?.alias).toBe('validation_primary_local');
+    // The first sentence (the one asked to answer) not found: nothing is left out, the draft is judged whole.
+    const inverted = await acts.validateAnswer({ workspaceId: 'default', question, profile: 'local', sources, sentences: [invented, right] });
+    expect(inverted.left_out).toEqual([]);
+    expect(inverted.sentences).toEqual([invented, right]);
+    expect(inverted.grounded).toBe(false);
     // Nothing to keep: the draft is judged whole and refused.
     const none = await acts.validateAnswer({ workspaceId: 'default', question, profile: 'local', sources, sentences: [invented] });
     expect(none.grounded).toBe(false);
