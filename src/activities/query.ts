@@ -153,6 +153,21 @@ function claimSupport(claim: string, cited: number[], byN: Map<number, ContextSo
   return contentTerms(claim).length === 0 ? 0 : lexicalSupport(claim, citedEvidence(cited, byN));
 }
 
+interface LexicalMeasure {
+  /** How much of the sentence's claim stands in the sources it cites. */
+  support: number;
+  /** How much must (supportFloor). */
+  floor: number;
+}
+
+/** Each sentence's lexical support and the floor it must reach (a bare "Yes."/"No." claims what the question asks). */
+function lexicalMeasures(question: string, sentences: { text: string; sources: number[] }[], byN: Map<number, ContextSource>): LexicalMeasure[] {
+  return sentences.map((s) => {
+    const claim = claimOf(question, s.text);
+    return { support: claimSupport(claim, s.sources, byN), floor: supportFloor(question, claim) };
+  });
+}
+
 /**
  * A text's sentences, each line split at its full stops: a line is a unit of its own, so a
  * configuration block or a list (no full stop anywhere) splits into its lines. With `maxTokens`, a
@@ -328,36 +343,33 @@ export function createQueryActivities(deps: Deps) {
    */
   const judgeAnswer = async (input: JudgeInput): Promise<Judgement> => {
     const byN = new Map(input.sources.map((s) => [s.n, s]));
-    const supported = input.sentences.map((s) => {
-      const claim = claimOf(input.question, s.text);
-      return s.sources.length > 0 && claimSupport(claim, s.sources, byN) >= supportFloor(input.question, claim);
-    });
+    const measured = lexicalMeasures(input.question, input.sentences, byN);
+    const supported = input.sentences.map((s, i) => s.sources.length > 0 && measured[i]!.support >= measured[i]!.floor);
     const kept = input.sentences.filter((_, i) => supported[i]);
     const leftOut = input.sentences.filter((_, i) => !supported[i]);
     // Only sentences after the first: the answer model is told to answer in its first sentence, and
     // the sentences after an unsupported answer are its context, not an answer (a draft "… ist
     // Artikel 26. [1]" whose first sentence was left out answered "which article?" with its second).
     if (supported[0] && leftOut.length > 0) {
-      const trimmed = await judgeSentences({ ...input, sentences: kept });
+      const trimmed = await judgeSentences({ ...input, sentences: kept }, measured.filter((_, i) => supported[i]));
       // Judged by the validators (not refused by the checks before them): that judgement stands.
       if (trimmed.grounded || Object.keys(trimmed.stages).length > 0) {
         const note = `${leftOut.length} sentence(s) not found in the sources they cite were left out: ${leftOut.map((s) => `"${s.text.slice(0, 80)}"`).join('; ')}`;
         return { ...trimmed, reasons: [note, ...trimmed.reasons], sentences: kept, left_out: leftOut };
       }
     }
-    return { ...(await judgeSentences(input)), sentences: input.sentences, left_out: [] };
+    return { ...(await judgeSentences(input, measured)), sentences: input.sentences, left_out: [] };
   };
 
-  const judgeSentences = async (input: JudgeInput): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
+  /** `measured`: lexicalMeasures of `input.sentences`, in their order. */
+  const judgeSentences = async (input: JudgeInput, measured: LexicalMeasure[]): Promise<{ grounded: boolean; score: number; reasons: string[]; stages: Record<string, StageInfo> }> => {
     const reasons: string[] = [];
     const byN = new Map(input.sources.map((s) => [s.n, s]));
     const uncited = input.sentences.filter((s) => s.sources.length === 0);
     if (uncited.length) reasons.push(`${uncited.length} sentence(s) cite no source`);
-    // What each sentence claims (a bare "Yes."/"No." claims what the question asks).
-    const claims = input.sentences.map((s) => claimOf(input.question, s.text));
-    const support = input.sentences.map((s, i) => claimSupport(claims[i]!, s.sources, byN));
+    const support = measured.map((m) => m.support);
     const lexical = support.length ? support.reduce((a, b) => a + b, 0) / support.length : 0;
-    const weak = support.filter((x, i) => x < supportFloor(input.question, claims[i]!)).length;
+    const weak = measured.filter((m) => m.support < m.floor).length;
     if (weak) reasons.push(`${weak} sentence(s) are mostly not found in their cited sources (lexical support ${lexical.toFixed(2)})`);
     // The answer must be of the kind the question asks for (yes/no, a number, a date, a name).
     const kind = answersQuestion(input.question, input.sentences.map((s) => s.text));
